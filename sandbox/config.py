@@ -1,0 +1,28 @@
+"""Settings of one sandbox server, as given on its command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything a sandbox needs to know about the Confluent Cloud account it stands in for."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8085
+    api_key: str = "sandbox-key"
+    api_secret: str = "sandbox-secret"
+    organization_id: str = "00000000-0000-4000-8000-00000000000a"
+    environment_id: str = "env-sandbox"
+    compute_pool_id: str = "lfcp-sandbox"
+    catalog: str = "sandbox-env"
+    database: str = "sandbox-cluster"
+    world: str | None = None
+    changes_per_second: float = 5.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"

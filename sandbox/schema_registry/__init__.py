@@ -1,0 +1,1 @@
+"""Confluent Schema Registry API (``confluent-schema-registry-v1.openapi.yaml``)."""

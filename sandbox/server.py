@@ -1,0 +1,46 @@
+"""One sandbox: its store, its API services and their background work, served by uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from fastapi import APIRouter
+
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
+from sandbox.schema_registry.api import router as schema_registry_router
+from sandbox.schema_registry.registry import SchemaRegistry
+from sandbox.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Sandbox:
+    """The services behind the HTTP API, over one :class:`Store`."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.store = Store(config.data_dir)
+        self.schema_registry = SchemaRegistry(self.store)
+
+    def routers(self) -> list[APIRouter]:
+        return [schema_registry_router]
+
+    def start(self) -> None:
+        """Start background work (statement execution, the world's change generator)."""
+
+    def stop(self) -> None:
+        """Stop background work and close the store; state stays on disk."""
+        self.store.close()
+
+
+def serve(config: SandboxConfig) -> None:
+    """Serve until interrupted (SIGINT or SIGTERM), then stop cleanly."""
+    sandbox = Sandbox(config)
+    sandbox.start()
+    try:
+        log.info("Confluent sandbox on %s (data in %s)", config.url, config.data_dir)
+        uvicorn.run(create_app(sandbox), host=config.host, port=config.port, log_level="warning")
+    finally:
+        sandbox.stop()
