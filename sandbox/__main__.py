@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="pre-build a world: encarta = the guide's tables with running pipelines")
     serve.add_argument("--changes-per-second", type=float, default=d.changes_per_second,
                        help=f"source changes the world's generator makes (default {d.changes_per_second})")
+    serve.add_argument("--contracts-dir", type=Path, default=None,
+                       help="validate every request and response against the OpenAPI specs here, "
+                       "recording violations in <data-dir>/contract-violations.jsonl")
     return parser
 
 

@@ -8,7 +8,8 @@ import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from sandbox.errors import ApiError, SchemaRegistryError
 
@@ -39,7 +40,8 @@ def _unauthorized(path: str) -> JSONResponse:
             title="Authentication Required",
         ).response()
     else:
-        response = SchemaRegistryError(401, 40101, "Unauthorized").response()
+        # The spec answers Schema Registry's 401 as plain application/json with code 401.
+        response = JSONResponse({"error_code": 401, "message": "Unauthorized"}, status_code=401)
     response.headers["WWW-Authenticate"] = 'Basic realm="confluent-sandbox"'
     return response
 
@@ -73,6 +75,36 @@ def create_app(sandbox) -> FastAPI:  # noqa: ANN001 - sandbox.server.Sandbox, im
         if _is_cloud_api(request.url.path):
             return ApiError(400, f"Invalid request: {exc.errors()}", code="invalid_request").response()
         return SchemaRegistryError(422, 42200, f"Invalid request: {exc.errors()}").response()
+
+    if sandbox.config.contracts_dir is not None:
+        from sandbox.contracts import ContractValidator
+
+        validator = ContractValidator(
+            sandbox.config.contracts_dir, sandbox.config.data_dir / "contract-violations.jsonl"
+        )
+
+        @app.middleware("http")
+        async def check_contract(request: Request, call_next):  # noqa: ANN001, ANN202
+            body = await request.body()
+            response = await call_next(request)
+            response_body = b"".join([chunk async for chunk in response.body_iterator])
+            await run_in_threadpool(
+                validator.check,
+                method=request.method,
+                path=request.url.path,
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+                body=body,
+                status=response.status_code,
+                response_body=response_body,
+                response_content_type=response.headers.get("content-type", ""),
+            )
+            return Response(
+                response_body,
+                status_code=response.status_code,
+                headers=dict(response.headers),
+                media_type=response.media_type,
+            )
 
     for router in sandbox.routers():
         app.include_router(router)

@@ -22,6 +22,7 @@ class SandboxConfig:
     database: str = "sandbox-cluster"
     world: str | None = None
     changes_per_second: float = 5.0
+    contracts_dir: Path | None = None
 
     @property
     def url(self) -> str:
