@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from sandbox.errors import ApiError, SchemaRegistryError
 
 CLOUD_API_PREFIXES = ("/sql/", "/v1/metrics/", "/v2/metrics/")
+# The sandbox's own control endpoints (world, change log): not Confluent's, so not contract-checked.
+SANDBOX_CONTROL_PREFIX = "/sandbox/"
 
 
 def _is_cloud_api(path: str) -> bool:
@@ -32,7 +34,7 @@ def _credentials(request: Request) -> tuple[str, str] | None:
 
 
 def _unauthorized(path: str) -> JSONResponse:
-    if _is_cloud_api(path):
+    if _is_cloud_api(path) or path.startswith(SANDBOX_CONTROL_PREFIX):
         response = ApiError(
             401,
             "Valid authentication credentials must be provided",
@@ -85,6 +87,8 @@ def create_app(sandbox) -> FastAPI:  # noqa: ANN001 - sandbox.server.Sandbox, im
 
         @app.middleware("http")
         async def check_contract(request: Request, call_next):  # noqa: ANN001, ANN202
+            if request.url.path.startswith(SANDBOX_CONTROL_PREFIX):
+                return await call_next(request)
             body = await request.body()
             response = await call_next(request)
             response_body = b"".join([chunk async for chunk in response.body_iterator])
