@@ -1,0 +1,184 @@
+"""The world's live traffic: a background thread inserting and updating source rows at a steady rate,
+and the durable log of every change it made (table ``world_changes``), so a test can check that each
+one reached the derived tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sandbox.store import Store
+from sandbox.world.rows import RowSynthesiser, TableSpec
+
+log = logging.getLogger(__name__)
+
+INSERT_SHARE = 0.25  # of the changes; the rest update an existing row
+TICK_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change the generator made to a source table."""
+
+    seq: int
+    table: str
+    key: str
+    op: str  # "insert" | "update"
+    updated_at: datetime | None
+    wall_time: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "table": self.table,
+            "key": self.key,
+            "op": self.op,
+            "updated_at": _iso(self.updated_at),
+            "wall_time": _iso(self.wall_time),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class ChangeLog:
+    """Every change the generator made, in order, in the sandbox store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.execute(
+            "CREATE TABLE IF NOT EXISTS world_changes (seq BIGINT PRIMARY KEY, table_name VARCHAR NOT NULL,"
+            " key VARCHAR NOT NULL, op VARCHAR NOT NULL, updated_at TIMESTAMPTZ, wall_time TIMESTAMPTZ NOT NULL)"
+        )
+
+    def last_seq(self) -> int:
+        return self.store.query_one("SELECT COALESCE(MAX(seq), 0) FROM world_changes")[0]
+
+    def record(self, changes: list[tuple[str, str, str, datetime | None]]) -> list[Change]:
+        """Append ``(table, key, op, updated_at)`` changes with the next sequence numbers."""
+        wall = datetime.now(timezone.utc)
+        with self.store.transaction() as conn:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM world_changes").fetchone()[0]
+            recorded = [Change(seq + i, t, k, op, u, wall) for i, (t, k, op, u) in enumerate(changes, 1)]
+            conn.executemany(
+                "INSERT INTO world_changes VALUES (?, ?, ?, ?, ?, ?)",
+                [(c.seq, c.table, c.key, c.op, c.updated_at, c.wall_time) for c in recorded],
+            )
+        return recorded
+
+    def since(self, seq: int, limit: int = 1000) -> list[Change]:
+        """Changes with a sequence number above ``seq``, oldest first."""
+        rows = self.store.execute(
+            "SELECT seq, table_name, key, op, updated_at, wall_time FROM world_changes"
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            [seq, limit],
+        )
+        return [Change(*row) for row in rows]
+
+
+class ChangeGenerator:
+    """Inserts and updates source rows at ``changes_per_second`` on a daemon thread.
+
+    ``produce(table, rows)`` appends upsert records to a source table (the engine's topic);
+    ``current`` holds each source table's rows by key, as the generator last wrote them.
+    """
+
+    def __init__(
+        self,
+        *,
+        tables: dict[str, TableSpec],
+        current: dict[str, dict[str, dict[str, Any]]],
+        synthesiser: RowSynthesiser,
+        produce: Callable[[str, list[dict[str, Any]]], object],
+        log_: ChangeLog,
+        changes_per_second: float,
+    ) -> None:
+        self.tables = tables
+        self.current = current
+        self.synthesiser = synthesiser
+        self.produce = produce
+        self.log = log_
+        self.changes_per_second = changes_per_second
+        self._paused = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    def start(self) -> None:
+        if self.changes_per_second <= 0:
+            return
+        self._thread = threading.Thread(target=self._run, name="world-change-generator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        owed, last = 0.0, time.monotonic()
+        while not self._stopping.wait(TICK_SECONDS):
+            now = time.monotonic()
+            if self.paused:
+                owed, last = 0.0, now
+                continue
+            owed += (now - last) * self.changes_per_second
+            last = now
+            count = int(owed)
+            if count == 0:
+                continue
+            owed -= count
+            try:
+                self.make_changes(count)
+            except Exception as exc:  # noqa: BLE001 - keep the traffic going, report the failure
+                log.exception("world change generator: %d change(s) failed", count)
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                del self.errors[:-10]
+
+    def make_changes(self, count: int) -> list[Change]:
+        """Make ``count`` changes now: produce them to the source tables, then record them."""
+        rng = self.synthesiser.rng
+        names = [n for n in self.tables if self.current[n]] or list(self.tables)
+        weights = [max(len(self.current[n]), 1) for n in names]
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        entries: list[tuple[str, str, str, datetime | None]] = []
+        for _ in range(count):
+            name = rng.choices(names, weights)[0]
+            table = self.tables[name]
+            moment = datetime.now(timezone.utc)
+            rows = self.current[name]
+            if not rows or rng.random() < INSERT_SHARE:
+                row, op = self.synthesiser.new_row(table, created_at=moment), "insert"
+                self.synthesiser.remember(table, row)
+            else:
+                row = self.synthesiser.updated_row(table, rows[rng.choice(list(rows))], moment)
+                op = "update"
+            key = row_key(table, row)
+            rows[key] = row
+            by_table.setdefault(name, []).append(row)
+            entries.append((name, key, op, row.get("updated_at")))
+        for name, produced in by_table.items():
+            self.produce(name, produced)
+        return self.log.record(entries)
+
+
+def row_key(table: TableSpec, row: dict[str, Any]) -> str:
+    """The row's primary key as text (parts joined with ``|``)."""
+    return "|".join(str(row[c]) for c in table.primary_key)

@@ -1,0 +1,89 @@
+"""A short summary of a running world, read over HTTP the way an operator would see it:
+the world's control endpoint for tables and changes, Confluent's statements API for the pipelines'
+phases, and the Metrics API for their pending records ("Messages Behind").
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import requests
+
+PENDING_RECORDS = "io.confluent.flink/pending_records"
+
+
+def world(url: str, auth: tuple[str, str], timeout: float = 10) -> dict:
+    """The raw ``GET /sandbox/v1/world`` document."""
+    response = requests.get(f"{url}/sandbox/v1/world", auth=auth, timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_until_ready(url: str, auth: tuple[str, str], timeout: float = 300) -> dict:
+    """Wait until the world is built (its pipelines submitted); raise if the build failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        doc = world(url, auth)
+        if doc["state"] == "ready":
+            return doc
+        if doc["state"] == "failed":
+            raise RuntimeError(f"the encarta world failed to build at {url}: {doc.get('error')}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the encarta world at {url} is still {doc['state']} after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def pending_records(url: str, auth: tuple[str, str], statements: list[str]) -> dict[str, float | None]:
+    """The latest ``pending_records`` of each statement, from one Metrics API query."""
+    end = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    body = {
+        "aggregations": [{"metric": PENDING_RECORDS}],
+        "filter": {"op": "OR", "filters": [
+            {"field": "resource.flink_statement.name", "op": "EQ", "value": name} for name in statements
+        ]},
+        "granularity": "PT1M",
+        "intervals": [f"{(end - timedelta(minutes=5)).isoformat()}/{end.isoformat()}"],
+        "group_by": ["resource.flink_statement.name"],
+        "limit": 1000,
+    }
+    response = requests.post(f"{url}/v2/metrics/cloud/query", json=body, auth=auth, timeout=10)
+    response.raise_for_status()
+    latest: dict[str, tuple[str, float]] = {}
+    for point in response.json().get("data", []):
+        name = point.get("resource.flink_statement.name")
+        if name and (name not in latest or point["timestamp"] >= latest[name][0]):
+            latest[name] = (point["timestamp"], point["value"])
+    return {name: latest[name][1] if name in latest else None for name in statements}
+
+
+def status(url: str, auth: tuple[str, str]) -> dict:
+    """Pipelines (phase, pending records), records per table, changes made and applied."""
+    doc = world(url, auth)
+    base = f"{url}/sql/v1/organizations/{doc['organization_id']}/environments/{doc['environment_id']}"
+    names = [p["statement"] for p in doc["pipelines"]]
+    pending = pending_records(url, auth, names) if names else {}
+    pipelines = []
+    for pipeline in doc["pipelines"]:
+        response = requests.get(f"{base}/statements/{pipeline['statement']}", auth=auth, timeout=10)
+        phase = response.json()["status"]["phase"] if response.ok else f"HTTP {response.status_code}"
+        pipelines.append({**pipeline, "phase": phase, "pending_records": pending.get(pipeline["statement"])})
+    return {
+        "state": doc["state"],
+        "pipelines": pipelines,
+        "tables": doc["tables"],
+        "changes": doc["changes"],
+    }
+
+
+def summary(status_doc: dict) -> str:
+    """``status()`` as a few lines of text for a terminal."""
+    lines = [f"encarta world: {status_doc['state']}"]
+    for p in status_doc["pipelines"]:
+        lines.append(f"  {p['statement']:<40} {p['phase']:<10} pending records: {p['pending_records']}")
+    for name, count in status_doc["tables"].items():
+        lines.append(f"  {name:<55} {count:>7} records")
+    c = status_doc["changes"]
+    lines.append(f"  changes made: {c['made']}, applied: {c['applied']}, pending: {c['made'] - c['applied']}"
+                 f"{' (generator paused)' if c['paused'] else ''}")
+    return "\n".join(lines)
