@@ -1,0 +1,74 @@
+"""Helpers for the sandbox's Schema Registry tests: unique subjects, the real client, raw HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+import requests
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+SR_MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+def record(name: str, *fields: dict) -> str:
+    """An Avro record schema text with these fields."""
+    return json.dumps({"type": "record", "name": name, "namespace": "sandbox.test", "fields": list(fields)})
+
+
+def sr_client(sandbox) -> SchemaRegistryClient:  # noqa: ANN001 - RunningSandbox
+    """confluent-kafka's client, unchanged, pointed at the sandbox as at Confluent Cloud."""
+    key, secret = sandbox.auth
+    return SchemaRegistryClient({"url": sandbox.url, "basic.auth.user.info": f"{key}:{secret}"})
+
+
+class RawSchemaRegistry:
+    """Raw HTTP against the sandbox's Schema Registry; every answer must carry the SR media type."""
+
+    def __init__(self, sandbox) -> None:  # noqa: ANN001 - RunningSandbox
+        self.url = sandbox.url
+        self.session = requests.Session()
+        self.session.auth = sandbox.auth
+
+    def call(self, method: str, path: str, body: dict | None = None, **params: object) -> requests.Response:
+        response = self.session.request(
+            method,
+            self.url + path,
+            data=None if body is None else json.dumps(body),
+            headers={"Content-Type": SR_MEDIA_TYPE} if body is not None else {},
+            params={k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()},
+            timeout=10,
+        )
+        assert response.headers["content-type"].startswith(SR_MEDIA_TYPE), response.headers
+        return response
+
+    def ok(self, method: str, path: str, body: dict | None = None, **params: object) -> object:
+        response = self.call(method, path, body, **params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def error(self, status: int, code: int, method: str, path: str, body: dict | None = None,
+              **params: object) -> str:
+        """Call, expect Confluent's error body with this status and code, return its message."""
+        response = self.call(method, path, body, **params)
+        assert (response.status_code, response.json().get("error_code")) == (status, code), response.text
+        return response.json()["message"]
+
+
+@pytest.fixture
+def subject(request: pytest.FixtureRequest) -> str:
+    """A subject name unique to this test (the session sandbox is shared)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-") + "-value"
+
+
+@pytest.fixture
+def client(sandbox) -> Iterator[SchemaRegistryClient]:  # noqa: ANN001
+    with sr_client(sandbox) as sr:
+        yield sr
+
+
+@pytest.fixture
+def raw(sandbox) -> RawSchemaRegistry:  # noqa: ANN001
+    return RawSchemaRegistry(sandbox)
