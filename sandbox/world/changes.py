@@ -83,6 +83,28 @@ class ChangeLog:
         return [Change(*row) for row in rows]
 
 
+class AppliedWatermark:
+    """How many of the recorded changes have certainly reached every derived table.
+
+    ``pending()`` is the pipelines' total pending records, read at one instant. When it is 0, every
+    change recorded before that instant has been consumed by the pipelines that read its table and,
+    through them, by the pipelines downstream; so the watermark moves to the last sequence number
+    read just before. Under traffic heavier than the pipelines sustain it stalls, showing the lag.
+    """
+
+    def __init__(self, log_: ChangeLog, pending: Callable[[], int]) -> None:
+        self.log = log_
+        self.pending = pending
+        self.seq = 0
+        self.at = time.monotonic()
+
+    def poll(self) -> int:
+        seq = self.log.last_seq()
+        if self.pending() == 0:
+            self.seq, self.at = seq, time.monotonic()
+        return self.seq
+
+
 class ChangeGenerator:
     """Inserts and updates source rows at ``changes_per_second`` on a daemon thread.
 
@@ -99,6 +121,7 @@ class ChangeGenerator:
         produce: Callable[[str, list[dict[str, Any]]], object],
         log_: ChangeLog,
         changes_per_second: float,
+        applied: AppliedWatermark,
     ) -> None:
         self.tables = tables
         self.current = current
@@ -106,6 +129,7 @@ class ChangeGenerator:
         self.produce = produce
         self.log = log_
         self.changes_per_second = changes_per_second
+        self.applied = applied
         self._paused = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -122,8 +146,6 @@ class ChangeGenerator:
         self._paused.clear()
 
     def start(self) -> None:
-        if self.changes_per_second <= 0:
-            return
         self._thread = threading.Thread(target=self._run, name="world-change-generator", daemon=True)
         self._thread.start()
 
@@ -135,11 +157,12 @@ class ChangeGenerator:
     def _run(self) -> None:
         owed, last = 0.0, time.monotonic()
         while not self._stopping.wait(TICK_SECONDS):
+            self._poll_applied()
             now = time.monotonic()
             if self.paused:
                 owed, last = 0.0, now
                 continue
-            owed += (now - last) * self.changes_per_second
+            owed += (now - last) * max(self.changes_per_second, 0.0)
             last = now
             count = int(owed)
             if count == 0:
@@ -151,6 +174,12 @@ class ChangeGenerator:
                 log.exception("world change generator: %d change(s) failed", count)
                 self.errors.append(f"{type(exc).__name__}: {exc}")
                 del self.errors[:-10]
+
+    def _poll_applied(self) -> None:
+        try:
+            self.applied.poll()
+        except Exception as exc:  # noqa: BLE001 - e.g. the store closing at shutdown
+            log.warning("world change generator: cannot read the pipelines' progress: %s", exc)
 
     def make_changes(self, count: int) -> list[Change]:
         """Make ``count`` changes now: produce them to the source tables, then record them."""

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sandbox.store import Store
-from sandbox.world.changes import ChangeGenerator, ChangeLog
+from sandbox.world.changes import AppliedWatermark, ChangeGenerator, ChangeLog
 from sandbox.world.rows import ColumnSpec, RowSynthesiser, TableSpec
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -78,13 +78,16 @@ def test_generator_records_every_change_it_produces(tmp_path):
     current = {name: {str(r["id"]): r for r in table_rows} for name, table_rows in rows.items()}
     produced: list[tuple[str, dict]] = []
     store = Store(tmp_path)
+    change_log = ChangeLog(store)
+    pending = [3]
     generator = ChangeGenerator(
         tables=TABLES,
         current=current,
         synthesiser=synth,
         produce=lambda table, batch: produced.extend((table, r) for r in batch),
-        log_=ChangeLog(store),
+        log_=change_log,
         changes_per_second=0,
+        applied=AppliedWatermark(change_log, lambda: pending[0]),
     )
     made = generator.make_changes(40)
     assert [c.seq for c in made] == list(range(1, 41))
@@ -96,6 +99,9 @@ def test_generator_records_every_change_it_produces(tmp_path):
         for change, row in zip(recorded, rows_out, strict=True):
             assert change.updated_at == row["updated_at"] >= row["created_at"]
     assert [c.seq for c in ChangeLog(store).since(35)] == [36, 37, 38, 39, 40]
+    assert generator.applied.poll() == 0  # the pipelines still have records to consume
+    pending[0] = 0
+    assert generator.applied.poll() == 40
     store.close()
 
 
