@@ -9,6 +9,9 @@ from fastapi import APIRouter
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.flink.api import router as flink_router
+from sandbox.flink.executor import Executor
+from sandbox.flink.service import FlinkService
 from sandbox.schema_registry.api import router as schema_registry_router
 from sandbox.schema_registry.registry import SchemaRegistry
 from sandbox.store import Store
@@ -23,15 +26,19 @@ class Sandbox:
         self.config = config
         self.store = Store(config.data_dir)
         self.schema_registry = SchemaRegistry(self.store)
+        self.flink = FlinkService(self.store, self.schema_registry, config)
+        self.executor = Executor(self.flink.tick)
 
     def routers(self) -> list[APIRouter]:
-        return [schema_registry_router]
+        return [schema_registry_router, flink_router]
 
     def start(self) -> None:
         """Start background work (statement execution, the world's change generator)."""
+        self.executor.start()
 
     def stop(self) -> None:
         """Stop background work and close the store; state stays on disk."""
+        self.executor.stop()
         self.store.close()
 
 

@@ -1,0 +1,167 @@
+"""Folding topic logs into relations, and diffing query outputs into changelogs, inside DuckDB.
+
+A statement's view of a source table is the table's log folded from the statement's start offsets
+up to what it has consumed: for an upsert table the last record per key (a ``-D`` removes the key),
+for an append table every row. Each time new records arrive the query runs again over the folded
+sources, and its new output is compared with the previous one to get the changes to emit: by the
+sink's key (``+I`` new key, ``+U`` changed row, ``-D`` vanished key; result changelogs of keyed
+queries add ``-U`` before each ``+U``), or as a multiset for unkeyed output. Columns computed from
+the clock (``CURRENT_TIMESTAMP``) do not count as a change, and keep the value they had when their
+row last changed, as a streaming job that evaluates them per record would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from sandbox.flink.catalog import Column
+from sandbox.flink.topics import Offsets, Topics
+
+INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE = 0, 1, 2, 3
+OP_NAMES = {INSERT: "+I", UPDATE_BEFORE: "-U", UPDATE_AFTER: "+U", DELETE: "-D"}
+KEY_COLUMN = "__k"
+
+
+def q(name: str) -> str:
+    """A quoted DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return json.dumps(value)
+
+
+def value_expression(column: Column) -> str:
+    """The typed value of ``column`` read from a record's JSON ``value`` (its default if absent)."""
+    path = "'$." + q(column.name).replace("'", "''") + "'"
+    duck = column.duckdb_type
+    if duck.endswith("[]") or duck.startswith("MAP("):
+        expr = f"CAST(json_extract(value, {path}) AS {duck})"
+    elif duck == "BLOB":
+        expr = f"from_base64(json_extract_string(value, {path}))"
+    else:
+        expr = f"CAST(json_extract_string(value, {path}) AS {duck})"
+    if column.default is None:
+        return expr
+    return f"CASE WHEN json_exists(value, {path}) THEN {expr} ELSE CAST({_literal(column.default)} AS {duck}) END"
+
+
+def create_state_table(conn: duckdb.DuckDBPyConnection, table: str, view: str, columns: Sequence[Column]) -> None:
+    """An empty folded-source table (with the record key) and the view the query reads."""
+    cols = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in columns)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} ({q(KEY_COLUMN)} VARCHAR, {cols})")
+    names = ", ".join(q(c.name) for c in columns)
+    conn.execute(f"CREATE OR REPLACE VIEW {q(view)} AS SELECT {names} FROM {q(table)}")
+
+
+def fold(
+    conn: duckdb.DuckDBPyConnection,
+    state_table: str,
+    topic: str,
+    columns: Sequence[Column],
+    upsert: bool,
+    start: Offsets,
+    end: Offsets,
+) -> int:
+    """Apply the records ``start <= offset < end`` of ``topic`` to ``state_table``; return their count."""
+    condition = Topics.range_condition(start, end)
+    if condition == "FALSE":
+        return 0
+    new = f"SELECT part, off, op, rkey, value FROM flink_records WHERE topic = {_literal(topic)} AND ({condition})"
+    count = conn.execute(f"SELECT count(*) FROM ({new})").fetchone()[0]
+    values = ", ".join(value_expression(c) for c in columns)
+    target = q(state_table)
+    if upsert:
+        conn.execute(f"DELETE FROM {target} WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM ({new}))")
+        conn.execute(
+            f"INSERT INTO {target} SELECT rkey, {values} FROM ("
+            f" SELECT *, row_number() OVER (PARTITION BY rkey ORDER BY off DESC) AS rn FROM ({new}))"
+            " WHERE rn = 1 AND op <> '-D'"
+        )
+        return count
+    conn.execute(f"INSERT INTO {target} SELECT rkey, {values} FROM ({new}) WHERE op IN ('+I', '+U')")
+    retractions = conn.execute(f"SELECT {values} FROM ({new}) WHERE op IN ('-U', '-D') ORDER BY part, off").fetchall()
+    for row in retractions:
+        match = " AND ".join(f"{q(c.name)} IS NOT DISTINCT FROM ?" for c in columns)
+        conn.execute(
+            f"DELETE FROM {target} WHERE rowid = (SELECT min(rowid) FROM {target} WHERE {match})", list(row)
+        )
+    return count
+
+
+@dataclass(frozen=True)
+class Change:
+    op: int
+    row: tuple
+
+
+def diff(
+    conn: duckdb.DuckDBPyConnection,
+    previous: str,
+    current: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    clock_columns: Sequence[str] = (),
+    retract: bool = False,
+) -> list[Change]:
+    """Changes that turn ``previous`` into ``current``, then make ``previous`` the new output.
+
+    ``key`` empty means a multiset comparison. ``retract`` emits ``-U`` before each ``+U``.
+    """
+    prev, cur = q(previous), q(current)
+    cols = ", ".join(q(c) for c in columns)
+    changes: list[Change] = []
+    if not key:
+        for (op, *row) in conn.execute(
+            f"SELECT 3, * FROM (SELECT {cols} FROM {prev} EXCEPT ALL SELECT {cols} FROM {cur})"
+            f" UNION ALL SELECT 0, * FROM (SELECT {cols} FROM {cur} EXCEPT ALL SELECT {cols} FROM {prev})"
+        ).fetchall():
+            changes.append(Change(op, tuple(row)))
+        _replace(conn, previous, current)
+        return changes
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE __dedup AS SELECT {cols} FROM {cur}"
+        f" QUALIFY row_number() OVER (PARTITION BY {', '.join(q(k) for k in key)}) = 1"
+    )
+    on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM p.{q(k)}" for k in key)
+    compared = [c for c in columns if c not in clock_columns]
+    same = " AND ".join(f"c.{q(c)} IS NOT DISTINCT FROM p.{q(c)}" for c in compared) or "TRUE"
+    c_cols = ", ".join(f"c.{q(c)}" for c in columns)
+    p_cols = ", ".join(f"p.{q(c)}" for c in columns)
+    n = len(columns)
+    marked = f"(SELECT *, TRUE AS __hit FROM {prev})"
+    for row in conn.execute(
+        f"SELECT 0 AS kind, {c_cols}, {p_cols} FROM __dedup c LEFT JOIN {marked} p ON {on} WHERE p.__hit IS NULL"
+        f" UNION ALL SELECT 2, {c_cols}, {p_cols} FROM __dedup c JOIN {prev} p ON {on} WHERE NOT ({same})"
+        f" UNION ALL SELECT 3, {p_cols}, {p_cols} FROM {prev} p ANTI JOIN __dedup c ON {on}"
+    ).fetchall():
+        kind, new_row, old_row = row[0], tuple(row[1:n + 1]), tuple(row[n + 1:])
+        if kind == UPDATE_AFTER and retract:
+            changes.append(Change(UPDATE_BEFORE, old_row))
+        changes.append(Change(kind, new_row))
+    if clock_columns:
+        kept = ", ".join(
+            f"CASE WHEN p.__hit THEN p.{q(c)} ELSE c.{q(c)} END AS {q(c)}" if c in clock_columns else f"c.{q(c)}"
+            for c in columns
+        )
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE __kept AS SELECT {kept} FROM __dedup c"
+            f" LEFT JOIN (SELECT *, TRUE AS __hit FROM {prev}) p ON {on} AND ({same})"
+        )
+        _replace(conn, previous, "__kept")
+    else:
+        _replace(conn, previous, "__dedup")
+    return changes
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, target: str, source: str) -> None:
+    conn.execute(f"DELETE FROM {q(target)}")
+    conn.execute(f"INSERT INTO {q(target)} SELECT * FROM {q(source)}")

@@ -1,0 +1,507 @@
+"""Executing statements: bounded ones (DDL, SHOW, DESCRIBE, SET, snapshot queries, INSERT VALUES) at
+once, and continuous ones (INSERT INTO ... SELECT, CREATE TABLE AS SELECT, SELECT without snapshot
+mode) step by step as their source topics grow.
+
+A continuous statement's *job* (``record.job``) holds its plan, the offsets it has consumed per
+source partition and counters. Its state lives in DuckDB tables ``flink_st_<uid>_*``: each source
+folded up to the consumed offsets, and its previous output. A step folds the new records in, runs the
+query, diffs the output with the previous one and emits the changes (to the sink topic, or to the
+statement's results). Nothing is kept only in memory, so stop/resume and restarts keep the state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from sandbox.flink import changelog
+from sandbox.flink.catalog import DEFAULT_BUCKETS, Catalog, Column, Table, TableExists, TableNotFound
+from sandbox.flink.changelog import Change, q
+from sandbox.flink.records import StatementRecord
+from sandbox.flink.topics import Offsets, Record, Topics
+from sandbox.flink.translate import DIALECT, PlanError, Planner, QueryPlan, create_information_schema, parse
+from sandbox.flink.types import data_type, dumps, result_value, to_duckdb
+from sandbox.store import Store
+
+SINK_OPS = {changelog.INSERT: "+I", changelog.UPDATE_AFTER: "+U", changelog.DELETE: "-D"}
+
+
+class StatementFailed(Exception):
+    """A statement's SQL cannot run; the message becomes ``status.detail`` and an exception entry."""
+
+    def __init__(self, detail: str, name: str = "org.apache.flink.table.api.ValidationException") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.name = name
+
+
+@dataclass
+class Context:
+    """What a statement runs against: the sandbox's names and the statement's properties."""
+
+    catalog_names: set[str]
+    database_names: set[str]
+    properties: dict[str, str]
+    dry_run: bool = False
+
+    @property
+    def snapshot(self) -> bool:
+        return self.properties.get("sql.snapshot.mode", "").lower() == "now"
+
+    @property
+    def startup_mode(self) -> str:
+        return self.properties.get("sql.tables.scan.startup.mode", "earliest-offset")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def schema_traits(columns: list[Column]) -> dict:
+    return {"columns": [{"name": c.name, "type": data_type(c.type, c.nullable)} for c in columns]}
+
+
+class Engine:
+    def __init__(self, store: Store, topics: Topics, catalog: Catalog) -> None:
+        self.dry_run = False
+        self.store = store
+        self.topics = topics
+        self.catalog = catalog
+        store.execute("CREATE TABLE IF NOT EXISTS flink_results (uid VARCHAR, seq BIGINT, op INTEGER, row VARCHAR)")
+        store.execute("SET TimeZone = 'UTC'")
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def append_results(self, record: StatementRecord, changes: list[Change], conn: duckdb.DuckDBPyConnection) -> None:
+        seq = record.job.get("result_seq", 0)
+        rows = []
+        for change in changes:
+            rows.append((record.uid, seq, change.op, json.dumps([result_value(v) for v in change.row])))
+            seq += 1
+        if rows:
+            conn.executemany("INSERT INTO flink_results VALUES (?, ?, ?, ?)", rows)
+        record.job["result_seq"] = seq
+
+    def results(self, uid: str, start: int, limit: int) -> list[dict]:
+        rows = self.store.execute(
+            "SELECT op, row FROM flink_results WHERE uid = ? AND seq >= ? ORDER BY seq LIMIT ?", [uid, start, limit]
+        )
+        return [{"op": op, "row": json.loads(row)} for op, row in rows]
+
+    def forget(self, record: StatementRecord) -> None:
+        """Drop a deleted statement's results and state."""
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM flink_results WHERE uid = ?", [record.uid])
+            for (name, kind) in conn.execute(
+                "SELECT table_name, table_type FROM information_schema.tables WHERE table_name LIKE ?",
+                [_state_prefix(record) + "%"],
+            ).fetchall():
+                conn.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {q(name)}")
+
+    # -- starting a statement --------------------------------------------------------------------
+
+    def start(self, record: StatementRecord, context: Context) -> None:
+        """Plan and (for bounded statements) run a new statement; sets phase, traits and job.
+
+        With ``context.dry_run`` only validate and plan: nothing is created, written or kept."""
+        self.dry_run = context.dry_run
+        try:
+            self._start(record, context)
+        except StatementFailed as failure:
+            self.fail(record, failure.detail, failure.name)
+        except (PlanError, TableExists, TableNotFound) as err:
+            self.fail(record, str(err).strip("'\""))
+        except duckdb.Error as err:
+            self.fail(record, f"SQL execution failed. {str(err).strip().splitlines()[0]}")
+
+    def fail(self, record: StatementRecord, detail: str,
+             name: str = "org.apache.flink.table.api.ValidationException") -> None:
+        record.phase = "FAILED"
+        record.detail = detail
+        record.end_time = _now()
+        record.add_exception(name, detail)
+
+    def _start(self, record: StatementRecord, context: Context) -> None:
+        sql = record.spec["statement"].strip().rstrip(";").strip()
+        head = _leading_words(sql)
+        planner = Planner(self.catalog, context.catalog_names, context.database_names)
+        if head[:2] == ["CREATE", "TABLE"]:
+            return self._create_table(record, sql, context, planner)
+        if head[:2] == ["DROP", "TABLE"]:
+            return self._drop_table(record, sql, context)
+        if head[:1] == ["SHOW"]:
+            return self._show(record, head, sql, planner, context)
+        if head[:1] in (["DESCRIBE"], ["DESC"]):
+            expression = parse(sql)
+            table = planner.table_name(expression.this)
+            return self._describe(record, table)
+        if head[:1] == ["EXPLAIN"]:
+            raise StatementFailed("EXPLAIN is not modelled by the sandbox.")
+        expression = parse(sql)
+        if isinstance(expression, exp.Set):
+            return self._set(record, expression)
+        if isinstance(expression, exp.Insert):
+            return self._insert(record, expression, context, planner)
+        if isinstance(expression, exp.Query):
+            return self._select(record, expression, context, planner)
+        raise StatementFailed(f"The sandbox cannot run this kind of statement: {sql[:200]}")
+
+    def _complete(self, record: StatementRecord, sql_kind: str, columns: list[Column], rows: list[tuple],
+                  context: Context | None = None) -> None:  # noqa: ARG002
+        record.traits = {"sql_kind": sql_kind, "is_bounded": True, "is_append_only": True,
+                         "upsert_columns": [], "schema": schema_traits(columns)}
+        if not self.dry_run:
+            with self.store.transaction() as conn:
+                self.append_results(record, [Change(changelog.INSERT, tuple(r)) for r in rows], conn)
+        record.phase = "COMPLETED"
+        record.detail = ""
+        record.end_time = _now()
+
+    # -- DDL -------------------------------------------------------------------------------------
+
+    def _create_table(self, record: StatementRecord, sql: str, context: Context, planner: Planner) -> None:
+        from confluent_migration import flink_ddl
+
+        try:
+            definition = flink_ddl.parse_create_table(sql)
+        except ValueError as err:
+            raise StatementFailed(f"SQL parse failed. {err}") from err
+        name = definition.name
+        if context.dry_run:
+            if self.catalog.exists(name) and not definition.if_not_exists:
+                raise TableExists(f"Table (or view) `{name}` already exists in the current database.")
+            if definition.as_select:
+                self._plan(planner, parse(definition.as_select))
+            return self._complete(record, "CREATE_TABLE_AS" if definition.as_select else "CREATE_TABLE", [], [],
+                                  context)
+        if definition.as_select:
+            plan = self._plan(planner, parse(definition.as_select))
+            key = list(definition.primary_key or [])
+            columns = [Column(c.name, c.type, c.name not in key) for c in plan.columns]
+            table = _table(definition, columns)
+            if self.catalog.exists(name) and definition.if_not_exists:
+                return self._complete(record, "CREATE_TABLE_AS", [], [])
+            self.catalog.create(table)
+            return self._continuous_insert(record, table, plan, context, "CREATE_TABLE_AS")
+        columns = [Column(c.name, c.type, c.nullable, c.comment) for c in definition.columns]
+        created = self.catalog.create(_table(definition, columns), definition.if_not_exists)
+        del created
+        self._complete(record, "CREATE_TABLE", [], [])
+
+    def _drop_table(self, record: StatementRecord, sql: str, context: Context) -> None:
+        from confluent_migration import flink_ddl
+
+        try:
+            name, if_exists = flink_ddl.parse_drop_table(sql)
+        except ValueError as err:
+            raise StatementFailed(f"SQL parse failed. {err}") from err
+        if context.dry_run:
+            if not if_exists:
+                self._table(name)
+        else:
+            self.catalog.drop(name, if_exists)
+        self._complete(record, "DROP_TABLE", [], [], context)
+
+    def _show(self, record: StatementRecord, head: list[str], sql: str, planner: Planner, context: Context) -> None:
+        if head[:2] == ["SHOW", "TABLES"]:
+            return self._complete(record, "SHOW_TABLES", [Column("table name", "STRING", False)],
+                                  [(n,) for n in self.catalog.names()])
+        if head[:3] == ["SHOW", "CREATE", "TABLE"]:
+            expression = parse("DESCRIBE " + sql.split(None, 3)[3])
+            table = self._table(planner.table_name(expression.this))
+            return self._complete(record, "SHOW_CREATE_TABLE", [Column("SHOW CREATE TABLE", "STRING", False)],
+                                  [(table.create_statement(),)])
+        if head[:2] == ["SHOW", "JOBS"]:
+            return self._complete(record, "SHOW_JOBS", [], [])  # answered by the service, which knows them
+        if head[:2] == ["SHOW", "CATALOGS"]:
+            return self._complete(record, "SHOW_CATALOGS", [Column("catalog name", "STRING", False)],
+                                  [(sorted(context.catalog_names)[0],)])
+        raise StatementFailed(f"The sandbox does not model '{' '.join(head[:3])}'.")
+
+    def _describe(self, record: StatementRecord, name: str) -> None:
+        table = self._table(name)
+        rows = [(c.name, c.type, "TRUE" if c.nullable else "FALSE",
+                 f"PRIMARY KEY, BUCKET KEY" if c.name in table.primary_key else
+                 ("BUCKET KEY" if c.name in table.distributed_by else ""), c.comment or "")
+                for c in table.columns]
+        columns = [Column(n, "STRING", False) for n in ("Column Name", "Data Type", "Nullable", "Extras", "Comment")]
+        self._complete(record, "DESCRIBE", columns, rows)
+
+    def _set(self, record: StatementRecord, expression: exp.Set) -> None:
+        rows = []
+        for item in expression.expressions:
+            assignment = item.this
+            rows.append((assignment.left.name, assignment.right.name))
+        self._complete(record, "SET", [Column("key", "STRING", False), Column("value", "STRING", False)], rows)
+
+    def _table(self, name: str) -> Table:
+        try:
+            return self.catalog.get(name)
+        except TableNotFound as err:
+            raise StatementFailed(f"Table or view '{name}' not found") from err
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def _plan(self, planner: Planner, query: exp.Expression) -> QueryPlan:
+        with self.store.transaction() as conn:
+            return planner.plan(query, conn)
+
+    def _select(self, record: StatementRecord, query: exp.Expression, context: Context, planner: Planner) -> None:
+        plan = self._plan(planner, query)
+        bounded = context.snapshot or not plan.sources
+        record.traits = {
+            "sql_kind": "SELECT",
+            "is_bounded": bounded,
+            "is_append_only": bounded or plan.append_only,
+            "upsert_columns": [] if bounded or plan.append_only else plan.group_key,
+            "schema": schema_traits(plan.columns),
+        }
+        if bounded:
+            rows = self.snapshot_rows(plan)
+            traits = record.traits
+            self._complete(record, "SELECT", plan.columns, rows)
+            record.traits = traits
+            return
+        record.job = {"kind": "select", "plan": plan.to_json()}
+        self._begin(record, plan, context)
+
+    def _insert(self, record: StatementRecord, insert: exp.Insert, context: Context, planner: Planner) -> None:
+        target = insert.this
+        columns_given: list[str] = []
+        if isinstance(target, exp.Schema):
+            columns_given = [c.name for c in target.expressions]
+            target = target.this
+        table = self._table(planner.table_name(target))
+        query = insert.expression
+        if isinstance(query, exp.Values):
+            query = exp.select("*").from_(query)
+        plan = self._plan(planner, query)
+        sink_columns = [table.column(c) for c in columns_given] if columns_given else table.columns
+        if len(plan.columns) != len(sink_columns):
+            raise StatementFailed(
+                f"Column types of query result and sink for '{table.name}' do not match. "
+                f"Query schema: [{', '.join(f'{c.name}: {c.type}' for c in plan.columns)}] "
+                f"Sink schema: [{', '.join(f'{c.name}: {c.full_type}' for c in sink_columns)}]")
+        if context.snapshot or not plan.sources:
+            rows = self.snapshot_rows(plan)
+            named = [dict(zip([c.name for c in sink_columns], row)) for row in rows]
+            full = [{c.name: r.get(c.name) for c in table.columns} for r in named]
+            self._check_not_null(table, [tuple(r[c.name] for c in table.columns) for r in full])
+            if not self.dry_run:
+                    self._write(table, [Change(changelog.INSERT, tuple(r[c.name] for c in table.columns)) for r in full])
+            record.traits = {"sql_kind": "INSERT_INTO", "is_bounded": True, "is_append_only": True,
+                             "upsert_columns": [], "schema": {"columns": []}}
+            record.job = {"records_out": len(full)}
+            record.phase = "COMPLETED"
+            record.end_time = _now()
+            return
+        if columns_given:
+            raise StatementFailed("A continuous INSERT with a column list is not modelled by the sandbox; "
+                                  "select every sink column in order.")
+        self._continuous_insert(record, table, plan, context, "INSERT_INTO")
+
+    def _continuous_insert(self, record: StatementRecord, table: Table, plan: QueryPlan, context: Context,
+                           sql_kind: str) -> None:
+        if table.changelog_mode == "append" and not plan.append_only:
+            raise StatementFailed(
+                f"Table sink '{table.name}' doesn't support consuming update and delete changes which is "
+                "produced by an updating query (GROUP BY, outer join or an upsert source).")
+        record.traits = {"sql_kind": sql_kind, "is_bounded": False, "is_append_only": True,
+                         "upsert_columns": [], "schema": {"columns": []}}
+        record.job = {"kind": "insert", "sink": table.name, "sink_columns": [c.name for c in table.columns],
+                      "sink_key": table.key_columns if table.changelog_mode == "upsert" else [],
+                      "plan": plan.to_json()}
+        self._begin(record, plan, context)
+
+    def _begin(self, record: StatementRecord, plan: QueryPlan, context: Context) -> None:
+        """Set start offsets (or the statement to wait for) and create the state tables."""
+        if self.dry_run:
+            return
+        record.job.update(records_in=0, records_out=0, result_seq=record.job.get("result_seq", 0))
+        carry_over = context.properties.get("sql.tables.initial-offset-from")
+        offsets: dict[str, dict[str, int]] = {}
+        for source in plan.sources:
+            ends = self.topics.end_offsets(source.table)
+            start = ends if context.startup_mode == "latest-offset" else {p: 0 for p in ends}
+            offsets[source.table] = {str(p): o for p, o in start.items()}
+        if context.startup_mode not in ("earliest-offset", "latest-offset"):
+            raise StatementFailed(f"sql.tables.scan.startup.mode '{context.startup_mode}' is not modelled by "
+                                  "the sandbox (earliest-offset and latest-offset are).")
+        if carry_over:
+            stateful = record.job["kind"] != "insert" or not plan.append_only or bool(record.job["sink_key"]) \
+                or "JOIN" in plan.sql.upper()
+            if stateful:
+                raise StatementFailed(
+                    f"'sql.tables.initial-offset-from' = '{carry_over}' is only supported for stateless "
+                    "statements (each event processed independently); this statement keeps state (an "
+                    "aggregate, a join or an upsert sink). Start it from the earliest offset instead.")
+            record.job["wait_for"] = carry_over
+        record.job["offsets"] = offsets
+        with self.store.transaction() as conn:
+            self._create_state(conn, record, plan)
+        record.phase = "PENDING" if carry_over else "RUNNING"
+        record.detail = f"Waiting for statement '{carry_over}' to stop." if carry_over else ""
+        record.start_time = None if carry_over else _now()
+
+    def _create_state(self, conn: duckdb.DuckDBPyConnection, record: StatementRecord, plan: QueryPlan) -> None:
+        prefix = _state_prefix(record)
+        for i, source in enumerate(plan.sources):
+            changelog.create_state_table(conn, f"{prefix}s{i}", f"{prefix}v{i}", source.columns)
+        out_cols = ", ".join(f"c{i} {c.duckdb_type}" for i, c in enumerate(plan.columns))
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {q(prefix + 'out')} ({out_cols})")
+
+    def apply_carry_over(self, record: StatementRecord, previous: StatementRecord) -> None:
+        """Start a waiting statement where ``previous`` (now STOPPED) ended."""
+        for topic, text in (previous.latest_offsets or {}).items():
+            if topic in record.job["offsets"]:
+                from sandbox.flink.topics import parse_offsets
+                record.job["offsets"][topic] = {str(p): o for p, o in parse_offsets(text).items()}
+        record.job.pop("wait_for", None)
+        record.phase = "RUNNING"
+        record.detail = ""
+        record.start_time = _now()
+
+    # -- bounded runs ----------------------------------------------------------------------------
+
+    def snapshot_rows(self, plan: QueryPlan) -> list[tuple]:
+        """Run a plan once over the current contents of its sources."""
+        with self.store.transaction() as conn:
+            relations = []
+            for i, source in enumerate(plan.sources):
+                table, view = f"__snap_s{i}", f"__snap_v{i}"
+                conn.execute(f"DROP TABLE IF EXISTS {q(table)}")
+                changelog.create_state_table(conn, table, view, source.columns)
+                ends = {p: o for p, o in conn.execute(
+                    "SELECT part, end_offset FROM flink_partitions WHERE topic = ?", [source.table]).fetchall()}
+                changelog.fold(conn, table, source.table, source.columns, source.upsert, {}, ends)
+                relations.append(view)
+            if plan.information_schema:
+                create_information_schema(conn, self.information_schema_rows())
+            return conn.execute(plan.bind(relations)).fetchall()
+
+    def information_schema_rows(self) -> list[tuple]:
+        rows = []
+        for name in self.catalog.names():
+            table = self.catalog.get(name)
+            for position, col in enumerate(table.columns, start=1):
+                base = col.type.split("(")[0].split("<")[0].upper()
+                rows.append((self.catalog_name, self.database_name, name, col.name, position,
+                             base, col.full_type, "YES" if col.nullable else "NO", col.comment))
+        return rows
+
+    catalog_name = "default"
+    database_name = "default"
+
+    # -- continuous steps ------------------------------------------------------------------------
+
+    def step(self, record: StatementRecord) -> bool:
+        """Consume what arrived since the last step; True if anything was consumed."""
+        plan = QueryPlan.from_json(record.job["plan"])
+        prefix = _state_prefix(record)
+        ends_by_table = {s.table: self.topics.end_offsets(s.table) for s in plan.sources}
+        for source in plan.sources:
+            if not ends_by_table[source.table] and not self.topics.exists(source.table):
+                raise StatementFailed(f"Table '{source.table}' (topic) was dropped while the statement ran.",
+                                      "org.apache.kafka.common.errors.UnknownTopicOrPartitionException")
+        consumed = record.job["offsets"]
+        if not any(ends_by_table[t].get(int(p), 0) > o for t, offs in consumed.items() for p, o in offs.items()):
+            return False
+        with self.store.transaction() as conn:
+            records_in = 0
+            for i, source in enumerate(plan.sources):
+                start = {int(p): o for p, o in consumed[source.table].items()}
+                end = ends_by_table[source.table]
+                records_in += changelog.fold(conn, f"{prefix}s{i}", source.table, source.columns,
+                                             source.upsert, start, end)
+                consumed[source.table] = {str(p): o for p, o in end.items()}
+            query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
+            names = [f"c{i}" for i in range(len(plan.columns))]
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
+            clock = [names[i] for i in plan.clock_columns]
+            if record.job["kind"] == "insert":
+                sink = self._table(record.job["sink"])
+                key = [names[record.job["sink_columns"].index(k)] for k in record.job["sink_key"]]
+                changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock)
+                if record.job["sink_key"] or plan.append_only:
+                    changes = [c for c in changes if c.op in SINK_OPS]
+                self._check_not_null(sink, [c.row for c in changes if c.op != changelog.DELETE])
+                self._write(sink, changes, conn, record.job["sink_columns"])
+            else:
+                key = [names[i] for i in plan.group_key]
+                changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock, retract=True)
+                self.append_results(record, changes, conn)
+            record.job["records_in"] += records_in
+            record.job["records_out"] += len(changes)
+            record.job["last_record_at"] = time.time()
+        return True
+
+    def _check_not_null(self, table: Table, rows: list[tuple]) -> None:
+        for i, col in enumerate(table.columns):
+            if not col.nullable and any(row[i] is None for row in rows):
+                raise StatementFailed(
+                    f"Column '{col.name}' is NOT NULL, however, a null value is being written into it. You can "
+                    "set job configuration 'table.exec.sink.not-null-enforcer'='DROP' to suppress this "
+                    "exception and drop such records silently.",
+                    "org.apache.flink.table.api.TableException")
+
+    def _write(self, table: Table, changes: list[Change], conn: duckdb.DuckDBPyConnection | None = None,
+               names: list[str] | None = None) -> None:
+        names = names or [c.name for c in table.columns]
+        records = []
+        for change in changes:
+            row = dict(zip(names, change.row))
+            key = dumps({k: row[k] for k in table.key_columns}) if table.key_columns else None
+            upsert = table.changelog_mode == "upsert"
+            op = SINK_OPS.get(change.op, "+I") if upsert else "+I"
+            value = None if (upsert and op == "-D") else dumps(row)
+            records.append(Record(op, key, value))
+        if records:
+            self.topics.append(table.name, records, conn)
+
+    # -- table contents --------------------------------------------------------------------------
+
+    def table_rows(self, name: str) -> list[dict[str, Any]]:
+        table = self._table(name)
+        plan = QueryPlan(sql=f"SELECT * FROM {q('__src0__')}",
+                         sources=[_source(table)], columns=table.columns)
+        rows = self.snapshot_rows(plan)
+        return [dict(zip([c.name for c in table.columns], row)) for row in rows]
+
+
+def _source(table: Table):  # noqa: ANN202 - translate.SourceRef
+    from sandbox.flink.translate import SourceRef
+
+    return SourceRef(table.name, list(table.columns), table.changelog_mode == "upsert")
+
+
+def _state_prefix(record: StatementRecord) -> str:
+    return f"flink_st_{record.uid.replace('-', '')}_"
+
+
+def _leading_words(sql: str) -> list[str]:
+    from sqlglot.tokens import Tokenizer
+
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except Exception:  # noqa: BLE001 - the full parse reports the error
+        return []
+    return " ".join(t.text.upper() for t in tokens[:6]).split()[:4]
+
+
+def _table(definition: Any, columns: list[Column]) -> Table:
+    key = list(definition.primary_key or [])
+    distributed = list(definition.distributed_by or key)
+    return Table(
+        name=definition.name,
+        columns=[Column(c.name, c.type, c.nullable and c.name not in key, c.comment) for c in columns],
+        primary_key=key,
+        distributed_by=distributed,
+        partitions=definition.buckets or DEFAULT_BUCKETS,
+        options=dict(definition.options or {}),
+    )

@@ -1,0 +1,97 @@
+"""Statement records: what the statements API knows of each statement, persisted in
+``flink_statements`` (one JSON document per statement, rewritten on every change)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sandbox.store import Store
+
+MAX_EXCEPTIONS = 10
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class StatementRecord:
+    name: str
+    uid: str
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    phase: str = "PENDING"
+    detail: str = ""
+    traits: dict[str, Any] | None = None
+    latest_offsets: dict[str, str] | None = None
+    latest_offsets_timestamp: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    exceptions: list[dict[str, str]] = field(default_factory=list)
+    job: dict[str, Any] = field(default_factory=dict)
+
+    def add_exception(self, name: str, message: str) -> None:
+        self.exceptions.insert(0, {"name": name, "message": message, "timestamp": rfc3339(datetime.now(timezone.utc))})
+        del self.exceptions[MAX_EXCEPTIONS:]
+
+    def to_json(self) -> str:
+        doc = asdict(self)
+        for key in ("created_at", "updated_at", "latest_offsets_timestamp", "start_time", "end_time"):
+            doc[key] = rfc3339(doc[key])
+        return json.dumps(doc)
+
+    @classmethod
+    def from_json(cls, text: str) -> StatementRecord:
+        doc = json.loads(text)
+        for key in ("created_at", "updated_at", "latest_offsets_timestamp", "start_time", "end_time"):
+            doc[key] = _parse(doc[key])
+        return cls(**doc)
+
+
+class StatementTable:
+    """Persistence of statement records."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.execute(
+            "CREATE TABLE IF NOT EXISTS flink_statements ("
+            " name VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, doc VARCHAR)"
+        )
+
+    def insert(self, record: StatementRecord) -> None:
+        self.store.execute("INSERT INTO flink_statements VALUES (?, ?, ?)",
+                           [record.name, record.created_at, record.to_json()])
+
+    def save(self, record: StatementRecord) -> None:
+        self.store.execute("UPDATE flink_statements SET doc = ? WHERE name = ?", [record.to_json(), record.name])
+
+    def delete(self, name: str) -> None:
+        self.store.execute("DELETE FROM flink_statements WHERE name = ?", [name])
+
+    def get(self, name: str) -> StatementRecord | None:
+        row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
+        return None if row is None else StatementRecord.from_json(row[0])
+
+    def page(self, after: str | None, limit: int, compute_pool: str | None = None) -> list[StatementRecord]:
+        rows = self.store.execute(
+            "SELECT doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?", [after or "", limit + 1000]
+        )
+        records = [StatementRecord.from_json(r[0]) for r in rows]
+        if compute_pool:
+            records = [r for r in records if r.spec.get("compute_pool_id") == compute_pool]
+        return records[: limit + 1]
+
+    def all(self) -> list[StatementRecord]:
+        return [StatementRecord.from_json(r[0]) for r in self.store.execute(
+            "SELECT doc FROM flink_statements ORDER BY created_at")]

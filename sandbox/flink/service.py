@@ -1,0 +1,396 @@
+"""The Flink SQL service behind the statements API and the Python API (see :mod:`sandbox.flink`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sandbox.config import SandboxConfig
+from sandbox.errors import ApiError
+from sandbox.flink.catalog import Catalog
+from sandbox.flink.engine import Context, Engine, StatementFailed, schema_traits
+from sandbox.flink.records import StatementRecord, StatementTable, rfc3339
+from sandbox.flink.catalog import Column
+from sandbox.flink.topics import Record, Topics, format_offsets
+from sandbox.flink.types import dumps
+from sandbox.store import Store
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+MAX_NAME = 100
+MAX_STATEMENT = 131072
+RESULTS_PAGE = 100
+ACTIVE = ("PENDING", "RUNNING", "DEGRADED", "STOPPING")
+
+
+def _not_found(name: str) -> ApiError:
+    return ApiError(404, f"Statement '{name}' was not found in this environment.", code="not_found",
+                    title="Not Found")
+
+
+def _bad_request(detail: str) -> ApiError:
+    return ApiError(400, detail, code="bad_request", title="Bad Request")
+
+
+class FlinkService:
+    """Statements over the sandbox's catalog and topics; one lock serialises API calls and steps."""
+
+    def __init__(self, store: Store, schema_registry: Any, config: SandboxConfig) -> None:
+        self.config = config
+        self.store = store
+        self.topics = Topics(store)
+        self.catalog = Catalog(store, self.topics, schema_registry)
+        self.engine = Engine(store, self.topics, self.catalog)
+        self.engine.catalog_name = config.catalog
+        self.engine.database_name = config.database
+        self.statements = StatementTable(store)
+        self.lock = threading.RLock()
+        self.activity = threading.Condition(self.lock)
+
+    # -- Python API ------------------------------------------------------------------------------
+
+    def submit(self, name: str, sql: str, properties: dict[str, str] | None = None) -> dict:
+        """Create a statement, as ``POST .../statements`` does; returns the statement resource."""
+        return self.create({"name": name, "spec": {"statement": sql, "properties": properties or {}}})
+
+    def get(self, name: str) -> dict:
+        with self.lock:
+            return self.resource(self._record(name))
+
+    def produce(self, table: str, rows: list[dict[str, Any]], op: str = "upsert") -> None:
+        """Append rows to a table's topic as a source CDC writer would (``op="delete"``: tombstones)."""
+        with self.lock:
+            definition = self.catalog.get(table)
+            if op not in ("upsert", "insert", "delete"):
+                raise ValueError(f"op must be 'upsert', 'insert' or 'delete', not {op!r}")
+            upsert = definition.changelog_mode == "upsert"
+            if op == "delete" and not upsert:
+                raise ValueError(f"table {table!r} is append-only ({definition.changelog_mode}); it has no deletes")
+            names = {c.name for c in definition.columns}
+            records = []
+            for row in rows:
+                unknown = set(row) - names
+                if unknown:
+                    raise ValueError(f"table {table!r} has no columns {sorted(unknown)}")
+                key = dumps({k: row.get(k) for k in definition.key_columns}) if definition.key_columns else None
+                if op == "delete":
+                    records.append(Record("-D", key, None))
+                else:
+                    records.append(Record("+U" if upsert else "+I", key, dumps(row)))
+            self.topics.append(table, records)
+            self.activity.notify_all()
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """A table's current contents: its log folded (last record per key for upsert tables)."""
+        with self.lock:
+            try:
+                return self.engine.table_rows(table)
+            except StatementFailed as err:
+                raise KeyError(err.detail) from err
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every RUNNING statement has consumed its sources to their end; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if all(self.pending_records(r) == 0 for r in self.statements.all() if r.phase == "RUNNING"):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    # -- statements API --------------------------------------------------------------------------
+
+    def create(self, body: dict) -> dict:
+        name = body.get("name") or ""
+        spec = dict(body.get("spec") or {})
+        sql = spec.get("statement")
+        if not NAME.fullmatch(name) or len(name) > MAX_NAME:
+            raise _bad_request(f"Invalid statement name '{name}': at most {MAX_NAME} characters matching "
+                               "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*.")
+        if not isinstance(sql, str) or not sql.strip():
+            raise _bad_request("spec.statement is required.")
+        if len(sql) > MAX_STATEMENT:
+            raise _bad_request(f"spec.statement is longer than {MAX_STATEMENT} characters.")
+        properties = {str(k): str(v) for k, v in (spec.get("properties") or {}).items()}
+        now = datetime.now(timezone.utc)
+        record = StatementRecord(
+            name=name,
+            uid=str(uuid.uuid4()),
+            spec={
+                "statement": sql,
+                "properties": properties,
+                "compute_pool_id": spec.get("compute_pool_id") or self.config.compute_pool_id,
+                "principal": spec.get("principal") or "u-sandbox",
+                "stopped": bool(spec.get("stopped", False)),
+            },
+            created_at=now,
+            updated_at=now,
+        )
+        dry_run = properties.get("sql.dry-run", "").lower() == "true"
+        with self.lock:
+            if self.statements.get(name) is not None:
+                raise ApiError(409, f"Statement name '{name}' is already used in this environment.",
+                               code="resource_already_exists", title="Resource Already exists")
+            context = self._context(properties)
+            if dry_run:
+                return self.resource(self._dry_run(record, context))
+            self.statements.insert(record)
+            self.engine.start(record, context)
+            if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
+                self._show_jobs(record)
+            self.statements.save(record)
+            self.activity.notify_all()
+            return self.resource(record)
+
+    def _dry_run(self, record: StatementRecord, context: Context) -> StatementRecord:
+        """Validate and plan only: nothing is created, written or kept."""
+        context.dry_run = True
+        self.engine.start(record, context)
+        if record.phase != "FAILED":
+            record.phase = "COMPLETED"
+            record.detail = "Dry run succeeded: the statement is valid."
+        return record
+
+    def _context(self, properties: dict[str, str]) -> Context:
+        catalog = properties.get("sql.current-catalog")
+        database = properties.get("sql.current-database")
+        catalogs = {self.config.catalog, self.config.environment_id}
+        databases = {self.config.database}
+        if catalog and catalog not in catalogs:
+            raise _bad_request(f"sql.current-catalog '{catalog}' is not this environment "
+                               f"({self.config.catalog} / {self.config.environment_id}).")
+        if database and database not in databases:
+            raise _bad_request(f"sql.current-database '{database}' is not a database of this environment "
+                               f"({self.config.database}).")
+        return Context(catalogs, databases, properties)
+
+    def _record(self, name: str) -> StatementRecord:
+        record = self.statements.get(name)
+        if record is None:
+            raise _not_found(name)
+        return record
+
+    def list(self, page_size: int, page_token: str | None, compute_pool: str | None) -> tuple[list[dict], str | None]:
+        with self.lock:
+            records = self.statements.page(page_token, page_size, compute_pool)
+        more = len(records) > page_size
+        records = records[:page_size]
+        return [self.resource(r) for r in records], (records[-1].name if more else None)
+
+    def update(self, name: str, body: dict) -> dict:
+        """PUT: only ``spec.stopped`` (and on resume ``principal``, ``compute_pool_id``) may change."""
+        with self.lock:
+            record = self._record(name)
+            if body.get("name") not in (None, name):
+                raise _bad_request(f"The name in the body ('{body.get('name')}') is not the statement's ('{name}').")
+            version = (body.get("metadata") or {}).get("resource_version")
+            if version != str(record.version):
+                raise ApiError(409, f"Statement '{name}' has changed since it was read (resource_version "
+                               f"{version!r}, now {str(record.version)!r}): read it again and retry.",
+                               code="conflict", title="Conflict")
+            spec = body.get("spec") or {}
+            return self._apply(record, spec)
+
+    def patch(self, name: str, operations: list[dict]) -> dict:
+        """JSON Patch on ``/spec/stopped`` (and ``/spec/principal``, ``/spec/compute_pool_id``)."""
+        with self.lock:
+            record = self._record(name)
+            spec = dict(record.spec)
+            for operation in operations:
+                op = str(operation.get("op", "")).lower()
+                path = operation.get("path", "")
+                field = path.removeprefix("/spec/")
+                if op not in ("add", "replace") or field not in ("stopped", "principal", "compute_pool_id"):
+                    raise _bad_request(f"Only 'replace' of /spec/stopped, /spec/principal and /spec/compute_pool_id "
+                                       f"is supported, not {op} {path}.")
+                spec[field] = operation.get("value")
+            return self._apply(record, spec)
+
+    def _apply(self, record: StatementRecord, spec: dict) -> dict:
+        for immutable in ("statement", "properties"):
+            if immutable in spec and spec[immutable] != record.spec[immutable] and not (
+                    immutable == "properties" and not spec[immutable] and not record.spec[immutable]):
+                raise _bad_request(f"spec.{immutable} of statement '{record.name}' cannot be changed; "
+                                   "create a new statement instead.")
+        stopped = bool(spec.get("stopped", record.spec["stopped"]))
+        resuming = record.spec["stopped"] and not stopped
+        for field in ("principal", "compute_pool_id"):
+            if spec.get(field) and spec[field] != record.spec[field]:
+                if not resuming:
+                    raise _bad_request(f"spec.{field} may only change when the statement is resumed.")
+                record.spec[field] = spec[field]
+        if stopped != record.spec["stopped"]:
+            record.spec["stopped"] = stopped
+            if stopped and record.phase in ("PENDING", "RUNNING", "DEGRADED"):
+                record.phase = "STOPPING"
+                record.detail = "Statement is being stopped."
+            elif not stopped and record.phase in ("STOPPED", "STOPPING"):
+                record.phase = "PENDING"
+                record.detail = "Statement is being resumed."
+                record.end_time = None
+        record.version += 1
+        record.updated_at = datetime.now(timezone.utc)
+        self.statements.save(record)
+        self.activity.notify_all()
+        return self.resource(record)
+
+    def delete(self, name: str) -> None:
+        with self.lock:
+            record = self._record(name)
+            self.statements.delete(name)
+            self.engine.forget(record)
+
+    def results(self, name: str, page_token: str | None) -> tuple[list[dict], int | None]:
+        """One page of results and the next token (None when a bounded statement has no more)."""
+        with self.lock:
+            record = self._record(name)
+            try:
+                start = int(page_token or 0)
+            except ValueError:
+                raise _bad_request(f"Invalid page_token {page_token!r}.") from None
+            rows = self.engine.results(record.uid, start, RESULTS_PAGE)
+            finished = record.phase in ("COMPLETED", "FAILED", "STOPPED") or (record.traits or {}).get("is_bounded")
+            end = start + len(rows)
+            more = len(rows) == RESULTS_PAGE or not finished or end < record.job.get("result_seq", 0)
+            return rows, (end if more else None)
+
+    def exceptions(self, name: str) -> list[dict]:
+        with self.lock:
+            return list(self._record(name).exceptions)
+
+    # -- background steps ------------------------------------------------------------------------
+
+    def tick(self) -> bool:
+        """Advance every statement one step; True if any consumed input or changed phase."""
+        busy = False
+        with self.lock:
+            records = [r for r in self.statements.all() if r.phase in ACTIVE]
+        for record in records:
+            with self.lock:
+                current = self.statements.get(record.name)
+                if current is None or current.phase not in ACTIVE:
+                    continue
+                busy |= self._advance(current)
+        return busy
+
+    def _advance(self, record: StatementRecord) -> bool:
+        if record.phase == "STOPPING":
+            record.latest_offsets = {t: format_offsets({int(p): o for p, o in offs.items()})
+                                     for t, offs in record.job.get("offsets", {}).items()}
+            record.latest_offsets_timestamp = datetime.now(timezone.utc)
+            record.phase = "STOPPED"
+            record.detail = "Statement was stopped."
+            record.end_time = datetime.now(timezone.utc)
+            self._save(record)
+            return True
+        if record.phase == "PENDING":
+            waiting_for = record.job.get("wait_for")
+            if waiting_for:
+                previous = self.statements.get(waiting_for)
+                if previous is None or previous.phase != "STOPPED":
+                    return False
+                self.engine.apply_carry_over(record, previous)
+            else:
+                record.phase = "RUNNING"
+                record.detail = ""
+            self._save(record)
+            return True
+        try:
+            consumed = self.engine.step(record)
+        except StatementFailed as failure:
+            self.engine.fail(record, failure.detail, failure.name)
+            self._save(record)
+            return True
+        except Exception as err:  # noqa: BLE001 - a runtime error fails the statement, as in Flink
+            log.exception("statement %s failed", record.name)
+            self.engine.fail(record, f"Statement execution failed: {err}", "java.lang.RuntimeException")
+            self._save(record)
+            return True
+        if consumed:
+            self._save(record)
+        return consumed
+
+    def _save(self, record: StatementRecord) -> None:
+        record.version += 1
+        record.updated_at = datetime.now(timezone.utc)
+        self.statements.save(record)
+        self.activity.notify_all()
+
+    # -- progress (the Metrics API reads these) ----------------------------------------------------
+
+    def pending_records(self, record: StatementRecord) -> int:
+        """Records in the sources not consumed yet (the console's "Messages Behind")."""
+        pending = 0
+        for table, offsets in record.job.get("offsets", {}).items():
+            ends = self.topics.end_offsets(table)
+            pending += sum(max(0, ends.get(int(p), 0) - o) for p, o in offsets.items())
+        return pending
+
+    def progress(self) -> list[dict[str, Any]]:
+        """Counters of every statement with a job: name, compute pool, records in/out, pending."""
+        with self.lock:
+            return [
+                {
+                    "name": r.name,
+                    "compute_pool_id": r.spec["compute_pool_id"],
+                    "phase": r.phase,
+                    "records_in": r.job.get("records_in", 0),
+                    "records_out": r.job.get("records_out", 0),
+                    "pending_records": self.pending_records(r) if r.phase in ACTIVE + ("STOPPED",) else 0,
+                    "last_record_at": r.job.get("last_record_at"),
+                }
+                for r in self.statements.all()
+                if r.job
+            ]
+
+    # -- SHOW JOBS -------------------------------------------------------------------------------
+
+    def _show_jobs(self, record: StatementRecord) -> None:
+        names = ["Name", "Phase", "Statement", "Compute Pool", "Creation Time", "Detail"]
+        rows = [(r.name, r.phase, r.spec["statement"], r.spec["compute_pool_id"], rfc3339(r.created_at), r.detail)
+                for r in self.statements.all() if r.job.get("kind") in ("insert", "select")]
+        columns = [Column(n, "STRING", False) for n in names]
+        self.engine._complete(record, "SHOW_JOBS", columns, rows)  # noqa: SLF001 - same package
+
+    # -- resource documents ------------------------------------------------------------------------
+
+    def statement_url(self, name: str = "") -> str:
+        c = self.config
+        base = f"{c.url}/sql/v1/organizations/{c.organization_id}/environments/{c.environment_id}/statements"
+        return f"{base}/{name}" if name else base
+
+    def resource(self, record: StatementRecord) -> dict:
+        status: dict[str, Any] = {"phase": record.phase, "detail": record.detail, "network_kind": "PUBLIC"}
+        if record.traits is not None:
+            status["traits"] = record.traits
+        if record.latest_offsets is not None:
+            status["latest_offsets"] = record.latest_offsets
+            status["latest_offsets_timestamp"] = rfc3339(record.latest_offsets_timestamp)
+        if record.end_time is not None and record.phase in ("COMPLETED", "FAILED", "STOPPED"):
+            status["end_time"] = rfc3339(record.end_time)
+            if record.start_time is not None:
+                seconds = max(0.0, (record.end_time - record.start_time).total_seconds())
+                status["duration"] = f"PT{seconds:.3f}S"
+        return {
+            "api_version": "sql/v1",
+            "kind": "Statement",
+            "metadata": {
+                "self": self.statement_url(record.name),
+                "created_at": rfc3339(record.created_at),
+                "updated_at": rfc3339(record.updated_at),
+                "uid": record.uid,
+                "resource_version": str(record.version),
+                "labels": {},
+            },
+            "name": record.name,
+            "organization_id": self.config.organization_id,
+            "environment_id": self.config.environment_id,
+            "spec": {**record.spec, "statement_name": record.name, "execution_mode": "streaming"},
+            "status": status,
+        }

@@ -1,0 +1,271 @@
+"""Flink SQL queries translated to DuckDB: parsed with sqlglot (``hive`` dialect, whose backticked
+identifiers, functions and joins match Flink's), table references resolved against the catalog and
+replaced by relations, Flink-only functions and casts rewritten, and the output schema planned by
+DuckDB itself (so a wrong column or function fails at planning, with DuckDB's message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from sandbox.flink.catalog import Catalog, Column, TableNotFound
+from sandbox.flink.changelog import q
+from sandbox.flink.types import from_duckdb, to_duckdb
+
+DIALECT = "hive"
+INFORMATION_SCHEMA = "INFORMATION_SCHEMA"
+_CLOCK_FUNCTIONS = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)
+_CLOCK_NAMES = {"NOW", "LOCALTIMESTAMP", "CURRENT_ROW_TIMESTAMP", "PROCTIME"}
+
+
+class PlanError(ValueError):
+    """The query cannot run: its message is the statement's ``status.detail``."""
+
+
+@dataclass
+class SourceRef:
+    """A table a query reads, with the columns it had when the statement was planned."""
+
+    table: str
+    columns: list[Column]
+    upsert: bool
+
+    def to_json(self) -> dict:
+        return {"table": self.table, "columns": [asdict(c) for c in self.columns], "upsert": self.upsert}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> SourceRef:
+        return cls(doc["table"], [Column(**c) for c in doc["columns"]], doc["upsert"])
+
+
+@dataclass
+class QueryPlan:
+    """A SELECT ready to run: DuckDB SQL over placeholder relations ``__src<i>__`` (see :meth:`bind`)."""
+
+    sql: str
+    sources: list[SourceRef]
+    columns: list[Column]  # output columns, Flink-typed
+    clock_columns: list[int] = field(default_factory=list)  # positions computed from the clock
+    group_key: list[int] = field(default_factory=list)  # positions keying an updating result
+    append_only: bool = True
+    information_schema: bool = False
+
+    def bind(self, relations: list[str]) -> str:
+        sql = self.sql
+        for i, relation in enumerate(relations):
+            sql = sql.replace(q(f"__src{i}__"), q(relation))
+        return sql
+
+    def to_json(self) -> dict:
+        return {
+            "sql": self.sql,
+            "sources": [s.to_json() for s in self.sources],
+            "columns": [asdict(c) for c in self.columns],
+            "clock_columns": self.clock_columns,
+            "group_key": self.group_key,
+            "append_only": self.append_only,
+            "information_schema": self.information_schema,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict) -> QueryPlan:
+        return cls(
+            doc["sql"],
+            [SourceRef.from_json(s) for s in doc["sources"]],
+            [Column(**c) for c in doc["columns"]],
+            doc["clock_columns"],
+            doc["group_key"],
+            doc["append_only"],
+            doc["information_schema"],
+        )
+
+
+def parse(sql: str) -> exp.Expression:
+    try:
+        expressions = [e for e in sqlglot.parse(sql, read=DIALECT) if e is not None]
+    except sqlglot.errors.ParseError as err:
+        raise PlanError(f"SQL parse failed. {err}") from err
+    if len(expressions) != 1:
+        raise PlanError(f"Exactly one SQL statement is expected, got {len(expressions)}.")
+    return expressions[0]
+
+
+class Planner:
+    """Plans queries against the catalog, for one statement's current catalog and database."""
+
+    def __init__(self, catalog: Catalog, catalog_names: set[str], database_names: set[str]) -> None:
+        self.catalog = catalog
+        self.catalog_names = catalog_names
+        self.database_names = database_names
+
+    def table_name(self, table: exp.Table) -> str:
+        """The catalog's name of a table reference, checking its catalog and database qualifiers."""
+        name = table.name
+        if table.catalog and table.catalog not in self.catalog_names:
+            raise PlanError(f"Catalog '{table.catalog}' does not exist (this environment is "
+                            f"{' or '.join(sorted(self.catalog_names))}).")
+        if table.db and table.db not in self.database_names:
+            raise PlanError(f"Database '{table.db}' does not exist in the current catalog (this cluster is "
+                            f"{' or '.join(sorted(self.database_names))}).")
+        return name
+
+    def plan(self, query: exp.Expression, conn: duckdb.DuckDBPyConnection) -> QueryPlan:
+        if not isinstance(query, exp.Query):
+            raise PlanError(f"Expected a query, got: {query.sql(DIALECT)[:200]}")
+        query = query.copy()
+        ctes = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
+        sources: list[SourceRef] = []
+        index: dict[str, int] = {}
+        information_schema = False
+        for table in list(query.find_all(exp.Table)):
+            if not table.db and table.name in ctes:
+                continue
+            if table.db.upper() == INFORMATION_SCHEMA or table.name.upper() == INFORMATION_SCHEMA:
+                information_schema = True
+                what = table.name.upper()
+                if what not in ("COLUMNS", "TABLES"):
+                    raise PlanError(f"INFORMATION_SCHEMA.{what} is not modelled by the sandbox (COLUMNS and TABLES are).")
+                table.replace(_aliased(table, f"__info_{what.lower()}__", table.alias_or_name))
+                continue
+            name = self.table_name(table)
+            if name not in index:
+                try:
+                    definition = self.catalog.get(name)
+                except TableNotFound as err:
+                    raise PlanError(f"Object '{name}' not found") from err
+                index[name] = len(sources)
+                sources.append(SourceRef(name, list(definition.columns), definition.changelog_mode == "upsert"))
+            table.replace(_aliased(table, f"__src{index[name]}__", table.alias_or_name))
+        _rewrite_functions(query)
+        sql = query.sql("duckdb")
+        columns = _describe(conn, sql, sources, information_schema)
+        outputs = query.selects if isinstance(query, exp.Select) else []
+        return QueryPlan(
+            sql=sql,
+            sources=sources,
+            columns=columns,
+            clock_columns=[i for i, e in enumerate(outputs) if _reads_clock(e)],
+            group_key=_group_key(query),
+            append_only=_append_only(query, sources),
+            information_schema=information_schema,
+        )
+
+
+def _aliased(table: exp.Table, relation: str, alias: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(relation, quoted=True),
+                     alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+
+
+def _rewrite_functions(query: exp.Expression) -> None:
+    for node in list(query.find_all(exp.Anonymous)):
+        name = node.name.upper()
+        if name == "TO_TIMESTAMP_LTZ":
+            args = node.expressions
+            precision = int(args[1].name) if len(args) > 1 and args[1].is_int else 3
+            value = args[0].sql("duckdb")
+            if precision == 0:
+                text = f"to_timestamp(CAST({value} AS BIGINT))"
+            else:
+                text = f"CAST(epoch_ms(CAST({value} AS BIGINT)) AS TIMESTAMPTZ)"
+            node.replace(sqlglot.parse_one(text, read="duckdb"))
+    for node in list(query.find_all(exp.Cast)):  # TryCast is a Cast: Flink's CAST fails on bad input
+        target = _duckdb_type(node.to)
+        node.replace(exp.Cast(this=node.this, to=target))
+
+
+def _duckdb_type(data_type: exp.DataType) -> exp.DataType:
+    text = data_type.sql(DIALECT)
+    upper = text.upper()
+    if data_type.this in (exp.DataType.Type.TIMESTAMPLTZ, exp.DataType.Type.TIMESTAMPTZ):
+        return exp.DataType.build("TIMESTAMPTZ", dialect="duckdb")
+    if data_type.this == exp.DataType.Type.TIMESTAMP:
+        return exp.DataType.build("TIMESTAMP", dialect="duckdb")
+    try:
+        return exp.DataType.build(to_duckdb(upper), dialect="duckdb")
+    except ValueError:
+        return exp.DataType.build(data_type.sql("duckdb"), dialect="duckdb")
+
+
+def _describe(conn: duckdb.DuckDBPyConnection, sql: str, sources: list[SourceRef], info: bool) -> list[Column]:
+    relations = []
+    for i, source in enumerate(sources):
+        relation = f"__plan_src{i}"
+        cols = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in source.columns)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {q(relation)} ({cols})")
+        relations.append(relation)
+    if info:
+        create_information_schema(conn, [])
+    bound = sql
+    for i, relation in enumerate(relations):
+        bound = bound.replace(q(f"__src{i}__"), q(relation))
+    try:
+        described = conn.execute(f"DESCRIBE {bound}").fetchall()
+    except duckdb.Error as err:
+        raise PlanError(f"SQL validation failed. {_first_line(err)}") from err
+    return [Column(name, from_duckdb(duck_type)) for name, duck_type, *_ in described]
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0]
+
+
+def create_information_schema(conn: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """Temp relations ``__info_columns__`` and ``__info_tables__`` holding ``rows`` of
+    (catalog, database, table, column, position, type, nullable, comment)."""
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE __info_columns__ (TABLE_CATALOG VARCHAR, TABLE_SCHEMA VARCHAR,"
+        " TABLE_NAME VARCHAR, COLUMN_NAME VARCHAR, ORDINAL_POSITION INTEGER, DATA_TYPE VARCHAR,"
+        " FULL_DATA_TYPE VARCHAR, IS_NULLABLE VARCHAR, COMMENT VARCHAR, IS_HIDDEN VARCHAR,"
+        " IS_GENERATED VARCHAR, IS_METADATA VARCHAR, IS_PERSISTED VARCHAR)"
+    )
+    if rows:
+        conn.executemany(
+            "INSERT INTO __info_columns__ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'NO', 'NO', 'NO', 'YES')", rows
+        )
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE __info_tables__ AS SELECT DISTINCT TABLE_CATALOG, TABLE_SCHEMA,"
+        " TABLE_NAME, 'BASE TABLE' AS TABLE_TYPE FROM __info_columns__"
+    )
+
+
+def _reads_clock(expression: exp.Expression) -> bool:
+    if any(True for _ in expression.find_all(*_CLOCK_FUNCTIONS)):
+        return True
+    return any(a.name.upper() in _CLOCK_NAMES for a in expression.find_all(exp.Anonymous))
+
+
+def _group_key(query: exp.Expression) -> list[int]:
+    if not isinstance(query, exp.Select) or not query.args.get("group"):
+        return []
+    groups = [g.sql() for g in query.args["group"].expressions]
+    key = []
+    for i, output in enumerate(query.selects):
+        inner = output.this if isinstance(output, exp.Alias) else output
+        if inner.sql() in groups:
+            key.append(i)
+    return key if len(key) == len(groups) else []
+
+
+def _append_only(query: exp.Expression, sources: list[SourceRef]) -> bool:
+    if any(s.upsert for s in sources):
+        return False
+    if any(True for _ in query.find_all(exp.AggFunc, exp.Group, exp.Distinct, exp.Window)):
+        return False
+    if any(j.side for j in query.find_all(exp.Join)):
+        return False
+    return not any(isinstance(u, (exp.Except, exp.Intersect)) or (isinstance(u, exp.Union) and u.args.get("distinct"))
+                   for u in query.find_all(exp.SetOperation))
+
+
+def literal_rows(values: exp.Values) -> list[list[Any]]:
+    """The rows of ``VALUES (...), (...)`` as DuckDB SQL expressions (one string per value)."""
+    rows = []
+    for row in values.expressions:
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        rows.append([i.sql("duckdb") for i in items])
+    return rows

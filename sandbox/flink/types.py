@@ -1,0 +1,199 @@
+"""Flink SQL data types as the sandbox stores and computes them: their DuckDB twins, the ``DataType``
+documents of the statements API (``status.traits.schema``), and Flink's string form of values in
+``/results`` rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any
+
+_SIMPLE = {
+    "STRING": "VARCHAR",
+    "VARCHAR": "VARCHAR",
+    "CHAR": "VARCHAR",
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "TINYINT",
+    "SMALLINT": "SMALLINT",
+    "INT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "BIGINT": "BIGINT",
+    "FLOAT": "FLOAT",
+    "REAL": "FLOAT",
+    "DOUBLE": "DOUBLE",
+    "DATE": "DATE",
+    "TIME": "TIME",
+    "BYTES": "BLOB",
+    "BINARY": "BLOB",
+    "VARBINARY": "BLOB",
+    "TIMESTAMP": "TIMESTAMP",
+    "TIMESTAMP_LTZ": "TIMESTAMPTZ",
+    "DECIMAL": "DECIMAL",
+    "NUMERIC": "DECIMAL",
+}
+_DUCK_TO_FLINK = {
+    "VARCHAR": "STRING",
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "TINYINT",
+    "SMALLINT": "SMALLINT",
+    "INTEGER": "INT",
+    "BIGINT": "BIGINT",
+    "HUGEINT": "BIGINT",
+    "UTINYINT": "SMALLINT",
+    "USMALLINT": "INT",
+    "UINTEGER": "BIGINT",
+    "UBIGINT": "BIGINT",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "DOUBLE",
+    "DATE": "DATE",
+    "TIME": "TIME(0)",
+    "BLOB": "BYTES",
+    "TIMESTAMP": "TIMESTAMP(6)",
+    "TIMESTAMP_MS": "TIMESTAMP(3)",
+    "TIMESTAMP_S": "TIMESTAMP(0)",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP_LTZ(6)",
+    "INTERVAL": "INTERVAL DAY TO SECOND",
+    '"NULL"': "NULL",
+    "NULL": "NULL",
+}
+_TYPE = re.compile(r"^\s*([A-Za-z_]+(?:\s+WITH(?:OUT)?\s+(?:LOCAL\s+)?TIME\s+ZONE)?)\s*(?:\(([^)]*)\))?(.*)$", re.S)
+
+
+class UnsupportedType(ValueError):
+    """A Flink type the sandbox does not model."""
+
+
+def split_type(flink_type: str) -> tuple[str, list[str], bool]:
+    """``"DECIMAL(10, 2) NOT NULL"`` -> ``("DECIMAL", ["10", "2"], False)``."""
+    text = flink_type.strip()
+    upper = text.upper()
+    nullable = not upper.endswith("NOT NULL")
+    if not nullable:
+        text = text[: -len("NOT NULL")].rstrip()
+    elif upper.endswith(" NULL"):
+        text = text[: -len(" NULL")].rstrip()
+    match = _TYPE.match(text)
+    if not match:
+        raise UnsupportedType(f"unparseable type {flink_type!r}")
+    name = " ".join(match.group(1).upper().split())
+    if name == "TIMESTAMP WITH LOCAL TIME ZONE":
+        name = "TIMESTAMP_LTZ"
+    elif name in ("TIMESTAMP WITHOUT TIME ZONE",):
+        name = "TIMESTAMP"
+    params = [p.strip() for p in (match.group(2) or "").split(",") if p.strip()]
+    return name, params, nullable
+
+
+def to_duckdb(flink_type: str) -> str:
+    """The DuckDB column type that holds values of a Flink type."""
+    text = flink_type.strip()
+    upper = text.upper()
+    for wrapper in ("ARRAY<", "MULTISET<"):
+        if upper.startswith(wrapper) and ">" in text:
+            inner = text[len(wrapper): text.rindex(">")]
+            return f"{to_duckdb(inner)}[]"
+    if upper.startswith("MAP<") and ">" in text:
+        inner = text[4: text.rindex(">")]
+        depth, cut = 0, -1
+        for i, ch in enumerate(inner):
+            depth += ch in "<("
+            depth -= ch in ">)"
+            if ch == "," and depth == 0:
+                cut = i
+                break
+        if cut < 0:
+            raise UnsupportedType(f"unparseable type {flink_type!r}")
+        return f"MAP({to_duckdb(inner[:cut])}, {to_duckdb(inner[cut + 1:])})"
+    name, params, _ = split_type(text)
+    if name not in _SIMPLE:
+        raise UnsupportedType(f"the sandbox does not model Flink type {flink_type!r}")
+    duck = _SIMPLE[name]
+    if duck == "DECIMAL":
+        precision = int(params[0]) if params else 10
+        scale = int(params[1]) if len(params) > 1 else 0
+        return f"DECIMAL({min(precision, 38)}, {scale})"
+    return duck
+
+
+def from_duckdb(duck_type: str) -> str:
+    """The Flink type of a DuckDB result column (for CREATE TABLE AS SELECT and result schemas)."""
+    upper = duck_type.upper().strip()
+    if upper.endswith("[]"):
+        return f"ARRAY<{from_duckdb(upper[:-2])}>"
+    if upper.startswith("DECIMAL"):
+        return upper
+    if upper.startswith("MAP("):
+        inner = upper[4:-1]
+        key, _, value = inner.partition(", ")
+        return f"MAP<{from_duckdb(key)}, {from_duckdb(value)}>"
+    return _DUCK_TO_FLINK.get(upper, "STRING")
+
+
+def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
+    """The statements API's ``DataType`` document for a Flink type."""
+    text = flink_type.strip()
+    upper = text.upper()
+    if upper.startswith(("ARRAY<", "MULTISET<")):
+        inner = text[text.index("<") + 1: text.rindex(">")]
+        return {"type": upper.split("<")[0], "nullable": nullable, "element_type": data_type(inner)}
+    name, params, declared_nullable = split_type(text)
+    doc: dict[str, Any] = {"type": {"STRING": "VARCHAR", "INT": "INTEGER"}.get(name, name),
+                           "nullable": nullable and declared_nullable}
+    if name == "STRING":
+        doc["length"] = 2147483647
+    elif name in ("VARCHAR", "CHAR", "BINARY", "VARBINARY") and params:
+        doc["length"] = int(params[0])
+    elif name in ("DECIMAL", "NUMERIC"):
+        doc["precision"] = int(params[0]) if params else 10
+        doc["scale"] = int(params[1]) if len(params) > 1 else 0
+    elif name in ("TIMESTAMP", "TIMESTAMP_LTZ", "TIME"):
+        doc["precision"] = int(params[0]) if params else (0 if name == "TIME" else 6)
+        if name == "TIMESTAMP_LTZ":
+            doc["type"] = "TIMESTAMP_WITH_LOCAL_TIME_ZONE"
+        elif name == "TIMESTAMP":
+            doc["type"] = "TIMESTAMP_WITHOUT_TIME_ZONE"
+        elif name == "TIME":
+            doc["type"] = "TIME_WITHOUT_TIME_ZONE"
+    return doc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"cannot store a {type(value).__name__} in a table record")
+
+
+def dumps(value: Any) -> str:
+    """A record's JSON text (timestamps as ISO 8601 in UTC, decimals as strings)."""
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def result_value(value: Any) -> Any:
+    """A value as Flink's results API renders it: strings for scalars, lists for arrays."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="milliseconds")
+    if isinstance(value, (list, tuple)):
+        return [result_value(v) for v in value]
+    if isinstance(value, dict):
+        return [[result_value(k), result_value(v)] for k, v in value.items()]
+    if isinstance(value, (bytes, bytearray)):
+        return "x'" + bytes(value).hex() + "'"
+    return str(value)
