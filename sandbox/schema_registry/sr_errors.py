@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from fastapi.responses import JSONResponse
+
 from sandbox.errors import SchemaRegistryError
 
 VALID_VERSIONS = 'Allowed values are between [1, 2^31-1] and the string "latest"'
 
 
+class BadRequest(SchemaRegistryError):
+    """400, answered as plain ``application/json`` as the spec has it for every operation."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, 400, message)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error_code": self.error_code, "message": self.message}, status_code=400)
+
+
 def bad_request(message: str) -> SchemaRegistryError:
-    return SchemaRegistryError(400, 400, message)
+    return BadRequest(message)
 
 
 def subject_not_found(subject: str) -> SchemaRegistryError:
