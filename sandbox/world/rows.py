@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from sandbox.flink.catalog import Column, Table
+
 BRANDS = ["Acme", "Borealis", "Cobalt", "Dunmore", "Everfresh", "Fjord", "Granite", "Helix",
           "Ironwood", "Juniper", "Kestrel", "Lumen", "Meridian", "Northstar", "Orchid", "Pinnacle"]
 CATEGORIES = ["Beverages", "Snacks", "Dairy", "Frozen", "Household", "Personal Care", "Pet",
@@ -36,28 +38,23 @@ _DECIMAL = re.compile(r"(?:DECIMAL|NUMERIC|DEC)\s*\(\s*(\d+)\s*(?:,\s*(\d+))?\s*
 
 
 @dataclass(frozen=True)
-class ColumnSpec:
-    """What the synthesiser needs to know about one column."""
-
-    name: str
-    type: str  # the Flink type as written, e.g. "DECIMAL(12, 3)", "TIMESTAMP_LTZ(3)", "ARRAY<STRING>"
-    nullable: bool = True
-
-
-@dataclass(frozen=True)
 class TableSpec:
-    """A source table: its Flink name, columns and primary key."""
+    """A source table as the engine's catalog knows it: Flink name, columns, primary key."""
 
     name: str
-    columns: tuple[ColumnSpec, ...]
+    columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+
+    @classmethod
+    def of(cls, table: Table) -> TableSpec:
+        return cls(table.name, tuple(table.columns), tuple(table.primary_key))
 
     @property
     def short_name(self) -> str:
         """``sbx-uat.encarta.public.skus`` -> ``skus``."""
         return self.name.rsplit(".", 1)[-1]
 
-    def column(self, name: str) -> ColumnSpec | None:
+    def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
 
 
@@ -138,7 +135,7 @@ class RowSynthesiser:
             row["updated_at"] = _millis(max(updated_at, row.get("created_at") or updated_at))
 
     # -- values -------------------------------------------------------------------------------
-    def value(self, table: TableSpec, column: ColumnSpec) -> Any:  # noqa: PLR0911, PLR0912
+    def value(self, table: TableSpec, column: Column) -> Any:  # noqa: PLR0911, PLR0912
         """A plausible value for ``column`` of ``table``."""
         rng, name, kind = self.rng, column.name.lower(), _base_type(column.type)
         parent = referenced_table(column.name, self.tables)

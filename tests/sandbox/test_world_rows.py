@@ -9,30 +9,31 @@ import pytest
 
 from sandbox.store import Store
 from sandbox.world.changes import AppliedWatermark, ChangeGenerator, ChangeLog
-from sandbox.world.rows import ColumnSpec, RowSynthesiser, TableSpec
+from sandbox.flink.catalog import Column
+from sandbox.world.rows import RowSynthesiser, TableSpec
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 SKUS = TableSpec(
     "sbx-uat.encarta.public.skus",
     (
-        ColumnSpec("id", "BIGINT", nullable=False),
-        ColumnSpec("sku_code", "STRING"),
-        ColumnSpec("brand", "STRING"),
-        ColumnSpec("gross_weight", "DECIMAL(10, 3)"),
-        ColumnSpec("is_active", "BOOLEAN"),
-        ColumnSpec("created_at", "TIMESTAMP_LTZ(3)", nullable=False),
-        ColumnSpec("updated_at", "TIMESTAMP_LTZ(3)", nullable=False),
+        Column("id", "BIGINT", nullable=False),
+        Column("sku_code", "STRING"),
+        Column("brand", "STRING"),
+        Column("gross_weight", "DECIMAL(10, 3)"),
+        Column("is_active", "BOOLEAN"),
+        Column("created_at", "TIMESTAMP_LTZ(3)", nullable=False),
+        Column("updated_at", "TIMESTAMP_LTZ(3)", nullable=False),
     ),
     ("id",),
 )
 UOMS = TableSpec(
     "sbx-uat.encarta.public.uoms",
     (
-        ColumnSpec("id", "BIGINT", nullable=False),
-        ColumnSpec("sku_id", "BIGINT", nullable=False),
-        ColumnSpec("uom_code", "STRING"),
-        ColumnSpec("created_at", "TIMESTAMP_LTZ(3)", nullable=False),
-        ColumnSpec("updated_at", "TIMESTAMP_LTZ(3)", nullable=False),
+        Column("id", "BIGINT", nullable=False),
+        Column("sku_id", "BIGINT", nullable=False),
+        Column("uom_code", "STRING"),
+        Column("created_at", "TIMESTAMP_LTZ(3)", nullable=False),
+        Column("updated_at", "TIMESTAMP_LTZ(3)", nullable=False),
     ),
     ("id",),
 )
