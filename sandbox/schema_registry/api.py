@@ -239,7 +239,7 @@ def check_against_all(subject: str, registry: Registry, body: Body, verbose: boo
 def _config_update(registry: SchemaRegistry, subject: str | None, body: dict[str, Any]) -> dict:
     unmodelled = [name for name in CONFIG_NOT_MODELLED if body.get(name) is not None]
     if unmodelled:
-        raise sr_errors.invalid_compatibility_level(f"{', '.join(unmodelled)} are not modelled by the sandbox")
+        raise sr_errors.invalid_config(f"Config fields {', '.join(unmodelled)} are not modelled by the sandbox")
     if body.get("compatibility") is None and body.get("normalize") is None:
         raise sr_errors.invalid_compatibility_level(None)
     return registry.update_config(subject, body.get("compatibility"), body.get("normalize"))

@@ -393,16 +393,13 @@ class SchemaRegistry:
     def delete_config(self, subject: str | None = None) -> str:
         """Drop the subject's (or global) config; answers the level it had. 40401 if none set."""
         with self.store.transaction():
-            if subject is None:
-                old = self.compatibility()
-                self.store.execute("DELETE FROM sr_settings WHERE subject = ? AND name IN "
-                                   "('compatibility', 'normalize')", [GLOBAL])
-                return old
-            old = self._setting(subject, "compatibility")
+            old = self.compatibility() if subject is None else self._setting(subject, "compatibility")
             if old is None:
                 raise sr_errors.subject_not_found(subject)
-            self.store.execute("DELETE FROM sr_settings WHERE subject = ? AND name IN "
-                               "('compatibility', 'normalize')", [subject])
+            self.store.execute(
+                "DELETE FROM sr_settings WHERE subject = ? AND name IN ('compatibility', 'normalize')",
+                [GLOBAL if subject is None else subject],
+            )
             return old
 
     # ---- mode ----------------------------------------------------------------------------------
@@ -554,7 +551,8 @@ class SchemaRegistry:
         previous = []
         for row in rows:
             stored = self._stored(row.schema_id)
-            previous.append(PreviousVersion(row.version, self._parse(stored.schema, stored.schema_type, stored.references)))
+            parsed = self._parse(stored.schema, stored.schema_type, stored.references)
+            previous.append(PreviousVersion(row.version, parsed))
         return previous
 
     def _check(self, subject: str, parsed: ParsedSchema, live: Sequence[_Version], level: str) -> None:

@@ -101,6 +101,10 @@ def invalid_compatibility_level(level: object) -> SchemaRegistryError:
     )
 
 
+def invalid_config(message: str) -> SchemaRegistryError:
+    return SchemaRegistryError(422, 42203, message)
+
+
 def invalid_mode(mode: object) -> SchemaRegistryError:
     return SchemaRegistryError(
         422, 42204, f"Invalid mode {mode!r}. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT"

@@ -13,9 +13,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 SR_MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
-def record(name: str, *fields: dict) -> str:
+def record(name: str, *fields: dict, namespace: str = "sandbox.test") -> str:
     """An Avro record schema text with these fields."""
-    return json.dumps({"type": "record", "name": name, "namespace": "sandbox.test", "fields": list(fields)})
+    return json.dumps({"type": "record", "name": name, "namespace": namespace, "fields": list(fields)})
 
 
 def sr_client(sandbox) -> SchemaRegistryClient:  # noqa: ANN001 - RunningSandbox
@@ -61,6 +61,12 @@ class RawSchemaRegistry:
 def subject(request: pytest.FixtureRequest) -> str:
     """A subject name unique to this test (the session sandbox is shared)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-") + "-value"
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest) -> str:
+    """An Avro namespace unique to this test, for schemas whose global id the test follows."""
+    return "t." + re.sub(r"\W+", "_", request.node.name).strip("_")
 
 
 @pytest.fixture

@@ -25,14 +25,15 @@ def sr_error(call, *args, **kwargs) -> SchemaRegistryError:  # noqa: ANN001
     return caught.value
 
 
-def test_register_answers_a_global_id_and_an_identical_schema_reuses_it(client, subject):
-    first = client.register_schema(subject, avro(SKU))
+def test_register_answers_a_global_id_and_an_identical_schema_reuses_it(client, subject, namespace):
+    sku = record("skus", ID, namespace=namespace)
+    first = client.register_schema(subject, avro(sku))
     # Same schema, other whitespace and key order: no new version, the same id.
-    reordered = json.dumps({"fields": [ID], "namespace": "sandbox.test", "name": "skus", "type": "record"}, indent=2)
+    reordered = json.dumps({"fields": [ID], "namespace": namespace, "name": "skus", "type": "record"}, indent=2)
     assert client.register_schema(subject, avro(reordered)) == first
     assert client.get_versions(subject) == [1]
     # The same schema under another subject keeps its id there too, as a version of that subject.
-    assert client.register_schema(f"{subject}-copy", avro(SKU)) == first
+    assert client.register_schema(f"{subject}-copy", avro(sku)) == first
     assert client.get_subjects_by_schema_id(first) == sorted([subject, f"{subject}-copy"])
     assert [(v.subject, v.version) for v in client.get_schema_versions(first)] == sorted(
         [(subject, 1), (f"{subject}-copy", 1)]

@@ -29,19 +29,20 @@ def compatible(raw, subject: str, schema: str, version: str | None = None) -> di
     return raw.ok("POST", path, {"schema": schema}, verbose=True)
 
 
-def test_register_lookup_and_version_shapes(raw, subject):
-    schema_id = register(raw, subject, SKU)
-    assert register(raw, subject, json.dumps(json.loads(SKU), indent=4)) == schema_id
-    expected = {"subject": subject, "version": 1, "id": schema_id, "schema": SKU}
-    assert raw.ok("POST", f"/subjects/{subject}", {"schema": SKU}) == expected
+def test_register_lookup_and_version_shapes(raw, subject, namespace):
+    sku = record("skus", ID, namespace=namespace)
+    schema_id = register(raw, subject, sku)
+    assert register(raw, subject, json.dumps(json.loads(sku), indent=4)) == schema_id
+    expected = {"subject": subject, "version": 1, "id": schema_id, "schema": sku}
+    assert raw.ok("POST", f"/subjects/{subject}", {"schema": sku}) == expected
     assert raw.ok("GET", f"/subjects/{subject}/versions/1") == expected
     assert raw.ok("GET", f"/subjects/{subject}/versions/latest") == expected
     assert raw.ok("GET", f"/subjects/{subject}/versions/-1") == expected
     assert raw.ok("GET", f"/subjects/{subject}/versions") == [1]
     # The spec types the bare-schema endpoints as a string: the schema text, JSON-encoded.
-    assert raw.ok("GET", f"/subjects/{subject}/versions/latest/schema") == SKU
-    assert raw.ok("GET", f"/schemas/ids/{schema_id}") == {"schema": SKU}
-    assert raw.ok("GET", f"/schemas/ids/{schema_id}/schema") == SKU
+    assert raw.ok("GET", f"/subjects/{subject}/versions/latest/schema") == sku
+    assert raw.ok("GET", f"/schemas/ids/{schema_id}") == {"schema": sku}
+    assert raw.ok("GET", f"/schemas/ids/{schema_id}/schema") == sku
     assert raw.ok("GET", f"/schemas/ids/{schema_id}/subjects") == [subject]
     assert raw.ok("GET", f"/schemas/ids/{schema_id}/versions") == [{"subject": subject, "version": 1}]
     assert raw.ok("GET", "/schemas", subjectPrefix=subject) == [expected]
@@ -204,7 +205,7 @@ def test_logical_type_beside_type_is_lost_and_inside_the_type_is_kept(raw, subje
     assert raw.ok("GET", f"/subjects/{subject}/versions") == [1, 2, 3]
 
 
-def test_subject_config_default_to_global_normalize_and_delete(raw, subject):
+def test_subject_config_default_to_global_normalize_and_delete(raw, subject, namespace):
     raw.error(404, 40408, "GET", f"/config/{subject}")
     default = raw.ok("GET", f"/config/{subject}", defaultToGlobal=True)
     assert default == raw.ok("GET", "/config")
@@ -214,19 +215,21 @@ def test_subject_config_default_to_global_normalize_and_delete(raw, subject):
     assert raw.ok("PUT", f"/config/{subject}", {"normalize": True}) == {"normalize": True}
     assert raw.ok("GET", f"/config/{subject}") == {"compatibilityLevel": "FULL", "normalize": True}
     # With normalize configured, the registered text is the canonical form.
-    schema_id = register(raw, subject, json.dumps(json.loads(SKU), indent=2))
+    sku = record("skus", ID, namespace=namespace)
+    schema_id = register(raw, subject, json.dumps(json.loads(sku), indent=2))
     stored = raw.ok("GET", f"/schemas/ids/{schema_id}")["schema"]
-    assert "\n" not in stored and json.loads(stored) == json.loads(SKU)
+    assert "\n" not in stored and json.loads(stored) == json.loads(sku)
     assert raw.ok("DELETE", f"/config/{subject}") == "FULL"
     raw.error(404, 40401, "DELETE", f"/config/{subject}")
     raw.error(404, 40408, "GET", f"/config/{subject}")
 
 
-def test_normalize_parameter_stores_the_canonical_form(raw, subject):
-    text = json.dumps({"type": "record", "name": "n", "fields": [{"name": "x", "type": {"type": "int"}}]}, indent=2)
+def test_normalize_parameter_stores_the_canonical_form(raw, subject, namespace):
+    text = json.dumps({"type": "record", "name": "n", "namespace": namespace,
+                       "fields": [{"name": "x", "type": {"type": "int"}}]}, indent=2)
     schema_id = register(raw, subject, text, normalize=True)
     assert raw.ok("GET", f"/schemas/ids/{schema_id}")["schema"] == (
-        '{"fields":[{"name":"x","type":"int"}],"name":"n","type":"record"}'
+        f'{{"fields":[{{"name":"x","type":"int"}}],"name":"n","namespace":"{namespace}","type":"record"}}'
     )
 
 

@@ -96,3 +96,24 @@ def test_a_referenced_subject_cannot_be_deleted(registry):
 def test_normalize_registers_the_canonical_text(registry):
     schema_id = registry.register("orders-value", '{"type": "record", "name": "n", "fields": []}', normalize=True)
     assert registry.schema_by_id(schema_id).schema == '{"fields":[],"name":"n","type":"record"}'
+
+
+def test_a_malformed_body_answers_400_in_plain_json(tmp_path):
+    """In-process app without contract checking: a malformed request breaks the spec by itself."""
+    from fastapi.testclient import TestClient
+
+    from sandbox.app import create_app
+    from sandbox.config import SandboxConfig
+    from sandbox.server import Sandbox
+
+    sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))
+    try:
+        with TestClient(create_app(sandbox)) as http:
+            response = http.post("/subjects/x-value/versions", content="{oops",
+                                 auth=(sandbox.config.api_key, sandbox.config.api_secret),
+                                 headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+    finally:
+        sandbox.stop()
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error_code"] == 400 and "Malformed JSON" in response.json()["message"]
