@@ -12,6 +12,8 @@ from sandbox.config import SandboxConfig
 from sandbox.flink.api import router as flink_router
 from sandbox.flink.executor import Executor
 from sandbox.flink.service import FlinkService
+from sandbox.metrics.api import router as metrics_router
+from sandbox.metrics.series import MetricSeries
 from sandbox.schema_registry.api import router as schema_registry_router
 from sandbox.schema_registry.registry import SchemaRegistry
 from sandbox.store import Store
@@ -27,10 +29,11 @@ class Sandbox:
         self.store = Store(config.data_dir)
         self.schema_registry = SchemaRegistry(self.store)
         self.flink = FlinkService(self.store, self.schema_registry, config)
-        self.executor = Executor(self.flink.tick)
+        self.metrics = MetricSeries(self.store, self.flink.progress)
+        self.executor = Executor(self.flink.tick, self.metrics.sample)
 
     def routers(self) -> list[APIRouter]:
-        return [schema_registry_router, flink_router]
+        return [schema_registry_router, flink_router, metrics_router]
 
     def start(self) -> None:
         """Start background work (statement execution, the world's change generator)."""

@@ -321,8 +321,6 @@ class Engine:
 
     def _begin(self, record: StatementRecord, plan: QueryPlan, context: Context) -> None:
         """Set start offsets (or the statement to wait for) and create the state tables."""
-        if self.dry_run:
-            return
         record.job.update(records_in=0, records_out=0, result_seq=record.job.get("result_seq", 0))
         carry_over = context.properties.get("sql.tables.initial-offset-from")
         offsets: dict[str, dict[str, int]] = {}
@@ -334,14 +332,14 @@ class Engine:
             raise StatementFailed(f"sql.tables.scan.startup.mode '{context.startup_mode}' is not modelled by "
                                   "the sandbox (earliest-offset and latest-offset are).")
         if carry_over:
-            stateful = record.job["kind"] != "insert" or not plan.append_only or bool(record.job["sink_key"]) \
-                or "JOIN" in plan.sql.upper()
-            if stateful:
+            if record.job["kind"] != "insert" or not plan.stateless or record.job["sink_key"]:
                 raise StatementFailed(
                     f"'sql.tables.initial-offset-from' = '{carry_over}' is only supported for stateless "
                     "statements (each event processed independently); this statement keeps state (an "
                     "aggregate, a join or an upsert sink). Start it from the earliest offset instead.")
             record.job["wait_for"] = carry_over
+        if self.dry_run:
+            return
         record.job["offsets"] = offsets
         with self.store.transaction() as conn:
             self._create_state(conn, record, plan)

@@ -346,7 +346,7 @@ class FlinkService:
                     "last_record_at": r.job.get("last_record_at"),
                 }
                 for r in self.statements.all()
-                if r.job
+                if "offsets" in r.job
             ]
 
     # -- SHOW JOBS -------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class QueryPlan:
     group_key: list[int] = field(default_factory=list)  # positions keying an updating result
     append_only: bool = True
     information_schema: bool = False
+    stateless: bool = True  # each record processed independently: no join, aggregate or upsert source
 
     def bind(self, relations: list[str]) -> str:
         sql = self.sql
@@ -70,6 +71,7 @@ class QueryPlan:
             "group_key": self.group_key,
             "append_only": self.append_only,
             "information_schema": self.information_schema,
+            "stateless": self.stateless,
         }
 
     @classmethod
@@ -82,6 +84,7 @@ class QueryPlan:
             doc["group_key"],
             doc["append_only"],
             doc["information_schema"],
+            doc["stateless"],
         )
 
 
@@ -153,6 +156,7 @@ class Planner:
             group_key=_group_key(query),
             append_only=_append_only(query, sources),
             information_schema=information_schema,
+            stateless=_append_only(query, sources) and not any(True for _ in query.find_all(exp.Join)),
         )
 
 

@@ -1,0 +1,268 @@
+"""The sandbox's Flink SQL statements API over real HTTP: lifecycle, validation, listing, results,
+exceptions, DDL/SHOW/DESCRIBE, snapshot queries and dry runs. Every exchange is contract-checked."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+import requests
+
+from tests.support.sandbox_fixtures import RunningSandbox
+
+_ids = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    """A name no other test in the session uses (statements and tables share the session sandbox)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}-{next(_ids)}"
+
+
+class Flink:
+    """Thin HTTP client for the statements API, for tests."""
+
+    def __init__(self, sandbox: RunningSandbox) -> None:
+        self.sandbox = sandbox
+        self.base = f"{sandbox.flink_base}/statements"
+        self.http = requests.Session()
+        self.http.auth = sandbox.auth
+
+    def post(self, name: str, sql: str, properties: dict[str, str] | None = None) -> requests.Response:
+        spec: dict = {"statement": sql}
+        if properties is not None:
+            spec["properties"] = properties
+        return self.http.post(self.base, json={"name": name, "spec": spec}, timeout=30)
+
+    def create(self, name: str, sql: str, properties: dict[str, str] | None = None) -> dict:
+        response = self.post(name, sql, properties)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def get(self, name: str) -> dict:
+        response = self.http.get(f"{self.base}/{name}", timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait(self, name: str, until: Callable[[dict], bool], timeout: float = 20.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            statement = self.get(name)
+            if until(statement):
+                return statement
+            if time.monotonic() > deadline:
+                pytest.fail(f"statement {name} did not get there within {timeout}s: {statement['status']}")
+            time.sleep(0.1)
+
+    def phase(self, name: str, *phases: str, timeout: float = 20.0) -> dict:
+        return self.wait(name, lambda s: s["status"]["phase"] in phases, timeout)
+
+    def run(self, name: str, sql: str, properties: dict[str, str] | None = None) -> dict:
+        """Create a bounded statement and wait until it has COMPLETED."""
+        self.create(name, sql, properties)
+        statement = self.phase(name, "COMPLETED", "FAILED")
+        assert statement["status"]["phase"] == "COMPLETED", statement["status"]
+        return statement
+
+    def results(self, name: str, max_pages: int = 50) -> list[dict]:
+        """Every result row, following ``metadata.next`` until it is empty (or an empty page)."""
+        rows: list[dict] = []
+        url = f"{self.base}/{name}/results"
+        for _ in range(max_pages):
+            response = self.http.get(url, timeout=30)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            rows += page["results"]["data"]
+            url = page["metadata"].get("next")
+            if not url or not page["results"]["data"]:
+                break
+        return rows
+
+    def set_stopped(self, name: str, stopped: bool) -> requests.Response:
+        """Stop or resume with a JSON Patch of ``/spec/stopped``.
+
+        (A PUT needs ``metadata.resource_version``, which the contract also marks read-only, so every
+        PUT breaks the contract as written; PUT is tested in ``test_put_stops_and_resumes``.)"""
+        return self.http.patch(f"{self.base}/{name}", data=json.dumps(
+            [{"op": "REPLACE", "path": "/spec/stopped", "value": stopped}]),
+            headers={"Content-Type": "application/json-patch+json"}, timeout=30)
+
+    def put_stopped(self, name: str, stopped: bool, resource_version: str | None = None) -> requests.Response:
+        """Stop or resume with a PUT of the statement as read, ``spec.stopped`` flipped."""
+        statement = self.get(name)
+        body = {
+            "name": name,
+            "metadata": {"resource_version": resource_version or statement["metadata"]["resource_version"]},
+            "spec": {**{k: v for k, v in statement["spec"].items() if k != "execution_mode"}, "stopped": stopped},
+        }
+        return self.http.put(f"{self.base}/{name}", json=body, timeout=30)
+
+    def table(self, name: str, columns: str, key: str | None = None, buckets: int = 2) -> str:
+        """CREATE TABLE ``name`` (columns) with a primary key on ``key``."""
+        pk = f", PRIMARY KEY (`{key}`) NOT ENFORCED" if key else ""
+        dist = f" DISTRIBUTED BY HASH(`{key}`) INTO {buckets} BUCKETS" if key else ""
+        self.run(unique("ddl"), f"CREATE TABLE `{name}` ({columns}{pk}){dist}")
+        return name
+
+    def insert(self, table: str, values: str) -> None:
+        self.run(unique("ins"), f"INSERT INTO `{table}` VALUES {values}")
+
+    def snapshot(self, sql: str) -> list[list]:
+        name = unique("snap")
+        self.run(name, sql, {"sql.snapshot.mode": "now"})
+        return [r["row"] for r in self.results(name)]
+
+
+@pytest.fixture
+def flink(sandbox: RunningSandbox) -> Flink:
+    return Flink(sandbox)
+
+
+def test_create_returns_the_statement_and_get_lists_and_deletes_it(flink: Flink) -> None:
+    name = unique("life")
+    response = flink.post(name, "SHOW TABLES")
+    assert response.status_code == 201
+    assert response.headers["Location"].endswith(f"/statements/{name}")
+    created = response.json()
+    assert created["name"] == name and created["spec"]["statement"] == "SHOW TABLES"
+    assert created["spec"]["compute_pool_id"] == flink.sandbox.config.compute_pool_id
+    statement = flink.phase(name, "COMPLETED")
+    assert statement["status"]["traits"]["sql_kind"] == "SHOW_TABLES"
+    assert statement["status"]["traits"]["is_bounded"] is True
+
+    assert flink.http.delete(f"{flink.base}/{name}", timeout=30).status_code == 202
+    assert flink.http.get(f"{flink.base}/{name}", timeout=30).status_code == 404
+
+
+def test_names_are_unique_and_validated(flink: Flink) -> None:
+    name = unique("dup")
+    flink.create(name, "SHOW TABLES")
+    again = flink.post(name, "SHOW TABLES")
+    assert again.status_code == 409
+    assert name in again.json()["errors"][0]["detail"]
+    for bad in ("Upper-Case", "ends-with-dash-", "under_score"):  # (too long: refused by the contract itself)
+        response = flink.post(bad, "SHOW TABLES")
+        assert response.status_code == 400, bad
+        assert "Invalid statement name" in response.json()["errors"][0]["detail"]
+
+
+def test_list_pages_follow_metadata_next(flink: Flink) -> None:
+    names = {unique("page") for _ in range(5)}
+    for name in names:
+        flink.create(name, "SHOW TABLES")
+    seen: list[str] = []
+    url, params = flink.base, {"page_size": 2}
+    while url:
+        response = flink.http.get(url, params=params, timeout=30)
+        assert response.status_code == 200
+        page = response.json()
+        assert page["kind"] == "StatementList" and len(page["data"]) <= 2
+        seen += [s["name"] for s in page["data"]]
+        url, params = page["metadata"].get("next"), None
+    assert names <= set(seen)
+    assert len(seen) == len(set(seen))
+
+
+def test_ddl_show_describe_information_schema_and_show_create(flink: Flink) -> None:
+    table = flink.table(unique("sbx-uat.encarta.public.things"),
+                        "`id` BIGINT NOT NULL, `label` STRING, `price` DECIMAL(10, 2), "
+                        "`updated_at` TIMESTAMP_LTZ(3)", key="id", buckets=3)
+    assert [table] in flink.snapshot("SHOW TABLES")
+
+    describe = flink.run(unique("desc"), f"DESCRIBE `{table}`")
+    rows = [r["row"] for r in flink.results(describe["name"])]
+    assert [r[:3] for r in rows] == [["id", "BIGINT", "FALSE"], ["label", "STRING", "TRUE"],
+                                     ["price", "DECIMAL(10, 2)", "TRUE"], ["updated_at", "TIMESTAMP_LTZ(3)", "TRUE"]]
+
+    columns = flink.snapshot(
+        "SELECT COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS "
+        f"WHERE TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION")
+    assert columns == [["id", "1", "BIGINT", "NO"], ["label", "2", "STRING", "YES"],
+                       ["price", "3", "DECIMAL", "YES"], ["updated_at", "4", "TIMESTAMP_LTZ", "YES"]]
+
+    create = flink.run(unique("showc"), f"SHOW CREATE TABLE `{table}`")
+    text = flink.results(create["name"])[0]["row"][0]
+    assert f"CREATE TABLE `{table}`" in text and "INTO 3 BUCKETS" in text and "PRIMARY KEY (`id`)" in text
+
+    subjects = requests.get(f"{flink.sandbox.url}/subjects", auth=flink.sandbox.auth, timeout=30).json()
+    assert {f"{table}-value", f"{table}-key"} <= set(subjects)
+
+    again = flink.create(unique("dupt"), f"CREATE TABLE `{table}` (`id` BIGINT)")
+    failed = flink.phase(again["name"], "FAILED")
+    assert "already exists" in failed["status"]["detail"]
+    flink.run(unique("ine"), f"CREATE TABLE IF NOT EXISTS `{table}` (`id` BIGINT)")
+
+    flink.run(unique("drop"), f"DROP TABLE `{table}`")
+    assert [table] not in flink.snapshot("SHOW TABLES")
+    subjects = requests.get(f"{flink.sandbox.url}/subjects", auth=flink.sandbox.auth, timeout=30).json()
+    assert f"{table}-value" not in subjects
+    flink.run(unique("dropx"), f"DROP TABLE IF EXISTS `{table}`")
+    missing = flink.create(unique("dropm"), f"DROP TABLE `{table}`")
+    assert flink.phase(missing["name"], "FAILED")["status"]["detail"]
+
+
+def test_snapshot_query_completes_with_results(flink: Flink) -> None:
+    table = flink.table(unique("snap-src"), "`id` INT NOT NULL, `grp` STRING, `qty` INT", key="id")
+    flink.insert(table, "(1, 'a', 10), (2, 'a', 5), (3, 'b', 7)")
+    flink.insert(table, "(2, 'b', 1)")  # an upsert of key 2
+    rows = flink.snapshot(f"SELECT grp, SUM(qty) AS total, COUNT(*) AS n FROM `{table}` GROUP BY grp ORDER BY grp")
+    assert rows == [["a", "10", "1"], ["b", "8", "2"]]
+    qualified = flink.snapshot(
+        f"SELECT id FROM `{flink.sandbox.config.catalog}`.`{flink.sandbox.config.database}`.`{table}` ORDER BY id")
+    assert qualified == [["1"], ["2"], ["3"]]
+
+
+def test_results_are_paged_through_metadata_next(flink: Flink) -> None:
+    table = flink.table(unique("many"), "`id` INT NOT NULL", key="id")
+    flink.insert(table, ", ".join(f"({i})" for i in range(250)))
+    rows = flink.snapshot(f"SELECT id FROM `{table}`")
+    assert sorted(int(r[0]) for r in rows) == list(range(250))
+
+
+def test_unsupported_sql_fails_with_detail_and_exceptions(flink: Flink) -> None:
+    cases = {
+        "SELECT nope FROM `no-such-table`": "not found",
+        "SELECT FROM WHERE": "parse",
+        "ALTER TABLE x SET ('a' = 'b')": "cannot run",
+        "SELECT MYSTERY_FUNCTION(1)": "SQL validation failed",
+    }
+    for sql, expected in cases.items():
+        name = unique("bad")
+        flink.create(name, sql)
+        statement = flink.phase(name, "FAILED")
+        assert expected.lower() in statement["status"]["detail"].lower(), (sql, statement["status"])
+        response = flink.http.get(f"{flink.base}/{name}/exceptions", timeout=30)
+        assert response.status_code == 200
+        exceptions = response.json()["data"]
+        assert exceptions and exceptions[0]["message"] == statement["status"]["detail"]
+
+
+def test_dry_run_validates_without_storing(flink: Flink) -> None:
+    table = unique("dry")
+    ok = flink.post(unique("dry-ok"), f"CREATE TABLE `{table}` (`id` INT)", {"sql.dry-run": "true"})
+    assert ok.status_code == 201
+    assert ok.json()["status"]["phase"] == "COMPLETED"
+    assert flink.http.get(f"{flink.base}/{ok.json()['name']}", timeout=30).status_code == 404
+    assert [table] not in flink.snapshot("SHOW TABLES")
+    bad = flink.post(unique("dry-bad"), "SELECT * FROM `no-such-table`", {"sql.dry-run": "true"})
+    assert bad.status_code == 201
+    assert bad.json()["status"]["phase"] == "FAILED"
+    assert "not found" in bad.json()["status"]["detail"]
+
+
+def test_catalog_and_database_properties(flink: Flink) -> None:
+    config = flink.sandbox.config
+    for catalog in (config.catalog, config.environment_id):
+        flink.run(unique("cat"), "SHOW TABLES",
+                  {"sql.current-catalog": catalog, "sql.current-database": config.database})
+    response = flink.post(unique("cat-bad"), "SHOW TABLES", {"sql.current-catalog": "elsewhere"})
+    assert response.status_code == 400
+
+
+def test_set_completes_with_its_key_and_value(flink: Flink) -> None:
+    name = unique("set")
+    flink.run(name, "SET 'sql.local-time-zone' = 'UTC'")
+    assert flink.results(name)[0]["row"] == ["sql.local-time-zone", "UTC"]

@@ -1,0 +1,109 @@
+"""Stopping and resuming statements (PUT with ``metadata.resource_version``, JSON Patch of
+``/spec/stopped``), ``latest_offsets``, resumed state, and carry-over offsets.
+
+These run on a private sandbox whose exchanges must conform to the contract except for three
+defects of the published contract (or of its checker) that every stop/resume meets:
+``metadata`` of a PUT (with the required ``resource_version``) is marked read-only; the 409 that the
+PUT operation documents for a stale resource_version is not among its responses; and the checker
+does not decode ``application/json-patch+json`` bodies, so a PATCH body reads as a string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.contracts import read_violations
+from tests.sandbox.test_flink_api import Flink, unique
+from tests.sandbox.test_flink_streaming import aggregate_pipeline, eventually, rows_of
+from tests.support.sandbox_fixtures import start_sandbox
+
+KNOWN_DEFECTS = {
+    "PUT": ("Tried to write read-only property", "ResponseNotFound"),
+    "PATCH": ("is not of type 'array'",),
+}
+
+
+@pytest.fixture(scope="module")
+def flink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flink]:
+    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("lifecycle")))
+    yield Flink(sandbox)
+    sandbox.process.stop()
+    for violation in read_violations(sandbox.config.data_dir):
+        known = KNOWN_DEFECTS.get(violation["method"], ())
+        assert all(any(d in text for d in known) for text in violation["violations"]), violation
+
+
+def test_stop_reports_offsets_and_resume_keeps_state(flink: Flink) -> None:
+    source, sink, name = aggregate_pipeline(flink)
+    flink.insert(source, "(1, 'a', 1), (2, 'a', 2), (3, 'b', 3)")
+    eventually(flink, lambda: len(rows_of(flink, sink, "grp")) == 2, "the first output")
+
+    assert flink.set_stopped(name, True).status_code == 200
+    stopped = flink.phase(name, "STOPPED")
+    offsets = stopped["status"]["latest_offsets"][source]
+    consumed = sum(int(part.split(",")[1].split(":")[1]) for part in offsets.split(";"))
+    assert consumed == 3 and offsets.startswith("partition:0,offset:")
+    assert stopped["status"]["latest_offsets_timestamp"]
+    assert stopped["spec"]["stopped"] is True
+
+    flink.insert(source, "(4, 'a', 4)")
+    assert rows_of(flink, sink, "grp")[0] == ["a", "3", "2", "2"]  # stopped: nothing consumed
+
+    assert flink.set_stopped(name, False).status_code == 200
+    flink.phase(name, "RUNNING")
+    eventually(flink, lambda: rows_of(flink, sink, "grp")[0] == ["a", "7", "3", "4"], "the resumed aggregate")
+
+
+def test_carry_over_waits_for_the_old_statement_and_is_refused_for_stateful_ones(flink: Flink) -> None:
+    source = flink.table(unique("log"), "`id` INT, `msg` STRING")
+    old_sink = flink.table(unique("copy-v1"), "`id` INT, `msg` STRING")
+    new_sink = flink.table(unique("copy-v2"), "`id` INT, `msg` STRING")
+    old = unique("copy-old")
+    flink.create(old, f"INSERT INTO `{old_sink}` SELECT id, msg FROM `{source}`")
+    flink.insert(source, "(1, 'one'), (2, 'two')")
+    eventually(flink, lambda: len(rows_of(flink, old_sink, "id")) == 2, "the old copy")
+
+    new = unique("copy-new")
+    flink.create(new, f"INSERT INTO `{new_sink}` SELECT id, UPPER(msg) FROM `{source}`",
+                 {"sql.tables.initial-offset-from": old})
+    assert flink.get(new)["status"]["phase"] == "PENDING"
+    assert flink.set_stopped(old, True).status_code == 200
+    flink.phase(new, "RUNNING")
+    flink.insert(source, "(3, 'three')")
+    eventually(flink, lambda: rows_of(flink, new_sink, "id") == [["3", "THREE"]], "only records after the old one")
+
+    keyed = flink.table(unique("copy-agg"), "`msg` STRING NOT NULL, `top` INT", key="msg")
+    stateful = unique("copy-agg")
+    flink.create(stateful, f"INSERT INTO `{keyed}` SELECT msg, MAX(id) FROM `{source}` GROUP BY msg",
+                 {"sql.tables.initial-offset-from": old})
+    assert "stateless" in flink.phase(stateful, "FAILED")["status"]["detail"]
+
+
+def test_put_stops_and_resumes_refuses_changes_and_stale_versions(flink: Flink) -> None:
+    source, sink, name = aggregate_pipeline(flink)
+    flink.insert(source, "(1, 'a', 1)")
+    eventually(flink, lambda: len(rows_of(flink, sink, "grp")) == 1, "the first output")
+
+    stale = flink.get(name)["metadata"]["resource_version"]
+    assert flink.put_stopped(name, True).status_code == 202
+    stopped = flink.phase(name, "STOPPED")
+    assert stopped["status"]["latest_offsets"][source]
+
+    response = flink.put_stopped(name, False, resource_version=stale)
+    assert response.status_code == 409
+    assert "read it again" in response.json()["errors"][0]["detail"]
+
+    statement = flink.get(name)
+    body = {"name": name, "metadata": {"resource_version": statement["metadata"]["resource_version"]},
+            "spec": {**statement["spec"], "statement": "SHOW JOBS", "stopped": False}}
+    changed = flink.http.put(f"{flink.base}/{name}", json=body, timeout=30)
+    assert changed.status_code == 400
+    assert "cannot be changed" in changed.json()["errors"][0]["detail"]
+
+    assert flink.put_stopped(name, False).status_code == 202
+    flink.phase(name, "RUNNING")
+    flink.insert(source, "(2, 'a', 2)")
+    eventually(flink, lambda: rows_of(flink, sink, "grp") == [["a", "3", "2", "2"]], "the resumed aggregate")

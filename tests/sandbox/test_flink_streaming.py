@@ -1,0 +1,139 @@
+"""Continuous statements over real HTTP: aggregates and joins that update as source records arrive,
+unbounded SELECTs emitting a changelog, startup modes, schema evolution through Schema Registry, and
+restart durability. (Stop and resume are in ``test_flink_lifecycle.py``.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import requests
+
+from tests.sandbox.test_flink_api import Flink, flink, unique  # noqa: F401 - flink is a fixture
+from tests.support.sandbox_fixtures import RunningSandbox
+
+
+def rows_of(flink: Flink, table: str, order: str) -> list[list]:
+    return flink.snapshot(f"SELECT * FROM `{table}` ORDER BY {order}")
+
+
+def eventually(flink: Flink, check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def aggregate_pipeline(flink: Flink) -> tuple[str, str, str]:
+    """Source ``orders`` (upsert on id) -> RUNNING ``INSERT INTO totals SELECT grp, SUM, COUNT, MAX``."""
+    source = flink.table(unique("orders"), "`id` INT NOT NULL, `grp` STRING, `qty` INT", key="id")
+    sink = flink.table(unique("totals"), "`grp` STRING NOT NULL, `total` INT, `n` BIGINT, `biggest` INT", key="grp")
+    name = unique("agg")
+    flink.create(name, f"INSERT INTO `{sink}` SELECT grp, SUM(qty), COUNT(*), MAX(qty) FROM `{source}` GROUP BY grp")
+    statement = flink.phase(name, "RUNNING")
+    assert statement["status"]["traits"]["sql_kind"] == "INSERT_INTO"
+    assert statement["status"]["traits"]["is_bounded"] is False
+    return source, sink, name
+
+
+def test_continuous_aggregate_updates_as_records_arrive(flink: Flink) -> None:
+    source, sink, _ = aggregate_pipeline(flink)
+    flink.insert(source, "(1, 'a', 10), (2, 'a', 5), (3, 'b', 7)")
+    eventually(flink, lambda: rows_of(flink, sink, "grp") == [["a", "15", "2", "10"], ["b", "7", "1", "7"]],
+               "the first aggregate")
+    flink.insert(source, "(2, 'b', 20), (4, 'c', 1)")  # key 2 moves from a to b
+    eventually(flink, lambda: rows_of(flink, sink, "grp") == [["a", "10", "1", "10"], ["b", "27", "2", "20"],
+                                                                ["c", "1", "1", "1"]], "the updated aggregate")
+
+
+def test_continuous_left_join_with_coalesce_and_cast(flink: Flink) -> None:
+    skus = flink.table(unique("sbx-uat.encarta.public.skus"),
+                       "`sku_id` BIGINT NOT NULL, `uom_id` BIGINT, `updated_ms` BIGINT", key="sku_id")
+    uoms = flink.table(unique("sbx-uat.encarta.public.uoms"), "`uom_id` BIGINT NOT NULL, `code` STRING", key="uom_id")
+    sink = flink.table(unique("sku-uom"), "`sku_id` BIGINT NOT NULL, `uom_code` STRING, `sku_text` STRING, "
+                       "`updated_at` TIMESTAMP_LTZ(3)", key="sku_id")
+    name = unique("join")
+    flink.create(name, f"INSERT INTO `{sink}` SELECT s.sku_id, COALESCE(u.code, 'n/a'), CAST(s.sku_id AS STRING), "
+                       f"TO_TIMESTAMP_LTZ(s.updated_ms, 3) FROM `{skus}` AS s LEFT JOIN `{uoms}` AS u "
+                       "ON s.uom_id = u.uom_id")
+    flink.phase(name, "RUNNING")
+    flink.insert(skus, "(1, 10, 1700000000123), (2, 20, 1700000000456)")
+    flink.insert(uoms, "(10, 'EA')")
+    eventually(flink, lambda: rows_of(flink, sink, "sku_id") == [
+        ["1", "EA", "1", "2023-11-14 22:13:20.123"], ["2", "n/a", "2", "2023-11-14 22:13:20.456"]], "the join")
+    flink.insert(uoms, "(20, 'CS')")
+    eventually(flink, lambda: rows_of(flink, sink, "sku_id")[1][1] == "CS", "the join to update")
+
+
+def test_unbounded_select_stays_running_and_emits_a_changelog(flink: Flink) -> None:
+    source = flink.table(unique("events"), "`id` INT NOT NULL, `grp` STRING", key="id")
+    flink.insert(source, "(1, 'a'), (2, 'a')")
+    name = unique("stream")
+    flink.create(name, f"SELECT grp, COUNT(*) AS n FROM `{source}` GROUP BY grp")
+    statement = flink.phase(name, "RUNNING")
+    traits = statement["status"]["traits"]
+    assert traits["is_bounded"] is False and traits["is_append_only"] is False
+    assert [c["name"] for c in traits["schema"]["columns"]] == ["grp", "n"]
+    eventually(flink, lambda: [r["row"] for r in flink.results(name)] == [["a", "2"]], "the first result")
+    flink.insert(source, "(3, 'a')")
+    eventually(flink, lambda: len(flink.results(name)) == 3, "the update")
+    assert flink.results(name) == [{"op": 0, "row": ["a", "2"]}, {"op": 1, "row": ["a", "2"]},
+                                   {"op": 2, "row": ["a", "3"]}]
+    assert flink.get(name)["status"]["phase"] == "RUNNING"
+
+
+def test_latest_offset_startup_mode_skips_existing_records(flink: Flink) -> None:
+    source = flink.table(unique("late"), "`id` INT, `msg` STRING")
+    sink = flink.table(unique("late-copy"), "`id` INT, `msg` STRING")
+    flink.insert(source, "(1, 'old')")
+    name = unique("late-stmt")
+    flink.create(name, f"INSERT INTO `{sink}` SELECT * FROM `{source}`",
+                 {"sql.tables.scan.startup.mode": "latest-offset"})
+    flink.phase(name, "RUNNING")
+    flink.insert(source, "(2, 'new')")
+    eventually(flink, lambda: rows_of(flink, sink, "id") == [["2", "new"]], "the new record only")
+
+
+def test_append_sink_refuses_an_updating_query(flink: Flink) -> None:
+    source = flink.table(unique("upd-src"), "`id` INT NOT NULL, `grp` STRING", key="id")
+    sink = flink.table(unique("append-sink"), "`grp` STRING, `n` BIGINT")
+    name = unique("refused")
+    flink.create(name, f"INSERT INTO `{sink}` SELECT grp, COUNT(*) FROM `{source}` GROUP BY grp")
+    assert "doesn't support consuming update" in flink.phase(name, "FAILED")["status"]["detail"]
+
+
+def test_new_value_schema_version_adds_a_column_read_as_its_default(flink: Flink) -> None:
+    table = flink.table(unique("evolve"), "`id` INT NOT NULL, `name` STRING", key="id")
+    flink.insert(table, "(1, 'before')")
+    subject = f"{table}-value"
+    sr = requests.Session()
+    sr.auth = flink.sandbox.auth
+    latest = sr.get(f"{flink.sandbox.url}/subjects/{subject}/versions/latest", timeout=30).json()
+    schema = json.loads(latest["schema"])
+    schema["fields"].append({"name": "colour", "type": ["null", "string"], "default": None})
+    registered = sr.post(f"{flink.sandbox.url}/subjects/{subject}/versions", json={"schema": json.dumps(schema)},
+                         headers={"Content-Type": "application/vnd.schemaregistry.v1+json"}, timeout=30)
+    assert registered.status_code == 200, registered.text
+    describe = flink.run(unique("desc"), f"DESCRIBE `{table}`")
+    assert [r["row"][0] for r in flink.results(describe["name"])] == ["id", "name", "colour"]
+    flink.insert(table, "(2, 'after', 'red')")
+    assert rows_of(flink, table, "id") == [["1", "before", None], ["2", "after", "red"]]
+
+
+def test_state_and_statements_survive_a_restart(sandbox_factory: Callable[..., RunningSandbox], tmp_path) -> None:
+    first = sandbox_factory(data_dir=tmp_path / "durable")
+    flink = Flink(first)
+    source, sink, name = aggregate_pipeline(flink)
+    flink.insert(source, "(1, 'a', 1), (2, 'a', 2)")
+    eventually(flink, lambda: rows_of(flink, sink, "grp") == [["a", "3", "2", "2"]], "the first output")
+    first.process.stop()
+
+    second = sandbox_factory(data_dir=tmp_path / "durable")
+    flink = Flink(second)
+    assert flink.get(name)["status"]["phase"] == "RUNNING"
+    flink.insert(source, "(3, 'a', 3)")
+    eventually(flink, lambda: rows_of(flink, sink, "grp") == [["a", "6", "3", "3"]], "the aggregate after restart")
+
+
