@@ -40,15 +40,21 @@ def world_changes(
     }
 
 
+def _generator(request: Request):  # noqa: ANN202 - sandbox.world.changes.ChangeGenerator
+    world = _world(request)
+    if world.generator is None:
+        raise ApiError(409, f"The world is {world.state}; its change generator is not running yet",
+                       code="conflict", title="Conflict")
+    return world.generator
+
+
 @router.post("/world/pause")
 def pause_world(request: Request) -> dict:
-    world = _world(request)
-    world.generator.pause()
-    return world.status()
+    _generator(request).pause()
+    return _world(request).status()
 
 
 @router.post("/world/resume")
 def resume_world(request: Request) -> dict:
-    world = _world(request)
-    world.generator.resume()
-    return world.status()
+    _generator(request).resume()
+    return _world(request).status()

@@ -1,0 +1,57 @@
+"""What the encarta world is made of, read from the project's own content: the source tables' DDL
+(``include/sql/sources/``) and, per derived table of ``include/migration.yaml``, its v1 DDL, its v1
+pipeline and the name of the statement that runs it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_migration import flink_ddl
+from confluent_migration.migration import manifest as manifest_module
+
+ROOT = Path(__file__).resolve().parents[2]
+INCLUDE = ROOT / "include"
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One SQL file to submit as one statement."""
+
+    statement: str
+    table: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    sources: list[SqlFile]  # CREATE TABLE of each source CDC table
+    derived: list[SqlFile]  # v1 CREATE TABLE of each derived table
+    pipelines: list[SqlFile]  # v1 INSERT INTO ... SELECT of each derived table, upstream first
+
+    def table_names(self) -> list[str]:
+        return [f.table for f in self.sources + self.derived]
+
+
+def statement_name(prefix: str, table: str) -> str:
+    """A valid statement name (``[a-z0-9-.]``) for a world DDL statement on ``table``."""
+    short = table.rsplit(".", 1)[-1]
+    return f"{prefix}-" + re.sub(r"[^a-z0-9]+", "-", short.lower()).strip("-")
+
+
+def _create_table(path: Path, prefix: str) -> SqlFile:
+    sql = path.read_text()
+    return SqlFile(statement_name(prefix, flink_ddl.parse_create_table(sql).name),
+                   flink_ddl.parse_create_table(sql).name, sql)
+
+
+def encarta_layout(include: Path = INCLUDE) -> Layout:
+    manifest = manifest_module.load_manifest(include / "migration.yaml")
+    sources = [_create_table(p, "encarta-source") for p in sorted((include / "sql" / "sources").glob("*.sql"))]
+    derived, pipelines = [], []
+    for entry in manifest.in_dependency_order():
+        derived.append(_create_table(include / entry.v1.ddl, "encarta-create"))
+        pipelines.append(SqlFile(entry.v1.statement, entry.flink_table, (include / entry.v1.dml).read_text()))
+    return Layout(sources, derived, pipelines)
