@@ -3,8 +3,9 @@
 Connection ``schema_registry_default``: host = Schema Registry URL, login/password = SR API
 key/secret. The client does the work; three reads go through the shared HTTP base because the
 client cannot express them: the verbose compatibility check (``test_compatibility`` returns only
-the boolean and drops the registry's messages), and subject config and mode with
-``defaultToGlobal`` / without it (the client cannot tell "set on the subject" from "inherited").
+the boolean and drops the registry's messages), subject config and mode with ``defaultToGlobal``
+or without it (the client cannot tell "set on the subject" from "inherited"), and removing a
+subject's level (``delete_config`` parses the answer as an object; the API answers a string).
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ class SchemaRegistryHook(BaseHook):
     def set_compatibility(self, subject: str, level: str | None) -> None:
         """Set the subject's level, or (``None``) remove it so the global level applies again."""
         what = f"compatibility of subject '{subject}'"
-        if level is None:
-            self._call(what, lambda: self.client.delete_config(subject))
+        if level is None:  # the client's delete_config expects a dict; the API answers a bare string
+            self.http.request("DELETE", f"/config/{_subject_path(subject)}", what=what, expect=(404,))
         else:
             self._call(what, lambda: self.client.set_compatibility(subject, level.upper()))
 

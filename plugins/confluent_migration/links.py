@@ -1,0 +1,46 @@
+"""Extra links from a task to the Confluent Cloud console: the statement and the subject it touched.
+
+The operator pushes the URL to XCom when it knows the statement or subject; the link reads it back
+(as the dbt Cloud provider does), so a task that never reached Confluent shows no link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from airflow.sdk import BaseOperatorLink
+from airflow.sdk.execution_time.xcom import XCom
+
+CONSOLE = "https://confluent.cloud/environments"
+STATEMENT_URL_KEY = "confluent_statement_url"
+SUBJECT_URL_KEY = "confluent_subject_url"
+
+
+def statement_url(environment_id: str, statement_name: str) -> str:
+    return f"{CONSOLE}/{environment_id}/flink/statements/{statement_name}/activity"
+
+
+def subject_url(environment_id: str, subject: str) -> str:
+    return f"{CONSOLE}/{environment_id}/stream-governance/schema-registry/data-contracts/{quote(subject, safe='')}"
+
+
+class _XComUrlLink(BaseOperatorLink):
+    xcom_key: str
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        return XCom.get_value(key=self.xcom_key, ti_key=ti_key) or ""
+
+
+class ConfluentStatementLink(_XComUrlLink):
+    """The Flink statement of this task in the Confluent Cloud console."""
+
+    name = "Confluent Flink statement"
+    xcom_key = STATEMENT_URL_KEY
+
+
+class SchemaRegistrySubjectLink(_XComUrlLink):
+    """The Schema Registry subject of this task in the Confluent Cloud console."""
+
+    name = "Confluent Schema Registry subject"
+    xcom_key = SUBJECT_URL_KEY

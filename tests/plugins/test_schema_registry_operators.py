@@ -1,0 +1,108 @@
+"""Schema Registry operators in real ``dag.test()`` runs against the sandbox registry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+
+from confluent_migration.backup import read_backup
+from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+from confluent_migration.links import SUBJECT_URL_KEY
+from confluent_migration.operators.schema_registry import (
+    BackupSubjectsOperator,
+    CheckSchemaCompatibilityOperator,
+    RegisterSchemaOperator,
+    RevertSubjectOperator,
+    SetSubjectCompatibilityOperator,
+)
+from tests.plugins.conftest import unique
+
+
+def avro(*optional: str) -> str:
+    fields = [{"name": "id", "type": "long"}]
+    fields += [{"name": f, "type": ["null", "string"], "default": None} for f in optional]
+    return json.dumps({"type": "record", "name": "skus_value", "namespace": "org.apache.flink.avro.generated.record",
+                       "fields": fields})
+
+
+V1, V2 = avro("sku"), avro("sku", "uom")
+BREAKING = json.dumps({"type": "record", "name": "skus_value", "namespace": "org.apache.flink.avro.generated.record",
+                       "fields": [{"name": "id", "type": "string"}]})
+
+
+@pytest.fixture
+def subject(airflow_connections) -> str:
+    """A subject holding V1 as version 1."""
+    name = unique("skus") + "-value"
+    SchemaRegistryHook().register(name, V1)
+    return name
+
+
+def test_register_is_idempotent_and_links_to_the_subject(run_dag, subject):
+    result = run_dag(lambda: (RegisterSchemaOperator(task_id="first", subject=subject, schema=V2)
+                              >> RegisterSchemaOperator(task_id="again", subject=subject, schema=V2)))
+    first, again = result.xcom("first"), result.xcom("again")
+    assert first["registered"] is True and first["version"] == 2
+    assert again == {**first, "registered": False}
+    link = result.xcom("first", key=SUBJECT_URL_KEY)
+    assert link == f"https://confluent.cloud/environments/env-sandbox/stream-governance/schema-registry/data-contracts/{subject}"
+
+
+def test_backup_holds_every_version_id_compatibility_and_mode_and_reads_back(run_dag, subject, tmp_path):
+    hook = SchemaRegistryHook()
+    hook.register(subject, V2)
+    hook.set_compatibility(subject, "FULL")
+    result = run_dag(lambda: BackupSubjectsOperator(task_id="backup", subjects=[subject], location=f"file://{tmp_path}",
+                                                    backup_name="run/1"))
+    summary = result.xcom("backup")
+    assert summary["subjects"] == {subject: [1, 2]}
+    backup = read_backup(ObjectStoragePath(summary["path"]))
+    (entry,) = backup["subjects"]
+    assert [(v["version"], json.loads(v["schema"])) for v in entry["versions"]] == [(1, json.loads(V1)), (2, json.loads(V2))]
+    assert [v["id"] for v in entry["versions"]] == [hook.version(subject, 1).schema_id, hook.version(subject, 2).schema_id]
+    assert (entry["compatibility"], entry["subject_compatibility"], entry["mode"]) == ("FULL", "FULL", "READWRITE")
+    assert summary["path"].endswith("run_1.json")
+
+
+def test_compatibility_check_passes_an_optional_field_and_fails_a_breaking_one(run_dag, subject):
+    result = run_dag(lambda: [
+        CheckSchemaCompatibilityOperator(task_id="ok", subject=subject, schema=V2, level="FULL_TRANSITIVE"),
+        CheckSchemaCompatibilityOperator(task_id="breaking", subject=subject, schema=BREAKING, level="FULL_TRANSITIVE"),
+    ])
+    assert result.state("ok") == "success"
+    assert result.xcom("ok")["checked_versions"] == [1]
+    assert result.state("breaking") == "failed"
+
+
+def test_compatibility_check_finds_the_registrys_messages(subject, airflow_connections):
+    compatible, messages = SchemaRegistryHook().check_compatibility(subject, BREAKING, all_versions=True)
+    assert not compatible and messages
+
+
+def test_set_compatibility_records_the_previous_level_and_revert_restores_it(run_dag, subject):
+    hook = SchemaRegistryHook()
+    result = run_dag(lambda: SetSubjectCompatibilityOperator(task_id="set", subject=subject, level="full_transitive"))
+    change = result.xcom("set")
+    assert change["previous"] is None and change["level"] == "FULL_TRANSITIVE"
+    assert hook.compatibility(subject) == "FULL_TRANSITIVE"
+    v2, _ = hook.register(subject, V2)
+
+    result = run_dag(lambda: RevertSubjectOperator(task_id="revert", subject=subject, versions=[v2.version],
+                                                   previous_compatibility=change["previous"]))
+    reverted = result.xcom("revert")
+    assert reverted["deleted_versions"] == [2] and reverted["latest_version"] == 1
+    assert hook.subject_compatibility(subject) is None
+    assert json.loads(hook.version(subject).schema) == json.loads(V1)
+
+
+def test_revert_refuses_a_readonly_subject_with_a_clear_error(run_dag, subject, sandbox, capsys):
+    import requests
+
+    requests.put(f"{sandbox.url}/mode/{subject}", json={"mode": "READONLY"}, auth=sandbox.auth,
+                 timeout=5).raise_for_status()
+    result = run_dag(lambda: RevertSubjectOperator(task_id="revert", subject=subject, versions=[1]))
+    assert result.state("revert") == "failed"
+    assert f"Cannot revert subject '{subject}': it is in READONLY mode" in capsys.readouterr().out
+    assert SchemaRegistryHook().versions(subject) == [1]
