@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.control import router as control_router
 from sandbox.flink.api import router as flink_router
 from sandbox.flink.executor import Executor
 from sandbox.flink.service import FlinkService
@@ -31,16 +32,25 @@ class Sandbox:
         self.flink = FlinkService(self.store, self.schema_registry, config)
         self.metrics = MetricSeries(self.store, self.flink.progress)
         self.executor = Executor(self.flink.tick, self.metrics.sample)
+        self.world = None
+        if config.world == "encarta":
+            from sandbox.world.encarta import EncartaWorld
+
+            self.world = EncartaWorld(self)
 
     def routers(self) -> list[APIRouter]:
-        return [schema_registry_router, flink_router, metrics_router]
+        return [schema_registry_router, flink_router, metrics_router, control_router]
 
     def start(self) -> None:
         """Start background work (statement execution, the world's change generator)."""
         self.executor.start()
+        if self.world is not None:
+            self.world.start()
 
     def stop(self) -> None:
         """Stop background work and close the store; state stays on disk."""
+        if self.world is not None:
+            self.world.stop()
         self.executor.stop()
         self.store.close()
 

@@ -22,7 +22,11 @@ class SqlFile:
 
     statement: str
     table: str
-    sql: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text()
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,18 @@ def statement_name(prefix: str, table: str) -> str:
 
 
 def _create_table(path: Path, prefix: str) -> SqlFile:
-    sql = path.read_text()
-    return SqlFile(statement_name(prefix, flink_ddl.parse_create_table(sql).name),
-                   flink_ddl.parse_create_table(sql).name, sql)
+    table = flink_ddl.parse_create_table(path.read_text()).name
+    return SqlFile(statement_name(prefix, table), table, path)
 
 
-def encarta_layout(include: Path = INCLUDE) -> Layout:
+def encarta_layout(version: str = "v1", include: Path = INCLUDE) -> Layout:
+    """The source tables, and the derived tables' DDL and pipelines of ``version`` (v1 or v2),
+    upstream pipelines first."""
     manifest = manifest_module.load_manifest(include / "migration.yaml")
     sources = [_create_table(p, "encarta-source") for p in sorted((include / "sql" / "sources").glob("*.sql"))]
     derived, pipelines = [], []
     for entry in manifest.in_dependency_order():
-        derived.append(_create_table(include / entry.v1.ddl, "encarta-create"))
-        pipelines.append(SqlFile(entry.v1.statement, entry.flink_table, (include / entry.v1.dml).read_text()))
+        files = getattr(entry, version)
+        derived.append(_create_table(include / files.ddl, "encarta-create"))
+        pipelines.append(SqlFile(files.statement, entry.flink_table, include / files.dml))
     return Layout(sources, derived, pipelines)

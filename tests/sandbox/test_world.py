@@ -122,3 +122,4 @@ def test_world_survives_a_restart(sandbox_factory, tmp_path):
     assert later and later[0]["seq"] == made_before + 1
     control(second, "POST", "/pause")
     wait_until_applied(second)
+
