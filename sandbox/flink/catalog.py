@@ -160,7 +160,7 @@ class Catalog:
         self.topics.create(table.name, table.partitions)
         self.store.execute(
             "INSERT INTO flink_tables (name, definition, value_schema_id) VALUES (?, ?, ?)",
-            [table.name, json.dumps(_table_json(table)), value_id],
+            [table.name, json.dumps(table_to_json(table)), value_id],
         )
         return True
 
@@ -203,7 +203,7 @@ class Catalog:
         row = self.store.query_one("SELECT definition, value_schema_id FROM flink_tables WHERE name = ?", [name])
         if row is None:
             raise TableNotFound(f"Table with identifier '{name}' does not exist.")
-        table = _table_from_json(json.loads(row[0]))
+        table = table_from_json(json.loads(row[0]))
         latest = self.schema_registry.latest(f"{name}-value")
         if latest is None or latest.id == row[1]:
             return table
@@ -241,7 +241,7 @@ def _ddl_definition(table: Table) -> Any:
     )
 
 
-def _table_json(table: Table) -> dict:
+def table_to_json(table: Table) -> dict:
     return {
         "name": table.name,
         "columns": [
@@ -255,7 +255,7 @@ def _table_json(table: Table) -> dict:
     }
 
 
-def _table_from_json(doc: dict) -> Table:
+def table_from_json(doc: dict) -> Table:
     return Table(
         doc["name"],
         [Column(**c) for c in doc["columns"]],

@@ -21,7 +21,8 @@ import duckdb
 from sqlglot import exp
 
 from sandbox.flink import changelog
-from sandbox.flink.catalog import DEFAULT_BUCKETS, Catalog, Column, Table, TableExists, TableNotFound
+from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, Table, TableExists, TableNotFound,
+                                   table_from_json, table_to_json)
 from sandbox.flink.changelog import Change, q
 from sandbox.flink.records import StatementRecord
 from sandbox.flink.topics import Offsets, Record, Topics
@@ -314,7 +315,8 @@ class Engine:
                 "produced by an updating query (GROUP BY, outer join or an upsert source).")
         record.traits = {"sql_kind": sql_kind, "is_bounded": False, "is_append_only": True,
                          "upsert_columns": [], "schema": {"columns": []}}
-        record.job = {"kind": "insert", "sink": table.name, "sink_columns": [c.name for c in table.columns],
+        record.job = {"kind": "insert", "sink": table.name, "sink_table": table_to_json(table),
+                      "sink_columns": [c.name for c in table.columns],
                       "sink_key": table.key_columns if table.changelog_mode == "upsert" else [],
                       "plan": plan.to_json()}
         self._begin(record, plan, context)
@@ -423,7 +425,7 @@ class Engine:
             conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
             clock = [names[i] for i in plan.clock_columns]
             if record.job["kind"] == "insert":
-                sink = self._table(record.job["sink"])
+                sink = table_from_json(record.job["sink_table"])
                 key = [names[record.job["sink_columns"].index(k)] for k in record.job["sink_key"]]
                 changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock)
                 if record.job["sink_key"] or plan.append_only:
@@ -460,7 +462,11 @@ class Engine:
             value = None if (upsert and op == "-D") else dumps(row)
             records.append(Record(op, key, value))
         if records:
-            self.topics.append(table.name, records, conn)
+            try:
+                self.topics.append(table.name, records, conn)
+            except KeyError:
+                raise StatementFailed(f"Table '{table.name}' (topic) was dropped while the statement wrote to it.",
+                                      "org.apache.kafka.common.errors.UnknownTopicOrPartitionException") from None
 
     # -- table contents --------------------------------------------------------------------------
 

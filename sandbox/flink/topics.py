@@ -84,6 +84,7 @@ class Topics:
         if not ends:
             raise KeyError(topic)
         count = len(ends)
+        changed: set[int] = set()
         rows = []
         for record in records:
             if record.key is not None:
@@ -93,13 +94,14 @@ class Topics:
                 self._round_robin[topic] = part + 1
             rows.append((topic, part, ends[part], record.op, record.key, record.value))
             ends[part] += 1
+            changed.add(part)
         if rows:
             conn.executemany(
                 "INSERT INTO flink_records (topic, part, off, op, rkey, value) VALUES (?, ?, ?, ?, ?, ?)", rows
             )
             conn.executemany(
                 "UPDATE flink_partitions SET end_offset = ? WHERE topic = ? AND part = ?",
-                [(o, topic, p) for p, o in ends.items()],
+                [(ends[p], topic, p) for p in sorted(changed)],
             )
         return ends
 
