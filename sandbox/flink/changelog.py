@@ -47,6 +47,10 @@ def value_expression(column: Column) -> str:
         expr = f"CAST(json_extract(value, {path}) AS {duck})"
     elif duck == "BLOB":
         expr = f"from_base64(json_extract_string(value, {path}))"
+    elif duck in ("TIMESTAMP", "TIMESTAMPTZ"):  # ISO text, or epoch milliseconds as Avro's timestamp-millis
+        expr = (f"CASE WHEN json_type(value, {path}) IN ('BIGINT', 'UBIGINT') "
+                f"THEN CAST(epoch_ms(CAST(json_extract(value, {path}) AS BIGINT)) AS {duck}) "
+                f"ELSE CAST(json_extract_string(value, {path}) AS {duck}) END")
     else:
         expr = f"CAST(json_extract_string(value, {path}) AS {duck})"
     if column.default is None:

@@ -84,10 +84,9 @@ class StatementTable:
         return None if row is None else StatementRecord.from_json(row[0])
 
     def page(self, after: str | None, limit: int, compute_pool: str | None = None) -> list[StatementRecord]:
-        rows = self.store.execute(
-            "SELECT doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?", [after or "", limit + 1000]
-        )
-        records = [StatementRecord.from_json(r[0]) for r in rows]
+        """Up to ``limit + 1`` records named after ``after``, in name order (the extra one says "more")."""
+        records = [StatementRecord.from_json(r[0]) for r in self.store.execute(
+            "SELECT doc FROM flink_statements WHERE name > ? ORDER BY name", [after or ""])]
         if compute_pool:
             records = [r for r in records if r.spec.get("compute_pool_id") == compute_pool]
         return records[: limit + 1]

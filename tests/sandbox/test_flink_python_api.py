@@ -1,0 +1,58 @@
+"""The in-process Python API of the Flink sandbox (``Sandbox.flink``) that the world builds on:
+submit, get, produce (upserts and deletes), table_rows, wait_idle and progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sandbox.config import SandboxConfig
+from sandbox.errors import ApiError
+from sandbox.server import Sandbox
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+def test_produce_fold_and_a_running_pipeline(sandbox: Sandbox) -> None:
+    flink = sandbox.flink
+    flink.submit("src", "CREATE TABLE `sbx-uat.encarta.public.items` (`id` BIGINT NOT NULL, `name` STRING, "
+                        "`price` DECIMAL(10, 2), `updated_at` TIMESTAMP_LTZ(3), PRIMARY KEY (`id`) NOT ENFORCED) "
+                        "DISTRIBUTED BY HASH(`id`) INTO 2 BUCKETS")
+    flink.submit("dst", "CREATE TABLE `priced` (`name` STRING NOT NULL, `items` BIGINT, `top` DECIMAL(10, 2), "
+                        "PRIMARY KEY (`name`) NOT ENFORCED) DISTRIBUTED BY HASH(`name`) INTO 2 BUCKETS")
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    flink.produce("sbx-uat.encarta.public.items", [
+        {"id": 1, "name": "a", "price": Decimal("1.50"), "updated_at": moment},
+        {"id": 2, "name": "a", "price": Decimal("2.25"), "updated_at": moment},
+        {"id": 3, "name": "b", "price": Decimal("9.99"), "updated_at": moment},
+    ])
+    statement = flink.submit("pipe", "INSERT INTO `priced` SELECT name, COUNT(*), MAX(price) "
+                                     "FROM `sbx-uat.encarta.public.items` GROUP BY name")
+    assert statement["status"]["phase"] == "RUNNING"
+    assert flink.get("pipe")["name"] == "pipe"
+
+    flink.produce("sbx-uat.encarta.public.items", [{"id": 3}], op="delete")
+    assert flink.wait_idle(10)
+    assert sorted(flink.table_rows("priced"), key=lambda r: r["name"]) == [
+        {"name": "a", "items": 2, "top": Decimal("2.25")}]
+    items = {r["id"]: r for r in flink.table_rows("sbx-uat.encarta.public.items")}
+    assert set(items) == {1, 2} and items[1]["updated_at"] == moment
+
+    progress = {p["name"]: p for p in flink.progress()}
+    assert progress["pipe"]["records_in"] == 4 and progress["pipe"]["pending_records"] == 0
+
+    with pytest.raises(ApiError) as used:
+        flink.submit("pipe", "SHOW TABLES")
+    assert used.value.status == 409
+    with pytest.raises(ValueError, match="no columns"):
+        flink.produce("priced", [{"nope": 1}])
