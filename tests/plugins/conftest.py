@@ -45,10 +45,11 @@ def _serialize(dag: Any) -> None:
 
 
 @pytest.fixture
-def run_dag(airflow_db, airflow_connections, tmp_path, monkeypatch) -> Callable[..., DagResult]:
+def run_dag(airflow_db, tmp_path, monkeypatch) -> Callable[..., DagResult]:
     """``run_dag(build)``: ``build()`` creates operators inside a fresh DAG; the DAG runs with ``dag.test()``.
 
-    The DAGs folder is an empty directory, so the run does not parse the project's DAGs.
+    The DAGs folder is an empty directory, so the run does not parse the project's DAGs. Tests
+    point the connections at a sandbox with ``airflow_connections`` or ``flink``.
     """
     from airflow.sdk import DAG
 
@@ -66,3 +67,34 @@ def run_dag(airflow_db, airflow_connections, tmp_path, monkeypatch) -> Callable[
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# The published Flink contract contradicts itself for stop/resume: a PUT must carry
+# ``metadata.resource_version`` but ``metadata`` is marked read-only, and the 409 a stale
+# resource_version gets is not among the PUT's documented responses (see tests/sandbox/test_flink_lifecycle.py).
+# The Metrics query response is a oneOf of the grouped and flat shapes without a discriminator, so an
+# empty ``{"data": []}`` matches both and breaks the oneOf.
+KNOWN_CONTRACT_DEFECTS = {"PUT": ("Tried to write read-only property", "ResponseNotFound"),
+                          "POST": ("{'data': []} is valid under each of",)}
+
+
+@pytest.fixture(scope="module")
+def flink_sandbox(tmp_path_factory):
+    """A private sandbox for the Flink tests; every exchange must conform except the known PUT defects."""
+    from sandbox.contracts import read_violations
+    from tests.support.sandbox_fixtures import start_sandbox
+
+    sandbox = start_sandbox(tmp_path_factory.mktemp("flink-ops"))
+    yield sandbox
+    sandbox.process.stop()
+    for violation in read_violations(sandbox.config.data_dir):
+        known = KNOWN_CONTRACT_DEFECTS.get(violation["method"], ())
+        assert all(any(d in text for d in known) for text in violation["violations"]), violation
+
+
+@pytest.fixture
+def flink(flink_sandbox, monkeypatch):
+    """The Flink sandbox with the Airflow connections pointed at it."""
+    for key, value in flink_sandbox.connection_env().items():
+        monkeypatch.setenv(key, value)
+    return flink_sandbox

@@ -1,0 +1,320 @@
+"""Flink statement operators: submit (idempotent, waits for a phase), stop, resume, delete, list, dry run.
+
+All share :class:`FlinkStatementOperator`: the connection, the console link, and the wait for a
+phase (deferred to :class:`~confluent_migration.triggers.flink.StatementPhaseTrigger` by default,
+or polled in the worker with ``deferrable=False``). A wait ends in success, in
+``StatementFailedError`` carrying ``status.detail`` and the statement's exceptions, or in
+``StatementTimeoutError`` after ``wait_timeout`` seconds. Bounded queries use
+``FlinkSQLExecuteQueryOperator`` (common-sql) from ``operators.flink_sql``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowException
+
+from confluent_migration.errors import StatementFailedError, StatementTimeoutError
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
+from confluent_migration.links import STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
+from confluent_migration.statements import (
+    COMPLETED,
+    DEGRADED,
+    FAILURE,
+    RUNNING,
+    STOPPED,
+    SUCCESS,
+    Statement,
+    judge,
+    parse_offsets,
+    statement_name,
+)
+from confluent_migration.triggers.flink import StatementPhaseTrigger, next_interval
+
+DEFAULT_WAIT_SECONDS = 3600.0
+
+
+def statement_event_result(log: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+    """A trigger's event as the statement snapshot (success) or a clear failure."""
+    status, message = event.get("status"), event.get("message", "")
+    if status == "success":
+        (log.warning if event.get("phase") == DEGRADED else log.info)(message)
+        return event.get("statement") or {}
+    log.error(message)
+    if status == "failed":
+        raise StatementFailedError(message)
+    if status == "timeout":
+        raise StatementTimeoutError(message + ": raise wait_timeout, or look at the statement in the console")
+    raise AirflowException(message)
+
+
+class FlinkStatementOperator(BaseOperator):
+    """Shared parameters of the statement operators.
+
+    :param flink_conn_id: the Flink connection (``confluent_flink_default``).
+    :param wait_timeout: seconds to wait for the awaited phase before failing.
+    :param poll_interval: seconds between the first polls (later polls back off, to 60 s).
+    :param deferrable: wait in the triggerer (no worker slot held) instead of the worker.
+    """
+
+    operator_extra_links = (ConfluentStatementLink(),)
+
+    def __init__(self, *, flink_conn_id: str = FlinkStatementsHook.default_conn_name,
+                 wait_timeout: float = DEFAULT_WAIT_SECONDS, poll_interval: float = 5.0, deferrable: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flink_conn_id = flink_conn_id
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> FlinkStatementsHook:
+        return FlinkStatementsHook(self.flink_conn_id)
+
+    def push_statement_link(self, context: Context, name: str) -> None:
+        context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=statement_url(self.hook.extra["environment_id"], name))
+
+    def wait_for(self, statement: Statement, targets: set[str]) -> dict[str, Any]:
+        """Wait until ``statement`` reaches one of ``targets``; defer unless already there or not deferrable."""
+        name, deadline, interval = statement.name, time.time() + self.wait_timeout, self.poll_interval
+        while True:
+            verdict = judge(statement.phase, targets)
+            if verdict == SUCCESS:
+                return statement_event_result(self.log, {"status": "success", "phase": statement.phase,
+                                                         "statement": statement.snapshot(),
+                                                         "message": f"Flink statement '{name}' is {statement.phase}"
+                                                         + (f": {statement.detail}" if statement.detail else "")})
+            if verdict == FAILURE:
+                exceptions = self.hook.get_exceptions(name) if statement.is_failed else []
+                return statement_event_result(self.log, {
+                    "status": "failed", "message": describe_failure(statement, exceptions)
+                    + f"\n(awaited {', '.join(sorted(targets))})"})
+            if self.deferrable:
+                self.defer(trigger=StatementPhaseTrigger(name, sorted(targets), deadline, self.flink_conn_id,
+                                                         self.poll_interval),
+                           method_name="execute_complete", timeout=timedelta(seconds=self.wait_timeout + 60))
+            if time.time() >= deadline:
+                return statement_event_result(self.log, {
+                    "status": "timeout", "message": f"Flink statement '{name}' was still {statement.phase} when "
+                                                    f"the wait for {', '.join(sorted(targets))} timed out"})
+            self.log.info("Flink statement '%s' is %s; waiting for %s", name, statement.phase, sorted(targets))
+            time.sleep(max(0.0, min(interval, deadline - time.time())))
+            interval = next_interval(interval, self.poll_interval)
+            statement = self.hook.get_statement(name)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        return self.result(statement_event_result(self.log, event))
+
+    def result(self, snapshot: dict[str, Any]) -> Any:
+        """The task's return value once the wait succeeded (default: the statement snapshot)."""
+        return snapshot
+
+
+class SubmitStatementOperator(FlinkStatementOperator):
+    """Submit a Flink SQL statement and wait for RUNNING (continuous) or COMPLETED (bounded).
+
+    The name is deterministic: ``statement_name`` if given, else derived from ``table``,
+    ``pipeline_version`` and ``migration_run``, so a retried task finds its statement instead of
+    creating a second one. An existing statement of that name is adopted when its SQL and
+    properties are the ones submitted, and refused (``StatementConflictError``) otherwise.
+
+    :param sql: the statement, or a ``.sql`` file path (Jinja-templated).
+    :param table: the table the statement writes (for the name).
+    :param pipeline_version: the pipeline version (for the name).
+    :param migration_run: the migration run (for the name; default the DAG run id).
+    :param statement_name: an explicit name instead (validated).
+    :param properties: ``spec.properties`` (catalog and database default from the connection), e.g.
+        ``sql.tables.scan.startup.mode`` or ``sql.tables.initial-offset-from``.
+    :param target_phase: ``RUNNING`` (default) or ``COMPLETED``.
+    :param wait: False returns right after submitting.
+    :param compute_pool_id: / ``principal``: override the connection's.
+    :param stop_on_kill: stop the statement when the task is killed while waiting.
+    :return: the statement snapshot (name, sql, phase, properties, offsets); XCom ``statement_name``.
+    """
+
+    template_fields: Sequence[str] = ("sql", "table", "pipeline_version", "migration_run", "statement_name",
+                                      "properties")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql", "properties": "json"}
+
+    def __init__(self, *, sql: str, table: str | None = None, pipeline_version: str | int | None = None,
+                 migration_run: str = "{{ run_id }}", statement_name: str | None = None,
+                 properties: Mapping[str, str] | None = None, target_phase: str = RUNNING, wait: bool = True,
+                 compute_pool_id: str | None = None, principal: str | None = None, stop_on_kill: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if statement_name is None and (table is None or pipeline_version is None):
+            raise ValueError(f"{kwargs.get('task_id')}: give statement_name, or table and pipeline_version")
+        if target_phase not in (RUNNING, COMPLETED):
+            raise ValueError(f"target_phase must be RUNNING or COMPLETED, not {target_phase!r}")
+        self.sql = sql
+        self.table = table
+        self.pipeline_version = pipeline_version
+        self.migration_run = migration_run
+        self.statement_name = statement_name
+        self.properties = properties
+        self.target_phase = target_phase
+        self.wait = wait
+        self.compute_pool_id = compute_pool_id
+        self.principal = principal
+        self.stop_on_kill = stop_on_kill
+        self._submitted: str | None = None
+
+    def resolved_name(self) -> str:
+        if self.statement_name:
+            return self.statement_name
+        return statement_name(str(self.table), str(self.pipeline_version), self.migration_run)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        name = self.resolved_name()
+        statement, adopted = self.hook.submit_statement(name, self.sql, self.properties,
+                                                        compute_pool_id=self.compute_pool_id, principal=self.principal)
+        self._submitted = name
+        context["ti"].xcom_push(key="statement_name", value=name)
+        self.push_statement_link(context, name)
+        self.log.info("%s Flink statement '%s' (phase %s)", "Adopted existing" if adopted else "Submitted", name,
+                      statement.phase or "(none yet)")
+        if not self.wait:
+            return statement.snapshot()
+        return self.wait_for(statement, {self.target_phase})
+
+    def on_kill(self) -> None:
+        if self.stop_on_kill and self._submitted:
+            self.log.info("Task killed: stopping Flink statement '%s'", self._submitted)
+            self.hook.set_stopped(self._submitted, True)
+
+
+class StopStatementOperator(FlinkStatementOperator):
+    """Stop a statement (PUT with ``resource_version``, re-read on 409) and wait for STOPPED.
+
+    :param statement_name: the statement.
+    :return: ``{"statement_name", "phase", "latest_offsets", "latest_offsets_timestamp", "offsets"}``
+        (``offsets``: topic -> {partition: offset}); also XCom ``latest_offsets``.
+    """
+
+    template_fields: Sequence[str] = ("statement_name",)
+
+    def __init__(self, *, statement_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.statement_name = statement_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.push_statement_link(context, self.statement_name)
+        statement = self.hook.set_stopped(self.statement_name, True)
+        return self.result(self.wait_for(statement, {STOPPED, COMPLETED}))
+
+    def result(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        from airflow.sdk import get_current_context
+
+        offsets = {
+            "statement_name": snapshot.get("name", self.statement_name),
+            "phase": snapshot.get("phase"),
+            "latest_offsets": snapshot.get("latest_offsets") or {},
+            "latest_offsets_timestamp": snapshot.get("latest_offsets_timestamp"),
+            "offsets": {t: {str(p): o for p, o in parts.items()}
+                        for t, parts in parse_offsets(snapshot.get("latest_offsets")).items()},
+        }
+        get_current_context()["ti"].xcom_push(key="latest_offsets", value=offsets["latest_offsets"])
+        self.log.info("Flink statement '%s' stopped at offsets %s (%s)", offsets["statement_name"],
+                      offsets["latest_offsets"], offsets["latest_offsets_timestamp"])
+        return offsets
+
+
+class ResumeStatementOperator(FlinkStatementOperator):
+    """Resume a stopped statement (from its own savepoint) and wait for RUNNING.
+
+    :param statement_name: the statement.
+    """
+
+    template_fields: Sequence[str] = ("statement_name",)
+
+    def __init__(self, *, statement_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.statement_name = statement_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.push_statement_link(context, self.statement_name)
+        return self.wait_for(self.hook.set_stopped(self.statement_name, False), {RUNNING})
+
+
+class DeleteStatementOperator(FlinkStatementOperator):
+    """Delete a statement.
+
+    :param statement_name: the statement.
+    :param missing_ok: succeed when there is no statement of that name (default True).
+    :return: True when a statement was deleted.
+    """
+
+    template_fields: Sequence[str] = ("statement_name",)
+
+    def __init__(self, *, statement_name: str, missing_ok: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.statement_name = statement_name
+        self.missing_ok = missing_ok
+
+    def execute(self, context: Context) -> bool:
+        deleted = self.hook.delete_statement(self.statement_name)
+        if not deleted and not self.missing_ok:
+            raise AirflowException(f"Flink statement '{self.statement_name}' does not exist, so it cannot be deleted")
+        self.log.info("Flink statement '%s' %s", self.statement_name, "deleted" if deleted else "was already gone")
+        return deleted
+
+
+class ListStatementsOperator(FlinkStatementOperator):
+    """A snapshot of the pipeline state: the statements' names, SQL, phase, offsets, properties.
+
+    :param statement_names: only these (missing ones are reported as absent).
+    :param name_prefix: only names starting with this.
+    :param label_selector: the API's label selector.
+    :return: a list of statement snapshots (and ``missing``: names asked for but absent, in the log).
+    """
+
+    template_fields: Sequence[str] = ("statement_names", "name_prefix", "label_selector")
+
+    def __init__(self, *, statement_names: Sequence[str] | None = None, name_prefix: str | None = None,
+                 label_selector: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.statement_names = statement_names
+        self.name_prefix = name_prefix
+        self.label_selector = label_selector
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        statements = self.hook.list_statements(label_selector=self.label_selector)
+        wanted = set(self.statement_names) if self.statement_names is not None else None
+        snapshot = [s.snapshot() for s in statements
+                    if (wanted is None or s.name in wanted) and s.name.startswith(self.name_prefix or "")]
+        missing = sorted((wanted or set()) - {s["name"] for s in snapshot})
+        if missing:
+            self.log.warning("Flink statements not found: %s", missing)
+        for s in snapshot:
+            self.log.info("%s: %s %s", s["name"], s["phase"], s["latest_offsets"] or "")
+        return snapshot
+
+
+class DryRunStatementOperator(FlinkStatementOperator):
+    """Validate a statement with ``sql.dry-run`` (planned, never run or stored): the plan step.
+
+    :param sql: the statement, or a ``.sql`` file path (Jinja-templated).
+    :param properties: ``spec.properties`` as they will be submitted.
+    :return: ``{"phase", "detail", "traits"}`` (traits: ``sql_kind``, ``is_bounded``, ``schema``, ...).
+    """
+
+    template_fields: Sequence[str] = ("sql", "properties")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql", "properties": "json"}
+
+    def __init__(self, *, sql: str, properties: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sql = sql
+        self.properties = properties
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        statement = self.hook.dry_run(self.sql, self.properties)
+        self.log.info("Dry run: %s (%s)", statement.phase, statement.traits.get("sql_kind"))
+        return {"phase": statement.phase, "detail": statement.detail, "traits": statement.traits}

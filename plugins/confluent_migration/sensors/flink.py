@@ -1,0 +1,127 @@
+"""Sensors on Flink statements: a statement's phase, and pipelines caught up (Metrics API).
+
+Both defer by default (``deferrable=True``): the wait holds no worker slot. ``timeout`` (seconds,
+as for every Airflow sensor) bounds the wait either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, Context
+
+from confluent_migration.errors import StatementFailedError
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
+from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
+from confluent_migration.links import STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
+from confluent_migration.operators.flink import statement_event_result
+from confluent_migration.statements import DEGRADED, FAILURE, RUNNING, SUCCESS, judge
+from confluent_migration.triggers.flink import PendingRecordsTrigger, StatementPhaseTrigger
+
+
+class StatementPhaseSensor(BaseSensorOperator):
+    """Wait until a statement is in one of ``target_phases``; FAILED (or another terminal phase) fails.
+
+    :param statement_name: the statement.
+    :param target_phases: default ``("RUNNING",)``; DEGRADED satisfies RUNNING with a warning.
+    :param flink_conn_id: the Flink connection.
+    :param deferrable: wait in the triggerer (default True).
+    :return: the statement snapshot.
+    """
+
+    template_fields: Sequence[str] = ("statement_name", "target_phases")
+    operator_extra_links = (ConfluentStatementLink(),)
+
+    def __init__(self, *, statement_name: str, target_phases: Sequence[str] = (RUNNING,),
+                 flink_conn_id: str = FlinkStatementsHook.default_conn_name, deferrable: bool = True,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("poke_interval", 10)
+        kwargs.setdefault("timeout", 3600)
+        super().__init__(**kwargs)
+        self.statement_name = statement_name
+        self.target_phases = target_phases
+        self.flink_conn_id = flink_conn_id
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> FlinkStatementsHook:
+        return FlinkStatementsHook(self.flink_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        context["ti"].xcom_push(key=STATEMENT_URL_KEY,
+                                value=statement_url(self.hook.extra["environment_id"], self.statement_name))
+        if not self.deferrable:
+            super().execute(context)
+            return self.hook.get_statement(self.statement_name).snapshot()
+        if self.poke(context):
+            return self.hook.get_statement(self.statement_name).snapshot()
+        self.defer(trigger=StatementPhaseTrigger(self.statement_name, list(self.target_phases),
+                                                 time.time() + self.timeout, self.flink_conn_id, self.poke_interval),
+                   method_name="execute_complete", timeout=timedelta(seconds=self.timeout + 60))
+
+    def poke(self, context: Context) -> bool:
+        statement = self.hook.get_statement(self.statement_name)
+        verdict = judge(statement.phase, set(self.target_phases))
+        if verdict == FAILURE:
+            message = describe_failure(statement, self.hook.get_exceptions(statement.name) if statement.is_failed else [])
+            self.log.error(message)
+            raise StatementFailedError(message + f"\n(awaited {', '.join(self.target_phases)})")
+        if verdict == SUCCESS and statement.phase == DEGRADED:
+            self.log.warning("Flink statement '%s' is DEGRADED: %s", statement.name, statement.detail)
+        self.log.info("Flink statement '%s' is %s", statement.name, statement.phase)
+        return verdict == SUCCESS
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        return statement_event_result(self.log, event)
+
+
+class StatementsCaughtUpSensor(BaseSensorOperator):
+    """Wait until every statement has at most ``threshold`` pending records ("Messages Behind").
+
+    One Metrics API query per poke for all statements; a statement without metrics is not caught up.
+
+    :param statement_names: the statements.
+    :param threshold: the largest acceptable ``pending_records`` (default 0).
+    :param metrics_conn_id: the Metrics connection (``confluent_metrics_default``).
+    :param deferrable: wait in the triggerer (default True).
+    :return: ``{statement: pending_records}``.
+    """
+
+    template_fields: Sequence[str] = ("statement_names", "threshold")
+
+    def __init__(self, *, statement_names: Sequence[str], threshold: float = 0,
+                 metrics_conn_id: str = ConfluentMetricsHook.default_conn_name, deferrable: bool = True,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("poke_interval", 30)
+        kwargs.setdefault("timeout", 6 * 3600)
+        super().__init__(**kwargs)
+        self.statement_names = statement_names
+        self.threshold = threshold
+        self.metrics_conn_id = metrics_conn_id
+        self.deferrable = deferrable
+        self._pending: dict[str, float] = {}
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            super().execute(context)
+            return self._pending
+        if self.poke(context):
+            return self._pending
+        self.defer(trigger=PendingRecordsTrigger(list(self.statement_names), float(self.threshold),
+                                                 time.time() + self.timeout, self.metrics_conn_id, self.poke_interval),
+                   method_name="execute_complete", timeout=timedelta(seconds=self.timeout + 60))
+
+    def poke(self, context: Context) -> bool:
+        self._pending = ConfluentMetricsHook(self.metrics_conn_id).statement_metric(PENDING_RECORDS,
+                                                                                    list(self.statement_names))
+        behind = lagging(self._pending, list(self.statement_names), float(self.threshold))
+        self.log.info("Pending records %s; behind (threshold %s): %s", self._pending, self.threshold, behind or "none")
+        return not behind
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, float]:
+        statement_event_result(self.log, event)
+        return event.get("pending_records") or {}

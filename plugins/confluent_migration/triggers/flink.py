@@ -1,0 +1,131 @@
+"""Triggers: asynchronous waits on Flink statements, for deferred operators and sensors.
+
+Each polls through the hooks' async methods, backs off between polls (the HTTP base honours 429
+``Retry-After`` and retries 5xx), and yields exactly one ``TriggerEvent``:
+``{"status": "success" | "failed" | "timeout" | "error", "message": str, ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
+from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
+from confluent_migration.statements import DEGRADED, FAILURE, SUCCESS, judge
+
+MAX_POLL_SECONDS = 60.0
+
+
+def next_interval(interval: float, first: float) -> float:
+    """Back off: each quiet poll waits half again as long, up to ``MAX_POLL_SECONDS`` (or the first if larger)."""
+    return min(interval * 1.5, max(MAX_POLL_SECONDS, first))
+
+
+class StatementPhaseTrigger(BaseTrigger):
+    """Wait until a statement reaches one of ``target_phases`` (FAILED, or another terminal phase, ends it).
+
+    :param statement_name: the statement.
+    :param target_phases: e.g. ``["RUNNING"]`` or ``["COMPLETED"]`` (DEGRADED satisfies RUNNING, with a warning).
+    :param end_time: epoch seconds after which the wait ends with status ``timeout``.
+    :param poll_interval: seconds before the second poll; later polls back off.
+    """
+
+    def __init__(self, statement_name: str, target_phases: Sequence[str], end_time: float,
+                 conn_id: str = FlinkStatementsHook.default_conn_name, poll_interval: float = 5.0) -> None:
+        super().__init__()
+        self.statement_name = statement_name
+        self.target_phases = list(target_phases)
+        self.end_time = end_time
+        self.conn_id = conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {
+            "statement_name": self.statement_name, "target_phases": self.target_phases, "end_time": self.end_time,
+            "conn_id": self.conn_id, "poll_interval": self.poll_interval})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = FlinkStatementsHook(self.conn_id)
+        name, interval, phase = self.statement_name, self.poll_interval, "(not read yet)"
+        try:
+            while True:
+                statement = await hook.aget_statement(name)
+                phase = statement.phase
+                verdict = judge(phase, set(self.target_phases))
+                if verdict == SUCCESS:
+                    message = f"Flink statement '{name}' is {phase}"
+                    if phase == DEGRADED:
+                        message += f" (degraded: {statement.detail or 'no detail'})"
+                    yield TriggerEvent({"status": "success", "statement_name": name, "phase": phase,
+                                        "statement": statement.snapshot(), "message": message})
+                    return
+                if verdict == FAILURE:
+                    exceptions = await hook.aget_exceptions(name) if statement.is_failed else []
+                    yield TriggerEvent({"status": "failed", "statement_name": name, "phase": phase,
+                                        "statement": statement.snapshot(),
+                                        "message": describe_failure(statement, exceptions)
+                                        + f"\n(awaited {', '.join(self.target_phases)})"})
+                    return
+                if time.time() >= self.end_time:
+                    yield TriggerEvent({"status": "timeout", "statement_name": name, "phase": phase,
+                                        "message": f"Flink statement '{name}' was still {phase} when the wait for "
+                                                   f"{', '.join(self.target_phases)} timed out"})
+                    return
+                await asyncio.sleep(max(0.0, min(interval, self.end_time - time.time())))
+                interval = next_interval(interval, self.poll_interval)
+        except Exception as exc:  # noqa: BLE001 - one event, always: the task turns it into a clear failure
+            yield TriggerEvent({"status": "error", "statement_name": name, "phase": phase,
+                                "message": f"waiting for Flink statement '{name}' failed: {exc}"})
+
+
+class PendingRecordsTrigger(BaseTrigger):
+    """Wait until every statement has at most ``threshold`` pending records (Metrics API).
+
+    A statement without data points counts as not caught up.
+
+    :param statement_names: the statements.
+    :param threshold: the largest acceptable ``pending_records`` ("Messages Behind").
+    :param end_time: epoch seconds after which the wait ends with status ``timeout``.
+    """
+
+    def __init__(self, statement_names: Sequence[str], threshold: float, end_time: float,
+                 conn_id: str = ConfluentMetricsHook.default_conn_name, poll_interval: float = 30.0) -> None:
+        super().__init__()
+        self.statement_names = list(statement_names)
+        self.threshold = threshold
+        self.end_time = end_time
+        self.conn_id = conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {
+            "statement_names": self.statement_names, "threshold": self.threshold, "end_time": self.end_time,
+            "conn_id": self.conn_id, "poll_interval": self.poll_interval})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = ConfluentMetricsHook(self.conn_id)
+        interval, behind = self.poll_interval, {}
+        try:
+            while True:
+                pending = await hook.astatement_metric(PENDING_RECORDS, self.statement_names)
+                behind = lagging(pending, self.statement_names, self.threshold)
+                if not behind:
+                    yield TriggerEvent({"status": "success", "pending_records": pending,
+                                        "message": f"statements caught up (pending records {pending} "
+                                                   f"<= {self.threshold})"})
+                    return
+                if time.time() >= self.end_time:
+                    yield TriggerEvent({"status": "timeout", "pending_records": behind,
+                                        "message": f"statements still behind when the wait timed out: {behind} "
+                                                   f"(threshold {self.threshold}; None = no metrics)"})
+                    return
+                await asyncio.sleep(max(0.0, min(interval, self.end_time - time.time())))
+                interval = next_interval(interval, self.poll_interval)
+        except Exception as exc:  # noqa: BLE001 - one event, always
+            yield TriggerEvent({"status": "error", "pending_records": behind,
+                                "message": f"reading pending records of {self.statement_names} failed: {exc}"})

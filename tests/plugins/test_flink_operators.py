@@ -1,0 +1,176 @@
+"""Flink statement operators, sensors and triggers in real ``dag.test()`` runs against the sandbox.
+
+``dag.test()`` runs a deferred task's trigger inline, so ``deferrable=True`` tests the trigger path.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from confluent_migration.hooks.flink_sql import FlinkSqlHook
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.links import STATEMENT_URL_KEY
+from confluent_migration.operators.flink import (
+    DeleteStatementOperator,
+    DryRunStatementOperator,
+    ListStatementsOperator,
+    ResumeStatementOperator,
+    StopStatementOperator,
+    SubmitStatementOperator,
+)
+from confluent_migration.sensors.flink import StatementPhaseSensor, StatementsCaughtUpSensor
+from confluent_migration.statements import statement_name
+from tests.plugins.conftest import unique
+
+
+def ddl(sql: str) -> None:
+    """Run DDL or a bounded INSERT through the Flink SQL hook's driver connection."""
+    conn = FlinkSqlHook().get_conn()
+    try:
+        conn.execute_snapshot_ddl(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def tables(flink) -> tuple[str, str]:
+    """A keyed source with three rows and an empty keyed sink of per-group totals."""
+    source, sink = unique("ops-src"), unique("ops-sink")
+    ddl(f"CREATE TABLE `{source}` (`id` INT NOT NULL, `grp` STRING, `qty` INT, PRIMARY KEY (`id`) NOT ENFORCED) "
+        "DISTRIBUTED BY HASH(`id`) INTO 2 BUCKETS")
+    ddl(f"INSERT INTO `{source}` VALUES (1, 'a', 10), (2, 'a', 5), (3, 'b', 7)")
+    ddl(f"CREATE TABLE `{sink}` (`grp` STRING NOT NULL, `total` INT, PRIMARY KEY (`grp`) NOT ENFORCED)")
+    return source, sink
+
+
+def pipeline_sql(source: str, sink: str) -> str:
+    return f"INSERT INTO `{sink}` SELECT grp, CAST(SUM(qty) AS INT) FROM `{source}` GROUP BY grp"
+
+
+def submit(source: str, sink: str, run: str, **kwargs) -> SubmitStatementOperator:
+    return SubmitStatementOperator(task_id=kwargs.pop("task_id", "submit"), sql=pipeline_sql(source, sink), table=sink,
+                                   pipeline_version=2, migration_run=run,
+                                   properties={"sql.tables.scan.startup.mode": "earliest-offset"},
+                                   poll_interval=0.5, **kwargs)
+
+
+def test_submit_defers_until_running_and_links_to_the_statement(run_dag, tables):
+    source, sink = tables
+    run = uuid.uuid4().hex
+    result = run_dag(lambda: submit(source, sink, run))
+    assert result.state("submit") == "success"
+    snapshot = result.xcom("submit")
+    name = statement_name(sink, 2, run)
+    assert snapshot["name"] == name == result.xcom("submit", key="statement_name")
+    assert snapshot["phase"] == "RUNNING"
+    assert snapshot["properties"]["sql.tables.scan.startup.mode"] == "earliest-offset"
+    assert snapshot["properties"]["sql.current-catalog"] == "sandbox-env"
+    assert result.xcom("submit", key=STATEMENT_URL_KEY) == (
+        f"https://confluent.cloud/environments/env-sandbox/flink/statements/{name}/activity")
+
+
+def test_a_retried_task_adopts_its_running_statement(run_dag, tables, capsys):
+    source, sink = tables
+    run = uuid.uuid4().hex
+    first = run_dag(lambda: submit(source, sink, run, deferrable=False))
+    again = run_dag(lambda: submit(source, sink, run))  # the same migration run: a retry of the task
+    name = statement_name(sink, 2, run)
+    assert first.state("submit") == again.state("submit") == "success"
+    assert f"Adopted existing Flink statement '{name}' (phase RUNNING)" in capsys.readouterr().out
+    assert [s.name for s in FlinkStatementsHook().list_statements()].count(name) == 1
+
+
+def test_a_statement_of_that_name_with_other_sql_is_refused_naming_both(run_dag, tables, capsys):
+    source, sink = tables
+    run = uuid.uuid4().hex
+    run_dag(lambda: submit(source, sink, run, deferrable=False))
+    other_sql = f"INSERT INTO `{sink}` SELECT grp, CAST(MAX(qty) AS INT) FROM `{source}` GROUP BY grp"
+    result = run_dag(lambda: SubmitStatementOperator(task_id="submit", sql=other_sql, table=sink, pipeline_version=2,
+                                                     migration_run=run,
+                                                     properties={"sql.tables.scan.startup.mode": "earliest-offset"}))
+    assert result.state("submit") == "failed"
+    out = capsys.readouterr().out
+    assert f"Flink statement '{statement_name(sink, 2, run)}' already exists and differs" in out
+    assert "SUM(qty)" in out and "MAX(qty)" in out
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_a_failed_statement_fails_the_task_with_its_detail_and_exceptions(run_dag, flink, capsys, deferrable):
+    name = unique("ops-bad")
+    result = run_dag(lambda: SubmitStatementOperator(task_id="bad", sql="SELECT nope FROM `no-such-table`",
+                                                     statement_name=name, target_phase="COMPLETED",
+                                                     deferrable=deferrable, poll_interval=0.5))
+    assert result.state("bad") == "failed"
+    out = capsys.readouterr().out
+    assert f"Flink statement '{name}' is FAILED:" in out and "not found" in out.lower()
+    assert "exception" in out and "StatementFailedError" in out
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_a_wait_that_outlasts_its_timeout_fails_saying_so(run_dag, tables, capsys, deferrable):
+    source, sink = tables  # a continuous statement never COMPLETES
+    result = run_dag(lambda: submit(source, sink, uuid.uuid4().hex, target_phase="COMPLETED", wait_timeout=2,
+                                    deferrable=deferrable))
+    assert result.state("submit") == "failed"
+    out = capsys.readouterr().out
+    assert "was still RUNNING when the wait for COMPLETED timed out" in out and "StatementTimeoutError" in out
+
+
+def test_stop_records_offsets_then_resume_list_and_delete(run_dag, tables):
+    source, sink = tables
+    run = uuid.uuid4().hex
+    name = statement_name(sink, 2, run)
+
+    def build() -> None:
+        started = submit(source, sink, run)
+        phase = StatementPhaseSensor(task_id="running", statement_name=name, poke_interval=0.5)
+        stop = StopStatementOperator(task_id="stop", statement_name=name, poll_interval=0.5)
+        stopped = StatementPhaseSensor(task_id="stopped", statement_name=name, target_phases=["STOPPED"],
+                                       deferrable=False, poke_interval=0.5)
+        resume = ResumeStatementOperator(task_id="resume", statement_name=name, poll_interval=0.5, deferrable=False)
+        listed = ListStatementsOperator(task_id="list", statement_names=[name, "no-such-statement"])
+        delete = DeleteStatementOperator(task_id="delete", statement_name=name)
+        started >> phase >> stop >> stopped >> resume >> listed >> delete
+
+    result = run_dag(build)
+    assert {t: result.state(t) for t in ("submit", "running", "stop", "stopped", "resume", "list", "delete")} == dict.fromkeys(
+        ("submit", "running", "stop", "stopped", "resume", "list", "delete"), "success")
+    stopped = result.xcom("stop")
+    assert stopped["phase"] == "STOPPED" and stopped["latest_offsets_timestamp"]
+    assert set(stopped["offsets"]) == {source} and sum(stopped["offsets"][source].values()) == 3
+    assert result.xcom("stop", key="latest_offsets") == stopped["latest_offsets"]
+    (listed,) = result.xcom("list")
+    assert (listed["name"], listed["phase"], listed["sql"]) == (name, "RUNNING", pipeline_sql(source, sink))
+    assert result.xcom("delete") is True
+    assert FlinkStatementsHook().find_statement(name) is None
+
+
+def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, tables, capsys):
+    source, sink = tables
+    result = run_dag(lambda: [
+        DryRunStatementOperator(task_id="ok", sql=pipeline_sql(source, sink)),
+        DryRunStatementOperator(task_id="bad", sql="SELECT * FROM `no-such-table`"),
+    ])
+    assert result.state("ok") == "success" and result.xcom("ok")["phase"] == "COMPLETED"
+    assert result.state("bad") == "failed"
+    assert "Flink rejected the statement in a dry run" in capsys.readouterr().out
+    assert not [s for s in FlinkStatementsHook().list_statements() if s.name.startswith("dry-run-")]
+
+
+def test_catch_up_sensor_waits_for_pending_records_under_the_threshold(run_dag, tables):
+    source, sink = tables
+    run = uuid.uuid4().hex
+    name = statement_name(sink, 2, run)
+    result = run_dag(lambda: submit(source, sink, run) >> StatementsCaughtUpSensor(
+        task_id="caught_up", statement_names=[name], threshold=0, poke_interval=0.5, timeout=60))
+    assert result.state("caught_up") == "success"
+    assert result.xcom("caught_up") == {name: 0}
+
+
+def test_catch_up_sensor_times_out_for_a_statement_without_metrics(run_dag, flink, capsys):
+    result = run_dag(lambda: StatementsCaughtUpSensor(task_id="caught_up", statement_names=["no-such-statement"],
+                                                      poke_interval=0.5, timeout=2))
+    assert result.state("caught_up") == "failed"
+    assert "statements still behind when the wait timed out: {'no-such-statement': None}" in capsys.readouterr().out
