@@ -1,0 +1,42 @@
+"""The building blocks of the migration DAGs. Stable signatures (keyword-only; all take BaseOperator's kwargs).
+
+Flink statements (``operators.flink``; common: ``flink_conn_id="confluent_flink_default"``,
+``wait_timeout=3600`` s, ``poll_interval=5`` s, ``deferrable=True``; console link per task):
+
+- ``SubmitStatementOperator(sql, table=None, pipeline_version=None, migration_run="{{ run_id }}",
+  statement_name=None, properties=None, target_phase="RUNNING"|"COMPLETED", wait=True,
+  compute_pool_id=None, principal=None, stop_on_kill=True)`` -> statement snapshot; XCom
+  ``statement_name``. Name = ``statements.statement_name(table, pipeline_version, migration_run)``
+  unless given. 409: adopt if same SQL+properties, else ``StatementConflictError``.
+- ``StopStatementOperator(statement_name)`` -> ``{"statement_name", "phase", "latest_offsets",
+  "latest_offsets_timestamp", "offsets"}``; XCom ``latest_offsets``.
+- ``ResumeStatementOperator(statement_name)`` -> snapshot (RUNNING).
+- ``DeleteStatementOperator(statement_name, missing_ok=True)`` -> bool.
+- ``ListStatementsOperator(statement_names=None, name_prefix=None, label_selector=None)`` -> [snapshot].
+- ``DryRunStatementOperator(sql, properties=None)`` -> ``{"phase", "detail", "traits"}``.
+
+Snapshot = ``{"name", "sql", "phase", "detail", "stopped", "properties", "latest_offsets",
+"latest_offsets_timestamp", "compute_pool_id", "principal", "is_bounded"}``.
+
+Bounded SQL and checks (``operators.flink_sql``; common-sql's own parameters, ``conn_id`` defaults
+to ``confluent_flink_default``): ``FlinkSQLExecuteQueryOperator``, ``FlinkSQLColumnCheckOperator``,
+``FlinkSQLTableCheckOperator``; sensor ``sensors.flink_sql.FlinkSqlSensor`` with helpers
+``row_count_parity_sql``, ``counts_within``, ``column_count_sql``.
+
+Schema Registry (``operators.schema_registry``; common: ``schema_registry_conn_id="schema_registry_default"``,
+``environment_id=None`` (link; default from the Flink connection)):
+
+- ``BackupSubjectsOperator(subjects, location=None, storage_conn_id=None, backup_name="{{ run_id }}")``
+  -> ``{"path", "sha256", "subjects": {subject: [versions]}}``.
+- ``CheckSchemaCompatibilityOperator(subject, schema, level=None)`` -> ``{"subject", "level",
+  "compatible", "checked_versions"}``; raises ``SchemaIncompatibleError``.
+- ``SetSubjectCompatibilityOperator(subject, level)`` -> ``{"subject", "level", "previous",
+  "previous_effective"}``.
+- ``RegisterSchemaOperator(subject, schema)`` -> ``{"subject", "version", "id", "registered"}``.
+- ``RevertSubjectOperator(subject, versions, previous_compatibility=None, restore_compatibility=True)``
+  -> ``{"subject", "deleted_versions", "latest_version", "compatibility"}``.
+
+Sensors (``sensors.flink``; ``deferrable=True``, ``timeout`` in seconds):
+``StatementPhaseSensor(statement_name, target_phases=("RUNNING",))``,
+``StatementsCaughtUpSensor(statement_names, threshold=0, metrics_conn_id="confluent_metrics_default")``.
+"""
