@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import aiohttp
@@ -122,7 +123,7 @@ class ConfluentHttpHook(HttpHook):
         session.verify = connection.extra_dejson.get("verify", True)
         return session
 
-    @property
+    @cached_property
     def extra(self) -> dict[str, Any]:
         """The connection's ``extra`` (Confluent ids and names)."""
         return self.get_connection(self.http_conn_id).extra_dejson
