@@ -1,0 +1,7 @@
+-- Number of distinct classifications of each product.
+CREATE TABLE IF NOT EXISTS `sbx-uat.encarta.public.products_classifications_agg` (
+    `product_id` BIGINT NOT NULL,
+    `classification_count` BIGINT NOT NULL,
+    PRIMARY KEY (`product_id`) NOT ENFORCED
+)
+DISTRIBUTED BY HASH(`product_id`) INTO 6 BUCKETS;

@@ -1,0 +1,9 @@
+-- Number of distinct classifications of each SKU.
+CREATE TABLE IF NOT EXISTS `sbx-uat.encarta.public.skus_classifications_agg` (
+    `sku_id` BIGINT NOT NULL,
+    `classification_count` BIGINT NOT NULL,
+    `created_at` TIMESTAMP_LTZ(3) NOT NULL COMMENT 'when the row was created at the source',
+    `updated_at` TIMESTAMP_LTZ(3) NOT NULL COMMENT 'when the row was last changed at the source',
+    PRIMARY KEY (`sku_id`) NOT ENFORCED
+)
+DISTRIBUTED BY HASH(`sku_id`) INTO 6 BUCKETS;

@@ -1,0 +1,287 @@
+"""The migration manifest (``include/migration.yaml``): which tables migrate, with which files.
+
+Loading checks the manifest against the files it names, so that a mistake fails before anything
+changes, with a :class:`ManifestError` naming the file, the table and the field: every file
+exists; each DDL creates the table the manifest says, keyed as it says; each pipeline writes that
+table and reads exactly the tables of ``reads``; ``stateful`` agrees with the pipeline's SQL; the
+dependency graph has no cycle; statement names are valid for Confluent Cloud.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+import yaml
+from sqlglot import exp
+
+from confluent_migration.flink_ddl import DdlError, TableDefinition, parse_create_table
+
+INCLUDE_DIR = Path(__file__).resolve().parents[3] / "include"
+DEFAULT_MANIFEST = INCLUDE_DIR / "migration.yaml"
+STATEMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+VERSIONS = ("v1", "v2")
+
+
+class ManifestError(ValueError):
+    """The manifest is wrong; the message names the file, the table and the field."""
+
+    def __init__(self, path: Path, where: str, field: str, problem: str) -> None:
+        super().__init__(f"{path}: {where}, field '{field}': {problem}")
+
+
+@dataclass(frozen=True)
+class PipelineVersion:
+    """One version (v1 or v2) of a table: its DDL, its pipeline, its value schema, its statement."""
+
+    ddl: Path  # relative to the include folder
+    dml: Path
+    schema: Path
+    statement: str
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    flink_table: str
+    ddl: Path
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table the migration changes."""
+
+    name: str
+    flink_table: str
+    primary_key: tuple[str, ...]
+    reads: tuple[str, ...]
+    stateful: bool
+    v1: PipelineVersion
+    v2: PipelineVersion
+
+    @property
+    def value_subject(self) -> str:
+        return f"{self.flink_table}-value"
+
+    @property
+    def key_subject(self) -> str:
+        return f"{self.flink_table}-key"
+
+    @property
+    def subjects(self) -> tuple[str, str]:
+        return (self.value_subject, self.key_subject)
+
+    def version(self, version: str) -> PipelineVersion:
+        if version not in VERSIONS:
+            raise ValueError(f"unknown pipeline version {version!r}; expected one of {VERSIONS}")
+        return getattr(self, version)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    sources: tuple[SourceSpec, ...]
+    tables: tuple[TableSpec, ...]  # in dependency order: a table after every table it reads
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def file(self, relative: Path | str) -> Path:
+        return self.root / relative
+
+    def sql(self, relative: Path | str) -> str:
+        return self.file(relative).read_text()
+
+    def in_dependency_order(self) -> list[TableSpec]:
+        return list(self.tables)
+
+    def table(self, name: str) -> TableSpec:
+        for spec in self.tables:
+            if spec.name == name or spec.flink_table == name:
+                return spec
+        raise KeyError(f"{name!r} is not a table of {self.path}; known: {', '.join(self.names)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.tables]
+
+    def subset(self, names: Iterable[str] | None) -> list[TableSpec]:
+        """The named tables (all when None), in dependency order; unknown names raise KeyError."""
+        if names is None:
+            return list(self.tables)
+        wanted = set(names)
+        unknown = wanted - set(self.names)
+        if unknown:
+            raise KeyError(f"not tables of {self.path}: {', '.join(sorted(unknown))}; known: {', '.join(self.names)}")
+        return [t for t in self.tables if t.name in wanted]
+
+    def readers_of(self, name: str) -> list[TableSpec]:
+        """Tables of the manifest whose pipelines read ``name``."""
+        return [t for t in self.tables if name in t.reads]
+
+    def definition(self, spec: TableSpec, version: str) -> TableDefinition:
+        return parse_create_table(self.sql(spec.version(version).ddl))
+
+    @cached_property
+    def source_names(self) -> list[str]:
+        return [s.name for s in self.sources]
+
+
+def pipeline_facts(sql: str) -> tuple[str, set[str], bool]:
+    """(table written, tables read, stateful-by-its-SQL) of an ``INSERT INTO ... SELECT``.
+
+    Stateful by the SQL: GROUP BY, DISTINCT, aggregates, joins or OVER windows. (An upsert sink
+    makes a pipeline stateful too; the caller knows the sink's key.)
+    """
+    statement = sqlglot.parse_one(sql, read="spark")
+    if not isinstance(statement, exp.Insert):
+        raise ValueError("expected INSERT INTO ... SELECT")
+    target = statement.this.find(exp.Table)
+    written = target.name
+    query = statement.expression
+    read = {t.name for t in query.find_all(exp.Table)}
+    stateful = any(
+        query.find(kind) is not None for kind in (exp.Group, exp.Join, exp.Distinct, exp.Window, exp.AggFunc)
+    )
+    return written, read, stateful
+
+
+def _short(flink_table: str) -> str:
+    return flink_table.rsplit(".", 1)[-1]
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.doc = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as err:
+            raise ManifestError(path, "the manifest", "-", f"cannot be read: {err}") from err
+        if not isinstance(self.doc, dict):
+            raise ManifestError(path, "the manifest", "-", "must be a mapping with 'sources' and 'tables'")
+
+    def error(self, where: str, field: str, problem: str) -> ManifestError:
+        return ManifestError(self.path, where, field, problem)
+
+    def mapping(self, doc: Any, where: str, field: str) -> dict:
+        if not isinstance(doc, dict) or not doc:
+            raise self.error(where, field, "must be a non-empty mapping")
+        return doc
+
+    def value(self, doc: dict, where: str, key: str, kind: type, prefix: str = "") -> Any:
+        if key not in doc:
+            raise self.error(where, prefix + key, "is missing")
+        value = doc[key]
+        if not isinstance(value, kind) or (kind is str and not value.strip()):
+            raise self.error(where, prefix + key, f"must be a {kind.__name__}, got {value!r}")
+        return value
+
+    def file(self, doc: dict, where: str, key: str, prefix: str = "") -> Path:
+        relative = Path(self.value(doc, where, key, str, prefix))
+        if not (self.path.parent / relative).is_file():
+            raise self.error(where, prefix + key, f"file {relative} does not exist under {self.path.parent}")
+        return relative
+
+    def ddl(self, relative: Path, where: str, field: str, flink_table: str) -> TableDefinition:
+        try:
+            definition = parse_create_table((self.path.parent / relative).read_text())
+        except DdlError as err:
+            raise self.error(where, field, f"{relative} is not valid DDL: {err}") from err
+        if definition.name != flink_table:
+            raise self.error(where, field, f"{relative} creates `{definition.name}`, not `{flink_table}`")
+        return definition
+
+    def load(self) -> Manifest:
+        sources = tuple(self.source(name, doc) for name, doc in
+                        self.mapping(self.doc.get("sources"), "the manifest", "sources").items())
+        table_docs = self.mapping(self.doc.get("tables"), "the manifest", "tables")
+        tables = [self.table(name, doc) for name, doc in table_docs.items()]
+        known = {s.name for s in sources} | {t.name for t in tables}
+        for spec in tables:
+            unknown = set(spec.reads) - known
+            if unknown:
+                raise self.error(f"table {spec.name}", "reads", f"unknown tables {sorted(unknown)}")
+        return Manifest(self.path, sources, tuple(self.ordered(tables)))
+
+    def source(self, name: str, doc: Any) -> SourceSpec:
+        where = f"source {name}"
+        doc = self.mapping(doc, where, name)
+        flink_table = self.value(doc, where, "table", str)
+        ddl = self.file(doc, where, "ddl")
+        self.ddl(ddl, where, "ddl", flink_table)
+        return SourceSpec(name, flink_table, ddl)
+
+    def table(self, name: str, doc: Any) -> TableSpec:
+        where = f"table {name}"
+        doc = self.mapping(doc, where, name)
+        flink_table = self.value(doc, where, "table", str)
+        if _short(flink_table) != name:
+            raise self.error(where, "table", f"`{flink_table}` does not end in .{name}")
+        primary_key = tuple(self.value(doc, where, "primary_key", list))
+        reads = tuple(self.value(doc, where, "reads", list))
+        stateful = self.value(doc, where, "stateful", bool)
+        versions = {}
+        for version in VERSIONS:
+            vdoc = self.mapping(doc.get(version), where, version)
+            prefix = f"{version}."
+            ddl = self.file(vdoc, where, "ddl", prefix)
+            definition = self.ddl(ddl, where, prefix + "ddl", flink_table)
+            if tuple(definition.primary_key) != primary_key:
+                raise self.error(where, "primary_key", f"{list(primary_key)} but {ddl} declares "
+                                                       f"PRIMARY KEY {definition.primary_key}")
+            dml = self.file(vdoc, where, "dml", prefix)
+            self.check_pipeline(where, prefix + "dml", dml, flink_table, reads, stateful, bool(primary_key))
+            schema = self.file(vdoc, where, "schema", prefix)
+            statement = self.value(vdoc, where, "statement", str, prefix)
+            if len(statement) > 100 or not STATEMENT_NAME.match(statement):
+                raise self.error(where, prefix + "statement", f"{statement!r} is not a valid Confluent "
+                                 "statement name (lowercase letters, digits, '-' and '.', at most 100 characters)")
+            versions[version] = PipelineVersion(ddl, dml, schema, statement)
+        return TableSpec(name, flink_table, primary_key, reads, stateful, versions["v1"], versions["v2"])
+
+    def check_pipeline(self, where: str, field: str, dml: Path, flink_table: str, reads: tuple[str, ...],
+                       stateful: bool, upsert_sink: bool) -> None:
+        try:
+            written, read, stateful_sql = pipeline_facts((self.path.parent / dml).read_text())
+        except (ValueError, sqlglot.errors.ParseError) as err:
+            raise self.error(where, field, f"{dml} is not an INSERT INTO ... SELECT: {err}") from err
+        if written != flink_table:
+            raise self.error(where, field, f"{dml} writes `{written}`, not `{flink_table}`")
+        if {_short(t) for t in read} != set(reads):
+            raise self.error(where, "reads", f"{sorted(reads)} but {dml} reads {sorted(_short(t) for t in read)}")
+        derived = stateful_sql or upsert_sink
+        if derived != stateful:
+            raise self.error(where, "stateful", f"says {stateful} but {dml} is "
+                             f"{'stateful (aggregates, joins or an upsert sink)' if derived else 'stateless'}")
+
+    def ordered(self, tables: list[TableSpec]) -> list[TableSpec]:
+        by_name = {t.name: t for t in tables}
+        done: list[TableSpec] = []
+        visiting: set[str] = set()
+
+        def visit(spec: TableSpec) -> None:
+            if spec in done:
+                return
+            if spec.name in visiting:
+                raise self.error(f"table {spec.name}", "reads", "the tables read each other in a cycle")
+            visiting.add(spec.name)
+            for upstream in spec.reads:
+                if upstream in by_name:
+                    visit(by_name[upstream])
+            visiting.discard(spec.name)
+            done.append(spec)
+
+        for spec in tables:
+            visit(spec)
+        return done
+
+
+def load_manifest(path: Path | str | None = None) -> Manifest:
+    """Load and check the manifest (default: the project's ``include/migration.yaml``)."""
+    return _Loader(Path(path) if path else DEFAULT_MANIFEST).load()
