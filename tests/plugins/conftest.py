@@ -65,8 +65,9 @@ def run_dag(airflow_db, tmp_path, monkeypatch) -> Callable[..., DagResult]:
     return run
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+def unique(prefix: str, sep: str = "-") -> str:
+    """A fresh name; tables use ``_`` (their names become Avro record names)."""
+    return f"{prefix}{sep}{uuid.uuid4().hex[:8]}"
 
 
 # The published Flink contract contradicts itself for stop/resume: a PUT must carry

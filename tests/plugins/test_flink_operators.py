@@ -37,7 +37,7 @@ def ddl(sql: str) -> None:
 @pytest.fixture
 def tables(flink) -> tuple[str, str]:
     """A keyed source with three rows and an empty keyed sink of per-group totals."""
-    source, sink = unique("ops-src"), unique("ops-sink")
+    source, sink = unique("ops_src", "_"), unique("ops_sink", "_")
     ddl(f"CREATE TABLE `{source}` (`id` INT NOT NULL, `grp` STRING, `qty` INT, PRIMARY KEY (`id`) NOT ENFORCED) "
         "DISTRIBUTED BY HASH(`id`) INTO 2 BUCKETS")
     ddl(f"INSERT INTO `{source}` VALUES (1, 'a', 10), (2, 'a', 5), (3, 'b', 7)")

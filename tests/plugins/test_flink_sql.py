@@ -26,7 +26,7 @@ def ddl(sql: str) -> None:
 
 def skus_table(rows: list[tuple[int, int, int]]) -> str:
     """A keyed table of (id, created_at offset ms, updated_at offset ms)."""
-    table = unique("sql-skus")
+    table = unique("sql_skus", "_")
     ddl(f"CREATE TABLE `{table}` (`id` BIGINT NOT NULL, `created_at` TIMESTAMP_LTZ(3), `updated_at` TIMESTAMP_LTZ(3), "
         "PRIMARY KEY (`id`) NOT ENFORCED) DISTRIBUTED BY HASH(`id`) INTO 2 BUCKETS")
     values = ", ".join(f"({i}, TO_TIMESTAMP_LTZ({T0 + c}, 3), TO_TIMESTAMP_LTZ({T0 + u}, 3))" for i, c, u in rows)
