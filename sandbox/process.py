@@ -64,7 +64,9 @@ class SandboxProcess:
     def start(self, timeout: float = 60.0) -> SandboxProcess:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        # The sandbox builds its world from the project's content, read by the product's parsers.
+        path = [str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
         self.proc = subprocess.Popen(
             command_line(self.config), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
         )

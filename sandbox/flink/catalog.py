@@ -181,13 +181,12 @@ class Catalog:
         from confluent_migration import avro_mapping
 
         definition = _ddl_definition(table)
-        short = table.name
         value_id = self.schema_registry.register(
-            f"{table.name}-value", _schema_text(avro_mapping.value_schema(definition, short)))
+            f"{table.name}-value", _schema_text(avro_mapping.value_schema(definition)))
         key_id = None
         if table.primary_key:
             key_id = self.schema_registry.register(
-                f"{table.name}-key", _schema_text(avro_mapping.key_schema(definition, short)))
+                f"{table.name}-key", _schema_text(avro_mapping.key_schema(definition)))
         return value_id, key_id
 
     # -- lookup ----------------------------------------------------------------------------------
