@@ -22,12 +22,13 @@ class DagResult:
 
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
         from airflow.models.xcom import XComModel
+        from airflow.sdk.serde import deserialize
         from airflow.utils.session import create_session
 
         query = XComModel.get_many(run_id=self.dag_run.run_id, dag_ids=self.dag_run.dag_id, task_ids=task_id, key=key)
         with create_session() as session:
             row = session.scalars(query).first()
-            return None if row is None else XComModel.deserialize_value(row)
+            return None if row is None else deserialize(XComModel.deserialize_value(row))
 
 
 def _serialize(dag: Any) -> None:
