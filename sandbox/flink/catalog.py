@@ -11,9 +11,11 @@ and its subjects (soft, then permanent).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.errors import SchemaRegistryError
 from sandbox.flink.topics import Topics
 from sandbox.flink.types import to_duckdb
 from sandbox.store import Store
@@ -90,6 +92,10 @@ class TableExists(ValueError):
 
 
 class TableNotFound(KeyError):
+    pass
+
+
+class SchemaRegistrationFailed(ValueError):
     pass
 
 
@@ -181,12 +187,17 @@ class Catalog:
         from confluent_migration import avro_mapping
 
         definition = _ddl_definition(table)
-        value_id = self.schema_registry.register(
-            f"{table.name}-value", _schema_text(avro_mapping.value_schema(definition)))
-        key_id = None
-        if table.primary_key:
-            key_id = self.schema_registry.register(
-                f"{table.name}-key", _schema_text(avro_mapping.key_schema(definition)))
+        short = _avro_name(definition.short_name)
+        try:
+            value_id = self.schema_registry.register(
+                f"{table.name}-value", _schema_text(avro_mapping.value_schema(definition, short)))
+            key_id = None
+            if table.primary_key:
+                key_id = self.schema_registry.register(
+                    f"{table.name}-key", _schema_text(avro_mapping.key_schema(definition, short)))
+        except SchemaRegistryError as err:
+            raise SchemaRegistrationFailed(
+                f"Registering the schemas of table `{table.name}` failed: {err.message}") from err
         return value_id, key_id
 
     # -- lookup ----------------------------------------------------------------------------------
@@ -219,6 +230,12 @@ def _evolved(table: Table, value_schema: dict) -> Table:
         flink_type, nullable = flink_type_of_avro(avro_field["type"])
         columns.append(Column(name, flink_type, nullable, avro_field.get("doc"), avro_field.get("default")))
     return Table(table.name, columns, table.primary_key, table.distributed_by, table.partitions, table.options)
+
+
+def _avro_name(name: str) -> str:
+    """An Avro-valid record name part: characters Avro refuses (``-`` of topic names) become ``_``."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return cleaned if re.match(r"[A-Za-z_]", cleaned) else f"_{cleaned}"
 
 
 def _schema_text(schema: Any) -> str:

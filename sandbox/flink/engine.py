@@ -21,8 +21,8 @@ import duckdb
 from sqlglot import exp
 
 from sandbox.flink import changelog
-from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, Table, TableExists, TableNotFound,
-                                   table_from_json, table_to_json)
+from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, SchemaRegistrationFailed, Table, TableExists,
+                                   TableNotFound, table_from_json, table_to_json)
 from sandbox.flink.changelog import Change, q
 from sandbox.flink.records import StatementRecord
 from sandbox.flink.topics import Offsets, Record, Topics
@@ -116,7 +116,7 @@ class Engine:
             self._start(record, context)
         except StatementFailed as failure:
             self.fail(record, failure.detail, failure.name)
-        except (PlanError, TableExists, TableNotFound) as err:
+        except (PlanError, TableExists, TableNotFound, SchemaRegistrationFailed) as err:
             self.fail(record, str(err).strip("'\""))
         except duckdb.Error as err:
             self.fail(record, f"SQL execution failed. {str(err).strip().splitlines()[0]}")
