@@ -83,3 +83,17 @@ def test_transitive_levels_check_every_version_and_the_others_only_the_latest():
     v3 = record(("id", "long", False), ("sku", "string", True))
     assert incompatibilities(v3, [(1, v1), (2, v2)], "FORWARD") == []
     assert [m.split(":")[0] for m in incompatibilities(v3, [(1, v1), (2, v2)], "FORWARD_TRANSITIVE")] == ["version 1"]
+
+
+def test_triggers_serialize_to_their_classpath_and_plain_arguments():
+    from importlib import import_module
+
+    from confluent_migration.triggers.flink import PendingRecordsTrigger, StatementPhaseTrigger
+
+    for trigger in (StatementPhaseTrigger("s-v1-abc", ["RUNNING"], 1.5e9, "c", 2.0),
+                    PendingRecordsTrigger(["a", "b"], 10.0, 1.5e9, "m", 3.0)):
+        path, kwargs = trigger.serialize()
+        module, _, name = path.rpartition(".")
+        clone = getattr(import_module(module), name)(**kwargs)
+        assert clone.serialize() == (path, kwargs)
+        assert json.loads(json.dumps(kwargs)) == kwargs
