@@ -1,0 +1,123 @@
+"""Success criteria of a migration and alert thresholds of the daily health check, as verdicts.
+
+The guide's numbers are the defaults (every one is a DAG param): after a migration throughput
+>= 95 % of the baseline, latency <= 105 %, error rate <= 0.1 %, freshness <= 2 minutes; the
+health check alerts on lag > 5 minutes, no updates for > 30 minutes, error rate > 1 %, throughput
+< 80 % of the recorded baseline. A measurement that is missing is reported as *not measured*,
+never as a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PASS, FAIL, NOT_MEASURED = "pass", "fail", "not measured"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One criterion judged: what was measured, against which limit, and the outcome."""
+
+    name: str
+    subject: str  # the table or statement it is about ("all" for the whole pipeline)
+    measured: float | None
+    limit: float
+    comparison: str  # ">=" or "<="
+    outcome: str
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == FAIL
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        measured = "n/a" if self.measured is None else f"{self.measured:g}"
+        text = f"{self.outcome.upper():<12} {self.name} [{self.subject}]: {measured} {self.comparison} {self.limit:g}"
+        return text + (f" ({self.detail})" if self.detail else "")
+
+
+def judge(name: str, subject: str, measured: float | None, comparison: str, limit: float,
+          detail: str = "") -> Verdict:
+    """``measured`` against ``limit`` (``>=`` or ``<=``); None is *not measured*."""
+    if comparison not in (">=", "<="):
+        raise ValueError(f"comparison must be '>=' or '<=', not {comparison!r}")
+    if measured is None:
+        outcome = NOT_MEASURED
+    elif comparison == ">=":
+        outcome = PASS if measured >= limit else FAIL
+    else:
+        outcome = PASS if measured <= limit else FAIL
+    return Verdict(name, subject, measured, limit, comparison, outcome, detail)
+
+
+def ratio(value: float | None, baseline: float | None) -> float | None:
+    """``value / baseline``; None when either is unknown, or the baseline is zero (nothing to compare)."""
+    if value is None or baseline is None or baseline == 0:
+        return None
+    return value / baseline
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What the pipelines did over a window: all optional, since not every API reports every figure."""
+
+    throughput: float | None = None  # records in per second, all statements
+    latency_seconds: float | None = None
+    error_rate: float | None = None  # failed records / records (0..1)
+    freshness_seconds: float | None = None  # now - newest updated_at, worst table
+    lag_seconds: float | None = None  # how far behind its sources the slowest statement is
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Measurements:
+        data = data or {}
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class SuccessCriteria:
+    """After a migration, against the baseline captured in pre-flight."""
+
+    throughput_min_ratio: float = 0.95
+    latency_max_ratio: float = 1.05
+    error_rate_max: float = 0.001
+    freshness_max_seconds: float = 120.0
+
+    def evaluate(self, baseline: Measurements, after: Measurements) -> list[Verdict]:
+        return [
+            judge("throughput vs baseline", "all", ratio(after.throughput, baseline.throughput), ">=",
+                  self.throughput_min_ratio, f"{after.throughput} vs {baseline.throughput} records/s"),
+            judge("latency vs baseline", "all", ratio(after.latency_seconds, baseline.latency_seconds), "<=",
+                  self.latency_max_ratio),
+            judge("error rate", "all", after.error_rate, "<=", self.error_rate_max),
+            judge("freshness (s)", "all", after.freshness_seconds, "<=", self.freshness_max_seconds),
+        ]
+
+
+@dataclass(frozen=True)
+class HealthThresholds:
+    """The guide's alert thresholds for the daily health check."""
+
+    lag_max_seconds: float = 300.0
+    stale_max_seconds: float = 1800.0
+    error_rate_max: float = 0.01
+    throughput_min_ratio: float = 0.80
+
+    def evaluate(self, baseline: Measurements | None, now: Measurements) -> list[Verdict]:
+        verdicts = [
+            judge("pipeline lag (s)", "all", now.lag_seconds, "<=", self.lag_max_seconds),
+            judge("seconds since last update", "all", now.freshness_seconds, "<=", self.stale_max_seconds),
+            judge("error rate", "all", now.error_rate, "<=", self.error_rate_max),
+        ]
+        if baseline is not None:
+            verdicts.append(judge("throughput vs baseline", "all", ratio(now.throughput, baseline.throughput), ">=",
+                                  self.throughput_min_ratio, f"{now.throughput} vs {baseline.throughput} records/s"))
+        return verdicts
+
+
+def failures(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    return [v for v in verdicts if v.failed]

@@ -1,0 +1,231 @@
+"""The migration's record (ledger): what each run did, step by step, so rollback knows what to undo.
+
+One folder per run under the ledger location, written through ``ObjectStoragePath`` (a local
+folder by default, object storage by configuration):
+
+- ``run.json``: the header (DAG, option, tables, params, start, end, outcome);
+- ``steps/<time>-<task>-<map index>-<started|done>.json``: one small JSON file per event, so tasks
+  running in parallel never rewrite each other's records (no read-modify-write).
+
+A step that changes something is recorded *before* it acts (``started``, with what it will do)
+and again when it completed (``done``, with the result). A run that failed half way therefore
+shows the step it was in, and rollback undoes ``started`` steps too, tolerantly.
+
+Location: env ``CONFLUENT_MIGRATION_LEDGER``, else Airflow Variable ``confluent_migration_ledger``,
+else ``file://$AIRFLOW_HOME/confluent-migration/ledger``; ``CONFLUENT_MIGRATION_LEDGER_CONN_ID`` /
+Variable ``confluent_migration_ledger_conn_id`` names the storage connection (none for local files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+LEDGER_ENV, LEDGER_VARIABLE = "CONFLUENT_MIGRATION_LEDGER", "confluent_migration_ledger"
+CONN_ENV, CONN_VARIABLE = "CONFLUENT_MIGRATION_LEDGER_CONN_ID", "confluent_migration_ledger_conn_id"
+STARTED, DONE = "started", "done"
+
+
+def _setting(env: str, variable: str) -> str | None:
+    if os.environ.get(env):
+        return os.environ[env]
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get(variable, default=None)
+    except Exception:  # noqa: BLE001 - no Airflow API/DB here (e.g. a unit test): the default applies
+        return None
+
+
+def ledger_base() -> ObjectStoragePath:
+    """The configured ledger location (read at run time, never at parse time)."""
+    home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
+    location = _setting(LEDGER_ENV, LEDGER_VARIABLE) or f"file://{home}/confluent-migration/ledger"
+    return ObjectStoragePath(location, conn_id=_setting(CONN_ENV, CONN_VARIABLE))
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a run id or task id."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded action: what it was, on what, and (once done) what came of it."""
+
+    kind: str
+    task_id: str
+    map_index: int
+    status: str  # "started" or "done"
+    data: dict[str, Any]
+    result: Any = None
+    at: str = ""
+    done_at: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status == DONE
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.map_index)
+
+
+@dataclass
+class Ledger:
+    """The record of one migration or rollback run."""
+
+    base: ObjectStoragePath
+    run_id: str
+    _seq: int = field(default=0, repr=False)
+
+    @property
+    def folder(self) -> ObjectStoragePath:
+        return self.base / "runs" / safe_name(self.run_id)
+
+    @property
+    def header_path(self) -> ObjectStoragePath:
+        return self.folder / "run.json"
+
+    def exists(self) -> bool:
+        return self.header_path.exists()
+
+    def start(self, *, dag_id: str, option: str, tables: Sequence[str], params: dict[str, Any],
+              kind: str = "migration", target_run: str | None = None) -> dict[str, Any]:
+        """Write the header (kept as it is if this run was started before: a re-run of the task)."""
+        if self.exists():
+            return self.header()
+        header = {"run_id": self.run_id, "dag_id": dag_id, "kind": kind, "option": option, "tables": list(tables),
+                  "params": params, "started_at": now_iso(), "finished_at": None, "outcome": None,
+                  "target_run": target_run}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.header_path.write_text(_dumps(header))
+        return header
+
+    def header(self) -> dict[str, Any]:
+        if not self.exists():
+            raise FileNotFoundError(f"no migration record for run '{self.run_id}' at {self.folder}: "
+                                    "check the run id and the ledger location (CONFLUENT_MIGRATION_LEDGER)")
+        return json.loads(self.header_path.read_text())
+
+    def finish(self, outcome: str, **extra: Any) -> dict[str, Any]:
+        header = {**self.header(), "finished_at": now_iso(), "outcome": outcome, **extra}
+        self.header_path.write_text(_dumps(header))
+        return header
+
+    def record(self, kind: str, status: str, *, task_id: str, map_index: int = -1,
+               data: dict[str, Any] | None = None, result: Any = None) -> Step:
+        """Append one event; returns it as a :class:`Step`."""
+        if status not in (STARTED, DONE):
+            raise ValueError(f"status must be {STARTED!r} or {DONE!r}, not {status!r}")
+        self._seq += 1
+        event = {"kind": kind, "task_id": task_id, "map_index": map_index, "status": status, "data": data or {},
+                 "result": result, "at": now_iso()}
+        name = f"{time.time_ns():020d}-{self._seq:04d}-{safe_name(task_id)}-{map_index}-{status}.json"
+        path = self.folder / "steps" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_dumps(event))
+        return Step(kind, task_id, map_index, status, event["data"], result, event["at"])
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event in the order written."""
+        folder = self.folder / "steps"
+        if not folder.exists():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(folder.iterdir(), key=lambda p: p.name)
+                if p.name.endswith(".json")]
+
+    def steps(self, kinds: Iterable[str] | None = None) -> list[Step]:
+        """One :class:`Step` per action, in the order the actions started; the latest event wins."""
+        wanted = set(kinds) if kinds is not None else None
+        merged: dict[tuple[str, int, str], Step] = {}
+        first_seen: dict[tuple[str, int, str], int] = {}
+        for index, event in enumerate(self.events()):
+            if wanted is not None and event["kind"] not in wanted:
+                continue
+            key = (event["task_id"], event["map_index"], event["kind"])
+            first_seen.setdefault(key, index)
+            previous = merged.get(key)
+            if event["status"] == DONE:
+                data = {**(previous.data if previous else {}), **event["data"]}
+                merged[key] = Step(event["kind"], event["task_id"], event["map_index"], DONE, data,
+                                   event["result"], previous.at if previous else event["at"], event["at"])
+            elif previous is None or previous.done:
+                # a task retried after it was done re-records its intent; keep the earlier start time
+                merged[key] = Step(event["kind"], event["task_id"], event["map_index"], STARTED, event["data"],
+                                   None, previous.at if previous else event["at"])
+        return [merged[key] for key in sorted(merged, key=first_seen.__getitem__)]
+
+    def write_report(self, name: str, text: str) -> ObjectStoragePath:
+        path = self.folder / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+
+def run_ids(base: ObjectStoragePath, kind: str = "migration") -> list[str]:
+    """Recorded runs of ``kind``, oldest first (by their start)."""
+    folder = base / "runs"
+    if not folder.exists():
+        return []
+    headers = []
+    for run in folder.iterdir():
+        header = run / "run.json"
+        if header.exists():
+            doc = json.loads(header.read_text())
+            if doc.get("kind") == kind:
+                headers.append((doc["started_at"], doc["run_id"]))
+    return [run_id for _, run_id in sorted(headers)]
+
+
+def latest_run(base: ObjectStoragePath, kind: str = "migration") -> str:
+    runs = run_ids(base, kind)
+    if not runs:
+        raise FileNotFoundError(f"no {kind} run is recorded at {base}/runs: nothing to roll back")
+    return runs[-1]
+
+
+def ledger_for(context: Any) -> Ledger:
+    """The ledger of the running DAG run."""
+    return Ledger(ledger_base(), context["run_id"])
+
+
+def _task_data(task: Any, fields: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(task, name, None) for name in fields}
+
+
+def recorded(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., None]]:
+    """``pre_execute``/``post_execute`` kwargs for an operator whose action rollback must know about.
+
+    Before the operator acts, the ledger gets ``started`` with ``fields`` of the (rendered)
+    operator; after it succeeded, ``done`` with its result. A failing ledger write fails the task,
+    so nothing changes unrecorded.
+    """
+
+    def pre(context: Any) -> None:
+        ti = context["ti"]
+        ledger_for(context).record(kind, STARTED, task_id=ti.task_id, map_index=ti.map_index,
+                                   data=_task_data(context["task"], fields))
+
+    def post(context: Any, result: Any) -> None:
+        ti = context["ti"]
+        ledger_for(context).record(kind, DONE, task_id=ti.task_id, map_index=ti.map_index,
+                                   data=_task_data(context["task"], fields), result=result)
+
+    return {"pre_execute": pre, "post_execute": post}

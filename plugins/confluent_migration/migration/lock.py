@@ -1,0 +1,111 @@
+"""A lock on tables that holds across DAGs: no two migrations or rollbacks touch the same table at once.
+
+An Airflow pool of one slot would serialise whole DAGs but not know about tables, and Airflow
+Variables have no compare-and-set. So each table has a lock object in the ledger storage,
+``<ledger>/locks/<table>.json``, holding its owner (DAG, run, since). Taking it is an exclusive
+create (``open(mode="x")``: atomic on local and shared file systems); where a store cannot create
+exclusively, the object is written and read back, and the reader who does not find itself loses.
+A run takes all its tables or none (sorted order, taken ones released on a conflict), takes them
+again harmlessly on a retry (same owner), and releases them in a teardown task that runs even when
+the run failed. Locks are visible as files; :func:`holders` lists them, and a lock left by a
+crashed worker is removed by deleting its file after checking the run named in it is over.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from airflow.sdk import ObjectStoragePath
+
+from confluent_migration.migration.ledger import now_iso, safe_name
+
+
+class LockHeldError(RuntimeError):
+    """A table is locked by another migration or rollback run."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    dag_id: str
+    run_id: str
+    since: str = ""
+
+    def same_run(self, other: dict) -> bool:
+        return other.get("dag_id") == self.dag_id and other.get("run_id") == self.run_id
+
+
+class TableLocks:
+    """The table locks under a ledger location."""
+
+    def __init__(self, base: ObjectStoragePath) -> None:
+        self.folder = base / "locks"
+
+    def path(self, table: str) -> ObjectStoragePath:
+        return self.folder / f"{safe_name(table)}.json"
+
+    def holder(self, table: str) -> dict | None:
+        path = self.path(table)
+        try:
+            return json.loads(path.read_text()) if path.exists() else None
+        except FileNotFoundError:
+            return None
+
+    def _create(self, table: str, owner: Owner) -> bool:
+        """Create the lock object if absent; True when this owner now holds it."""
+        path = self.path(table)
+        text = json.dumps({**asdict(owner), "table": table})
+        try:
+            with path.open("x") as handle:
+                handle.write(text)
+            return True
+        except FileExistsError:
+            held = self.holder(table)
+            return held is not None and owner.same_run(held)
+        except (ValueError, NotImplementedError):  # a store without exclusive create: write, then read back
+            if path.exists():
+                held = self.holder(table)
+                return held is not None and owner.same_run(held)
+            path.write_text(text)
+            held = self.holder(table)
+            return held is not None and owner.same_run(held)
+
+    def acquire(self, tables: Iterable[str], *, dag_id: str, run_id: str) -> list[str]:
+        """Lock every table or none; raise :class:`LockHeldError` naming the holder."""
+        owner = Owner(dag_id, run_id, now_iso())
+        self.folder.mkdir(parents=True, exist_ok=True)
+        taken: list[str] = []
+        for table in sorted(set(tables)):
+            if self._create(table, owner):
+                taken.append(table)
+                continue
+            self.release(taken, dag_id=dag_id, run_id=run_id)
+            held = self.holder(table) or {}
+            raise LockHeldError(
+                f"table '{table}' is locked by run '{held.get('run_id')}' of DAG '{held.get('dag_id')}' "
+                f"since {held.get('since')}: wait for it to finish (or roll it back). If that run is over and "
+                f"its lock was left behind, delete {self.path(table)}")
+        return taken
+
+    def release(self, tables: Iterable[str], *, dag_id: str, run_id: str) -> list[str]:
+        """Release the tables this run holds; locks of other runs are left alone."""
+        owner = Owner(dag_id, run_id)
+        released = []
+        for table in tables:
+            held = self.holder(table)
+            if held is not None and owner.same_run(held):
+                self.path(table).unlink()
+                released.append(table)
+        return released
+
+    def holders(self) -> dict[str, dict]:
+        """Every lock held now: table -> owner."""
+        if not self.folder.exists():
+            return {}
+        found = {}
+        for path in self.folder.iterdir():
+            if path.name.endswith(".json"):
+                doc = json.loads(path.read_text())
+                found[doc.get("table", path.name)] = doc
+        return found

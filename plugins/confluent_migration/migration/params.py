@@ -1,0 +1,237 @@
+"""The trigger form of the DAGs (Airflow ``Param`` s) and the check of what was entered.
+
+The form lets a person pick the tables, ask for a dry run, confirm and tune the thresholds; the
+check runs as the first task, before anything changes, and a bad value fails with a
+:class:`ParamError` naming the param and why. ``confirm`` must be the target database (the Flink
+connection's ``database``: the Kafka cluster) for every run that changes something, so a run
+aimed at the wrong environment stops before it starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import Param
+
+from confluent_migration.migration.criteria import HealthThresholds, SuccessCriteria
+from confluent_migration.migration.manifest import Manifest
+
+EMERGENCY, PLANNED = "emergency", "planned"
+
+
+class ParamError(ValueError):
+    """A trigger param is wrong; the message names the param and says why and what to enter."""
+
+    def __init__(self, param: str, problem: str) -> None:
+        self.param = param
+        super().__init__(f"param '{param}': {problem}")
+
+
+def _confirm_param() -> Param:
+    return Param("", type="string", title="Confirm target database",
+                 description="Type the target database (the Kafka cluster of the Flink connection) to allow "
+                             "changes. Not needed for a dry run.")
+
+
+def _dry_run_param(default: bool) -> Param:
+    return Param(default, type="boolean", title="Dry run",
+                 description="Plan only: validate every statement (sql.dry-run) and schema (compatibility "
+                             "check) and print them; change nothing.")
+
+
+def _threshold_params() -> dict[str, Param]:
+    s = SuccessCriteria()
+    return {
+        "pending_records_threshold": Param(100, type="integer", minimum=0, title="Caught up at",
+                                           description="A statement is caught up at or under this many pending "
+                                                       "records (Messages Behind)."),
+        "catch_up_timeout_minutes": Param(60, type="integer", minimum=1, title="Catch-up timeout (minutes)"),
+        "throughput_min_pct": Param(s.throughput_min_ratio * 100, type="number", minimum=0,
+                                    title="Throughput at least (% of baseline)"),
+        "latency_max_pct": Param(s.latency_max_ratio * 100, type="number", minimum=0,
+                                 title="Latency at most (% of baseline)"),
+        "error_rate_max_pct": Param(s.error_rate_max * 100, type="number", minimum=0, maximum=100,
+                                    title="Error rate at most (%)"),
+        "freshness_max_seconds": Param(s.freshness_max_seconds, type="number", minimum=0,
+                                       title="Freshness at most (seconds)"),
+    }
+
+
+def migration_params(manifest: Manifest, *, extra: Mapping[str, Param] | None = None) -> dict[str, Param]:
+    """The form of a migration DAG: tables, dry run, confirm, thresholds, and the option's own params."""
+    return {
+        "tables": Param(manifest.names, type="array", items={"type": "string", "enum": manifest.names},
+                        uniqueItems=True, minItems=1, title="Tables",
+                        description="Which tables to migrate (default all); they run in dependency order."),
+        "dry_run": _dry_run_param(True),
+        "confirm": _confirm_param(),
+        **_threshold_params(),
+        **dict(extra or {}),
+    }
+
+
+def rollback_params() -> dict[str, Param]:
+    return {
+        "migration_run": Param("", type="string", title="Migration run",
+                               description="The run id of the migration to undo; empty for the latest recorded."),
+        "mode": Param(PLANNED, type="string", enum=[PLANNED, EMERGENCY], title="Mode",
+                      description="planned: verify each step and that data flows again; emergency: undo fast, "
+                                  "skip the optional checks."),
+        "dry_run": _dry_run_param(False),
+        "confirm": _confirm_param(),
+        "flow_timeout_minutes": Param(10, type="integer", minimum=1, title="Wait for data flow (minutes)"),
+    }
+
+
+def health_params() -> dict[str, Param]:
+    h = HealthThresholds()
+    return {
+        "lag_max_seconds": Param(h.lag_max_seconds, type="number", minimum=0, title="Pipeline lag at most (s)"),
+        "stale_max_seconds": Param(h.stale_max_seconds, type="number", minimum=0,
+                                   title="Alert when no updates for (s)"),
+        "error_rate_max_pct": Param(h.error_rate_max * 100, type="number", minimum=0, maximum=100,
+                                    title="Error rate at most (%)"),
+        "throughput_min_pct": Param(h.throughput_min_ratio * 100, type="number", minimum=0,
+                                    title="Throughput at least (% of baseline)"),
+        "version": Param("v2", type="string", enum=["v1", "v2"], title="Pipelines expected",
+                         description="v2 after a migration; v1 to watch the pipelines before it."),
+    }
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """A migration run's params, checked."""
+
+    tables: list[str]
+    dry_run: bool
+    confirm: str
+    pending_records_threshold: int
+    catch_up_timeout_seconds: float
+    criteria: SuccessCriteria
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _number(params: Mapping[str, Any], name: str, default: float, *, minimum: float = 0.0,
+            maximum: float | None = None) -> float:
+    value = params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ParamError(name, f"must be a number, got {value!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
+        raise ParamError(name, f"must be {bounds}, got {value!r}")
+    return float(value)
+
+
+def _flag(params: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise ParamError(name, f"must be true or false, got {value!r}")
+    return value
+
+
+def check_confirm(params: Mapping[str, Any], database: str | None, dry_run: bool) -> str:
+    """``confirm`` must name the target database unless the run is a dry run."""
+    confirm = str(params.get("confirm") or "").strip()
+    if dry_run:
+        return confirm
+    if not database:
+        raise ParamError("confirm", "the Flink connection has no 'database' in its extra, so the target cannot be "
+                                    "confirmed: add it (the Kafka cluster's name) to the connection")
+    if confirm != database:
+        raise ParamError("confirm", f"this run changes database '{database}': type exactly that to confirm "
+                                    f"(got {confirm!r}), or set dry_run to plan only")
+    return confirm
+
+
+def check_tables(params: Mapping[str, Any], manifest: Manifest) -> list[str]:
+    """The chosen tables in dependency order; each must be in the manifest."""
+    chosen = params.get("tables")
+    if chosen is None or chosen == []:
+        raise ParamError("tables", f"choose at least one of {manifest.names}")
+    if isinstance(chosen, str):
+        chosen = [t.strip() for t in chosen.split(",") if t.strip()]
+    if not isinstance(chosen, list) or not all(isinstance(t, str) for t in chosen):
+        raise ParamError("tables", f"must be a list of table names, got {chosen!r}")
+    unknown = sorted(set(chosen) - set(manifest.names))
+    if unknown:
+        raise ParamError("tables", f"{unknown} are not in the manifest {manifest.path}; known: {manifest.names}")
+    return [t.name for t in manifest.subset(chosen)]
+
+
+def check_window_start(value: Any) -> datetime | None:
+    """An ISO 8601 date-time with a time zone, or empty for no wait."""
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ParamError("window_start", f"must be an ISO 8601 date-time such as 2026-01-31T22:00:00+00:00, "
+                                         f"got {value!r}") from None
+    if moment.tzinfo is None:
+        raise ParamError("window_start", f"must carry a time zone (e.g. +00:00), got {value!r}")
+    return moment
+
+
+def check_migration_params(params: Mapping[str, Any], manifest: Manifest, database: str | None,
+                           option_flags: Mapping[str, bool] | None = None) -> RunParams:
+    """Check a migration run's params; raise :class:`ParamError` on the first bad one.
+
+    :param option_flags: the option's own boolean params and their defaults.
+    """
+    tables = check_tables(params, manifest)
+    dry_run = _flag(params, "dry_run", True)
+    confirm = check_confirm(params, database, dry_run)
+    criteria = SuccessCriteria(
+        throughput_min_ratio=_number(params, "throughput_min_pct", 95.0) / 100,
+        latency_max_ratio=_number(params, "latency_max_pct", 105.0) / 100,
+        error_rate_max=_number(params, "error_rate_max_pct", 0.1, maximum=100) / 100,
+        freshness_max_seconds=_number(params, "freshness_max_seconds", 120.0),
+    )
+    options: dict[str, Any] = {name: _flag(params, name, default) for name, default in (option_flags or {}).items()}
+    if "window_start" in params:
+        window = check_window_start(params.get("window_start"))
+        options["window_start"] = window.isoformat() if window else None
+    return RunParams(
+        tables=tables,
+        dry_run=dry_run,
+        confirm=confirm,
+        pending_records_threshold=int(_number(params, "pending_records_threshold", 100)),
+        catch_up_timeout_seconds=_number(params, "catch_up_timeout_minutes", 60, minimum=1) * 60,
+        criteria=criteria,
+        options=options,
+    )
+
+
+def check_rollback_params(params: Mapping[str, Any], database: str | None) -> dict[str, Any]:
+    mode = params.get("mode", PLANNED)
+    if mode not in (PLANNED, EMERGENCY):
+        raise ParamError("mode", f"must be '{PLANNED}' or '{EMERGENCY}', got {mode!r}")
+    dry_run = _flag(params, "dry_run", False)
+    return {
+        "migration_run": str(params.get("migration_run") or "").strip() or None,
+        "mode": mode,
+        "dry_run": dry_run,
+        "confirm": check_confirm(params, database, dry_run),
+        "flow_timeout_seconds": _number(params, "flow_timeout_minutes", 10, minimum=1) * 60,
+    }
+
+
+def check_health_params(params: Mapping[str, Any]) -> HealthThresholds:
+    version = params.get("version", "v2")
+    if version not in ("v1", "v2"):
+        raise ParamError("version", f"must be 'v1' or 'v2', got {version!r}")
+    return HealthThresholds(
+        lag_max_seconds=_number(params, "lag_max_seconds", 300),
+        stale_max_seconds=_number(params, "stale_max_seconds", 1800),
+        error_rate_max=_number(params, "error_rate_max_pct", 1.0, maximum=100) / 100,
+        throughput_min_ratio=_number(params, "throughput_min_pct", 80) / 100,
+    )

@@ -1,0 +1,55 @@
+"""Success criteria and health thresholds as verdicts, and the run summary."""
+
+from __future__ import annotations
+
+from confluent_migration.migration.criteria import (
+    FAIL,
+    NOT_MEASURED,
+    PASS,
+    HealthThresholds,
+    Measurements,
+    SuccessCriteria,
+    failures,
+)
+from confluent_migration.migration.ledger import DONE, STARTED, Step
+from confluent_migration.migration.summary import render_summary, window_seconds
+
+BASELINE = Measurements(throughput=100.0, latency_seconds=2.0, error_rate=0.0, freshness_seconds=10)
+
+
+def outcomes(verdicts):
+    return {v.name: v.outcome for v in verdicts}
+
+
+def test_the_guides_success_criteria_at_their_edges():
+    after = Measurements(throughput=95.0, latency_seconds=2.1, error_rate=0.001, freshness_seconds=120)
+    assert set(outcomes(SuccessCriteria().evaluate(BASELINE, after)).values()) == {PASS}
+    worse = Measurements(throughput=94.9, latency_seconds=2.2, error_rate=0.0011, freshness_seconds=121)
+    assert set(outcomes(SuccessCriteria().evaluate(BASELINE, worse)).values()) == {FAIL}
+
+
+def test_a_missing_measurement_is_not_a_pass():
+    verdicts = SuccessCriteria().evaluate(Measurements(), Measurements(error_rate=0.0))
+    assert outcomes(verdicts)["throughput vs baseline"] == NOT_MEASURED
+    assert not failures(verdicts)
+
+
+def test_health_alerts_on_the_guides_thresholds():
+    now = Measurements(throughput=79.0, lag_seconds=301, freshness_seconds=1801, error_rate=0.011)
+    assert {v.name for v in failures(HealthThresholds().evaluate(BASELINE, now))} == {
+        "pipeline lag (s)", "seconds since last update", "error rate", "throughput vs baseline"}
+    healthy = Measurements(throughput=80.0, lag_seconds=300, freshness_seconds=1800, error_rate=0.01)
+    assert not failures(HealthThresholds().evaluate(BASELINE, healthy))
+
+
+def test_the_summary_shows_steps_gates_and_an_unfinished_step():
+    steps = [Step("statement_stopped", "stop", 0, DONE, {"statement_name": "v1"}, at="2026-01-01T00:00:00+00:00",
+                  done_at="2026-01-01T00:00:05+00:00"),
+             Step("statement_created", "submit", 0, STARTED, {"statement_name": "v2"},
+                  at="2026-01-01T00:00:06+00:00")]
+    header = {"run_id": "r", "dag_id": "d", "option": "A", "tables": ["t"], "started_at": "x", "params": {}}
+    text = render_summary(header, steps, gates=failures([]), criteria=SuccessCriteria().evaluate(BASELINE, BASELINE),
+                          outcome="failed")
+    assert "FAILED" in text and "v2" in text and "STARTED, NOT COMPLETED" in text
+    assert "PASS" in text and "throughput vs baseline" in text
+    assert window_seconds(steps, "statement_stopped", "statement_stopped") == 5.0

@@ -1,0 +1,96 @@
+"""Trigger params: bad values fail before anything changes, naming the param and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.params import (
+    ParamError,
+    check_health_params,
+    check_migration_params,
+    check_rollback_params,
+    migration_params,
+)
+
+MANIFEST = load_manifest()
+ALL = MANIFEST.names
+
+
+def check(**params):
+    return check_migration_params({"tables": ALL, "dry_run": False, "confirm": "prod-cluster", **params},
+                                  MANIFEST, "prod-cluster")
+
+
+def test_tables_come_back_in_dependency_order():
+    run = check(tables=["skus_master", "skus_uoms_agg"])
+    assert run.tables == ["skus_uoms_agg", "skus_master"]
+
+
+def test_an_unknown_table_names_the_param_and_the_known_tables():
+    with pytest.raises(ParamError, match=r"param 'tables': \['skus'\] are not in the manifest.*skus_master"):
+        check(tables=["skus"])
+
+
+def test_no_tables_is_refused():
+    with pytest.raises(ParamError, match="param 'tables': choose at least one"):
+        check(tables=[])
+
+
+def test_a_changing_run_needs_the_target_database_confirmed():
+    with pytest.raises(ParamError, match="param 'confirm': this run changes database 'prod-cluster'"):
+        check(confirm="prod")
+
+
+def test_a_dry_run_needs_no_confirmation():
+    run = check(dry_run=True, confirm="")
+    assert run.dry_run and run.confirm == ""
+
+
+def test_a_connection_without_database_cannot_be_confirmed():
+    with pytest.raises(ParamError, match="no 'database' in its extra"):
+        check_migration_params({"tables": ALL, "dry_run": False, "confirm": "x"}, MANIFEST, None)
+
+
+def test_thresholds_become_ratios_and_bad_ones_are_named():
+    run = check(throughput_min_pct=90, latency_max_pct=110, error_rate_max_pct=0.5, freshness_max_seconds=60)
+    assert (run.criteria.throughput_min_ratio, run.criteria.latency_max_ratio) == (0.9, 1.1)
+    assert run.criteria.error_rate_max == pytest.approx(0.005)
+    with pytest.raises(ParamError, match="param 'error_rate_max_pct': must be >= 0 and <= 100"):
+        check(error_rate_max_pct=150)
+    with pytest.raises(ParamError, match="param 'pending_records_threshold': must be a number"):
+        check(pending_records_threshold="lots")
+
+
+def test_option_flags_must_be_booleans():
+    run = check_migration_params({"tables": ALL, "dry_run": True, "skip_approval": True}, MANIFEST, None,
+                                 {"skip_approval": False, "keep_v2_names": False})
+    assert run.options == {"skip_approval": True, "keep_v2_names": False}
+    with pytest.raises(ParamError, match="param 'keep_v2_names': must be true or false"):
+        check_migration_params({"tables": ALL, "dry_run": True, "keep_v2_names": "yes"}, MANIFEST, None,
+                               {"keep_v2_names": False})
+
+
+def test_window_start_needs_a_time_zone():
+    run = check_migration_params({"tables": ALL, "dry_run": True, "window_start": "2026-01-31T22:00:00Z"},
+                                 MANIFEST, None)
+    assert run.options["window_start"] == "2026-01-31T22:00:00+00:00"
+    with pytest.raises(ParamError, match="param 'window_start': must carry a time zone"):
+        check_migration_params({"tables": ALL, "dry_run": True, "window_start": "2026-01-31T22:00:00"},
+                               MANIFEST, None)
+
+
+def test_the_form_offers_the_manifest_tables_and_safe_defaults():
+    form = migration_params(MANIFEST)
+    assert form["tables"].value == ALL
+    assert form["tables"].schema["items"]["enum"] == ALL
+    assert form["dry_run"].value is True
+    assert form["confirm"].value == ""
+
+
+def test_rollback_mode_and_health_thresholds():
+    assert check_rollback_params({"mode": "emergency", "confirm": "db"}, "db")["mode"] == "emergency"
+    with pytest.raises(ParamError, match="param 'mode'"):
+        check_rollback_params({"mode": "fast", "confirm": "db"}, "db")
+    thresholds = check_health_params({"lag_max_seconds": 60, "error_rate_max_pct": 2})
+    assert (thresholds.lag_max_seconds, thresholds.error_rate_max) == (60, 0.02)
