@@ -84,6 +84,7 @@ def create_app(sandbox) -> FastAPI:  # noqa: ANN001 - sandbox.server.Sandbox, im
         validator = ContractValidator(
             sandbox.config.contracts_dir, sandbox.config.data_dir / "contract-violations.jsonl"
         )
+        validator.preload()
 
         @app.middleware("http")
         async def check_contract(request: Request, call_next):  # noqa: ANN001, ANN202

@@ -27,3 +27,14 @@ def test_contract_checker_flags_a_response_that_breaks_the_spec(tmp_path):
     assert good == []
     assert bad and "response" in bad[0]
     assert (tmp_path / "violations.jsonl").read_text().count("\n") == 1
+
+
+def test_known_spec_defects_are_waived_only_where_they_apply(tmp_path):
+    validator = ContractValidator(CONTRACTS_DIR, tmp_path / "violations.jsonl")
+    query = dict(method="POST", query={}, headers={"authorization": "Basic eDp5", "content-type": "application/json"},
+                 body=b'{"aggregations": [{"metric": "io.confluent.flink/num_records_in"}], "granularity": "PT1M",'
+                      b' "intervals": ["2026-01-01T00:00:00Z/2026-01-01T01:00:00Z"]}',
+                 status=200, response_content_type="application/json")
+    assert validator.check(path="/v2/metrics/cloud/query", response_body=b'{"data": []}', **query) == []
+    broken = validator.check(path="/v2/metrics/cloud/query", response_body=b'{"data": 5}', **query)
+    assert broken and "response" in broken[0]
