@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -88,6 +88,7 @@ def offer(sandbox: Sandbox, rate: float, seconds: float, rng: random.Random) -> 
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))  # confluent_migration (DDL, Avro)
     parser = argparse.ArgumentParser(prog="python -m sandbox.flink.bench", description=__doc__)
     parser.add_argument("--rates", default="10,25,50,100,200", help="changes per second to offer")
     parser.add_argument("--seconds", type=float, default=8.0, help="how long each rate is offered")
