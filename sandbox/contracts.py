@@ -26,7 +26,11 @@ SPECS = {
     "schema_registry": "confluent-schema-registry-v1.openapi.yaml",
 }
 HOST_URL = "http://sandbox"
-JSON_MEDIA_TYPES = ("application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json")
+JSON_MEDIA_TYPES = (
+    "application/vnd.schemaregistry.v1+json",
+    "application/vnd.schemaregistry+json",
+    "application/json-patch+json",
+)
 
 
 @dataclass(frozen=True)
