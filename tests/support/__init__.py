@@ -1,0 +1,1 @@
+"""Test helpers: sandbox fixtures and the real-Flink harness."""
