@@ -88,6 +88,18 @@ def split_type(flink_type: str) -> tuple[str, list[str], bool]:
     return name, params, nullable
 
 
+def _map_parts(flink_type: str) -> tuple[str, str]:
+    """``"MAP<STRING, ARRAY<INT>>"`` -> ``("STRING", " ARRAY<INT>")``."""
+    inner = flink_type[flink_type.index("<") + 1: flink_type.rindex(">")]
+    depth = 0
+    for i, ch in enumerate(inner):
+        depth += ch in "<("
+        depth -= ch in ">)"
+        if ch == "," and depth == 0:
+            return inner[:i], inner[i + 1:]
+    raise UnsupportedType(f"unparseable type {flink_type!r}")
+
+
 def to_duckdb(flink_type: str) -> str:
     """The DuckDB column type that holds values of a Flink type."""
     text = flink_type.strip()
@@ -97,17 +109,8 @@ def to_duckdb(flink_type: str) -> str:
             inner = text[len(wrapper): text.rindex(">")]
             return f"{to_duckdb(inner)}[]"
     if upper.startswith("MAP<") and ">" in text:
-        inner = text[4: text.rindex(">")]
-        depth, cut = 0, -1
-        for i, ch in enumerate(inner):
-            depth += ch in "<("
-            depth -= ch in ">)"
-            if ch == "," and depth == 0:
-                cut = i
-                break
-        if cut < 0:
-            raise UnsupportedType(f"unparseable type {flink_type!r}")
-        return f"MAP({to_duckdb(inner[:cut])}, {to_duckdb(inner[cut + 1:])})"
+        key, value = _map_parts(text)
+        return f"MAP({to_duckdb(key)}, {to_duckdb(value)})"
     name, params, _ = split_type(text)
     if name not in _SIMPLE:
         raise UnsupportedType(f"the sandbox does not model Flink type {flink_type!r}")
@@ -140,6 +143,9 @@ def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
     if upper.startswith(("ARRAY<", "MULTISET<")):
         inner = text[text.index("<") + 1: text.rindex(">")]
         return {"type": upper.split("<")[0], "nullable": nullable, "element_type": data_type(inner)}
+    if upper.startswith("MAP<"):
+        key, value = _map_parts(text)
+        return {"type": "MAP", "nullable": nullable, "key_type": data_type(key), "value_type": data_type(value)}
     name, params, declared_nullable = split_type(text)
     doc: dict[str, Any] = {"type": {"STRING": "VARCHAR", "INT": "INTEGER"}.get(name, name),
                            "nullable": nullable and declared_nullable}
