@@ -1,8 +1,10 @@
 """The sandbox's own control endpoints under ``/sandbox/v1/`` (not Confluent's; not contract-checked).
 
-- ``GET  /sandbox/v1/world``: the world's status (tables, pipelines, changes made and applied).
+- ``GET  /sandbox/v1/world[?tables=false]``: the world's status (rows per table, pipelines, changes made
+  and applied); ``tables=false`` skips counting rows (cheap enough to poll).
 - ``GET  /sandbox/v1/world/changes?since=<seq>&limit=<n>``: the change log after ``seq``.
 - ``POST /sandbox/v1/world/pause`` and ``/resume``: hold and restart the change generator.
+- ``POST /sandbox/v1/world/rate?changes_per_second=<n>``: change the generator's rate.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ def _world(request: Request):  # noqa: ANN202 - sandbox.world.encarta.EncartaWor
 
 
 @router.get("/world")
-def world_status(request: Request) -> dict:
-    return _world(request).status()
+def world_status(request: Request, tables: bool = Query(True, description="count each table's rows")) -> dict:
+    return _world(request).status(count_rows=tables)
 
 
 @router.get("/world/changes")
@@ -51,10 +53,16 @@ def _generator(request: Request):  # noqa: ANN202 - sandbox.world.changes.Change
 @router.post("/world/pause")
 def pause_world(request: Request) -> dict:
     _generator(request).pause()
-    return _world(request).status()
+    return _world(request).status(count_rows=False)
 
 
 @router.post("/world/resume")
 def resume_world(request: Request) -> dict:
     _generator(request).resume()
-    return _world(request).status()
+    return _world(request).status(count_rows=False)
+
+
+@router.post("/world/rate")
+def set_rate(request: Request, changes_per_second: float = Query(..., ge=0, le=10_000)) -> dict:
+    _generator(request).changes_per_second = changes_per_second
+    return _world(request).status(count_rows=False)

@@ -83,26 +83,94 @@ class ChangeLog:
         return [Change(*row) for row in rows]
 
 
-class AppliedWatermark:
-    """How many of the recorded changes have certainly reached every derived table.
+Offsets = dict[int, int]  # partition -> offset
 
-    ``pending()`` is the pipelines' total pending records, read at one instant. When it is 0, every
-    change recorded before that instant has been consumed by the pipelines that read its table and,
-    through them, by the pipelines downstream; so the watermark moves to the last sequence number
-    read just before. Under traffic heavier than the pipelines sustain it stalls, showing the lag.
+
+@dataclass(frozen=True)
+class Positions:
+    """Where the world's topics end and how far the pipelines writing the derived tables have read
+    them, all read at one instant (a pipeline's step consumes its input and writes its output at once).
+
+    ``ends``: every world table's end offsets. ``writers``: per derived table, the consumed offsets
+    (per table read) of each RUNNING statement writing it, whatever its name (v1 or v2).
     """
 
-    def __init__(self, log_: ChangeLog, pending: Callable[[], int]) -> None:
+    ends: dict[str, Offsets]
+    writers: dict[str, list[dict[str, Offsets]]]
+
+
+class _Probe:
+    """Follows the changes recorded up to ``seq`` through the pipelines, upstream first.
+
+    ``targets`` holds, per world table, the offsets up to which that table holds those changes:
+    for the source tables their end offsets when the probe started; for a derived table its end
+    offsets at the first instant every pipeline writing it had read its inputs up to their targets.
+    """
+
+    def __init__(self, seq: int, derived: tuple[str, ...], positions: Positions) -> None:
+        self.seq = seq
+        self.derived = derived
+        self.targets = {t: ends for t, ends in positions.ends.items() if t not in derived}
+
+    def reached(self, positions: Positions) -> bool:
+        """Settle the derived tables that caught up; True once every derived table holds the changes."""
+        settled = True
+        while settled:
+            settled = False
+            for table in self.derived:
+                writers = positions.writers.get(table, [])
+                if table not in self.targets and writers and all(map(self._caught_up, writers)):
+                    self.targets[table] = positions.ends.get(table, {})
+                    settled = True
+        return all(t in self.targets for t in self.derived)
+
+    def outdated(self, positions: Positions) -> bool:
+        """A table ends before its target: it was dropped and created again since the probe started."""
+        return any(positions.ends.get(t, {}).get(p, 0) < o for t, offs in self.targets.items() for p, o in offs.items())
+
+    def _caught_up(self, consumed: dict[str, Offsets]) -> bool:
+        for table, offsets in consumed.items():
+            if table in self.derived and table not in self.targets:
+                return False  # its upstream pipeline has not caught up yet
+            target = self.targets.get(table, {})
+            if any(offsets.get(p, 0) < o for p, o in target.items()):
+                return False
+        return True
+
+
+class AppliedWatermark:
+    """The highest change sequence number whose effect is visible in every derived table.
+
+    Each poll reads the pipelines' positions at one instant. A probe starts from the last recorded
+    change (its records are in the source topics before it is recorded) and the source tables' end
+    offsets; it completes when the pipelines writing the derived tables, upstream first, have read
+    past them; then the watermark moves to the probe's change and a new probe starts. So it never
+    exceeds the changes made, does not need the pipelines ever to be idle, and stalls while a derived
+    table has no RUNNING writer (e.g. in the middle of a migration's cut-over) or one falls behind.
+    """
+
+    def __init__(self, log_: ChangeLog, derived: list[str], positions: Callable[[], Positions]) -> None:
         self.log = log_
-        self.pending = pending
+        self.derived = tuple(derived)
+        self.positions = positions
         self.seq = 0
-        self.at = time.monotonic()
+        self._probe: _Probe | None = None
+        self._lock = threading.Lock()
 
     def poll(self) -> int:
-        seq = self.log.last_seq()
-        if self.pending() == 0:
-            self.seq, self.at = seq, time.monotonic()
-        return self.seq
+        with self._lock:
+            if self._probe is None:
+                seq = self.log.last_seq()  # read first: its records are in the source topics already
+                positions = self.positions()
+                self._probe = _Probe(seq, self.derived, positions)
+            else:
+                positions = self.positions()
+                if self._probe.outdated(positions):
+                    self._probe = None
+                    return self.seq
+            if self._probe.reached(positions):
+                self.seq, self._probe = self._probe.seq, None
+            return self.seq
 
 
 class ChangeGenerator:

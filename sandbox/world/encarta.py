@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sandbox.world.changes import AppliedWatermark, ChangeGenerator, ChangeLog, row_key
+from sandbox.world.changes import AppliedWatermark, ChangeGenerator, ChangeLog, Positions, row_key
 from sandbox.world.layout import encarta_layout
 from sandbox.world.rows import RowSynthesiser, TableSpec, referenced_table
 
@@ -46,8 +46,7 @@ class EncartaWorld:
         self.change_log = ChangeLog(self.store)
         self.store.execute("CREATE TABLE IF NOT EXISTS world_state (key VARCHAR PRIMARY KEY, value VARCHAR)")
         self.layout = encarta_layout()
-        self.pipeline_names = {p.statement for p in self.layout.pipelines}
-        self.applied = AppliedWatermark(self.change_log, self._pending_records)
+        self.applied = AppliedWatermark(self.change_log, [f.table for f in self.layout.derived], self._positions)
         self.sources: dict[str, TableSpec] = {}
         self.current: dict[str, dict[str, dict[str, Any]]] = {}
         self.synthesiser: RowSynthesiser | None = None
@@ -171,9 +170,19 @@ class EncartaWorld:
             time.sleep(0.05)
             resource = self.flink.get(name)
 
-    def _pending_records(self) -> int:
-        """The world's pipelines' pending records, all read at one instant."""
-        return sum(p["pending_records"] for p in self.flink.progress() if p["name"] in self.pipeline_names)
+    def _positions(self) -> Positions:
+        """The world tables' end offsets and the offsets read by the RUNNING statements writing the
+        derived tables, at one instant (under the engine's lock, so no step is half done)."""
+        derived = {f.table for f in self.layout.derived}
+        with self.flink.lock:
+            writers: dict[str, list[dict[str, dict[int, int]]]] = {}
+            for record in self.flink.statements.all():
+                sink = record.job.get("sink")
+                if record.phase == "RUNNING" and sink in derived:
+                    writers.setdefault(sink, []).append(
+                        {t: {int(p): o for p, o in offs.items()} for t, offs in record.job.get("offsets", {}).items()})
+            ends = {t: self.flink.topics.end_offsets(t) for t in self.layout.table_names()}
+        return Positions(ends, writers)
 
     # -- state --------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -183,12 +192,13 @@ class EncartaWorld:
     def _set_meta(self, key: str, value: str) -> None:
         self.store.execute("INSERT OR REPLACE INTO world_state VALUES (?, ?)", [key, value])
 
-    def status(self) -> dict[str, Any]:
-        """The document ``GET /sandbox/v1/world`` answers."""
+    def status(self, count_rows: bool = True) -> dict[str, Any]:
+        """The document ``GET /sandbox/v1/world`` answers (``count_rows``: with rows per table)."""
         c = self.sandbox.config
-        made = self.change_log.last_seq()
         ready = self.state == "ready"
-        tables = self.layout.table_names() if ready else []
+        applied = self.applied.poll() if ready else 0
+        made = self.change_log.last_seq()  # read after applied: never below it
+        tables = self.layout.table_names() if ready and count_rows else []
         return {
             "world": "encarta",
             "state": self.state,
@@ -202,9 +212,9 @@ class EncartaWorld:
             "tables": {name: len(self.flink.table_rows(name)) for name in tables},
             "changes": {
                 "made": made,
-                "applied": self.applied.poll() if ready else 0,
+                "applied": applied,
                 "paused": bool(self.generator and self.generator.paused),
-                "per_second": c.changes_per_second,
+                "per_second": self.generator.changes_per_second if self.generator else c.changes_per_second,
                 "errors": list(self.generator.errors) if self.generator else [],
             },
         }

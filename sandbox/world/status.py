@@ -13,9 +13,10 @@ import requests
 PENDING_RECORDS = "io.confluent.flink/pending_records"
 
 
-def world(url: str, auth: tuple[str, str], timeout: float = 10) -> dict:
-    """The raw ``GET /sandbox/v1/world`` document."""
-    response = requests.get(f"{url}/sandbox/v1/world", auth=auth, timeout=timeout)
+def world(url: str, auth: tuple[str, str], timeout: float = 10, tables: bool = True) -> dict:
+    """The raw ``GET /sandbox/v1/world`` document (``tables=False``: without counting rows)."""
+    response = requests.get(f"{url}/sandbox/v1/world", params={"tables": str(tables).lower()}, auth=auth,
+                            timeout=timeout)
     response.raise_for_status()
     return response.json()
 
@@ -24,7 +25,7 @@ def wait_until_ready(url: str, auth: tuple[str, str], timeout: float = 300) -> d
     """Wait until the world is built (its pipelines submitted); raise if the build failed."""
     deadline = time.monotonic() + timeout
     while True:
-        doc = world(url, auth)
+        doc = world(url, auth, tables=False)
         if doc["state"] == "ready":
             return doc
         if doc["state"] == "failed":

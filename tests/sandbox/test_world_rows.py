@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sandbox.store import Store
-from sandbox.world.changes import AppliedWatermark, ChangeGenerator, ChangeLog
+from sandbox.world.changes import AppliedWatermark, ChangeGenerator, ChangeLog, Positions
 from sandbox.flink.catalog import Column
 from sandbox.world.rows import RowSynthesiser, TableSpec
 
@@ -80,7 +80,6 @@ def test_generator_records_every_change_it_produces(tmp_path):
     produced: list[tuple[str, dict]] = []
     store = Store(tmp_path)
     change_log = ChangeLog(store)
-    pending = [3]
     generator = ChangeGenerator(
         tables=TABLES,
         current=current,
@@ -88,7 +87,7 @@ def test_generator_records_every_change_it_produces(tmp_path):
         produce=lambda table, batch: produced.extend((table, r) for r in batch),
         log_=change_log,
         changes_per_second=0,
-        applied=AppliedWatermark(change_log, lambda: pending[0]),
+        applied=AppliedWatermark(change_log, [], lambda: Positions({}, {})),
     )
     made = generator.make_changes(40)
     assert [c.seq for c in made] == list(range(1, 41))
@@ -100,9 +99,64 @@ def test_generator_records_every_change_it_produces(tmp_path):
         for change, row in zip(recorded, rows_out, strict=True):
             assert change.updated_at == row["updated_at"] >= row["created_at"]
     assert [c.seq for c in ChangeLog(store).since(35)] == [36, 37, 38, 39, 40]
-    assert generator.applied.poll() == 0  # the pipelines still have records to consume
-    pending[0] = 0
-    assert generator.applied.poll() == 40
+    store.close()
+
+
+class FakePipelines:
+    """Source ``src`` -> pipeline ``agg`` -> derived ``mid`` -> pipeline ``top`` (reads ``src`` too) -> ``top``.
+
+    Offsets are single-partition; ``read`` says how far each pipeline has consumed.
+    """
+
+    def __init__(self) -> None:
+        self.ends = {"src": 0, "mid": 0, "top": 0}
+        self.read = {"agg": {"src": 0}, "top": {"src": 0, "mid": 0}}
+        self.running = {"agg", "top"}
+
+    def positions(self) -> Positions:
+        sinks = {"agg": "mid", "top": "top"}
+        writers: dict[str, list] = {}
+        for name in self.running:
+            writers.setdefault(sinks[name], []).append({t: {0: o} for t, o in self.read[name].items()})
+        return Positions({t: {0: o} for t, o in self.ends.items()}, writers)
+
+    def step(self, name: str) -> None:
+        """``name`` consumes everything and writes one output record."""
+        self.read[name] = {t: self.ends[t] for t in self.read[name]}
+        self.ends["mid" if name == "agg" else "top"] += 1
+
+
+def test_applied_follows_changes_through_the_pipelines_upstream_first_and_never_passes_made(tmp_path):
+    store = Store(tmp_path)
+    change_log = ChangeLog(store)
+    world = FakePipelines()
+    applied = AppliedWatermark(change_log, ["mid", "top"], world.positions)
+
+    def make(count: int) -> None:  # produced first, then recorded, as the generator does
+        world.ends["src"] += count
+        change_log.record([("src", str(i), "insert", NOW) for i in range(count)])
+
+    assert applied.poll() == 0
+    make(3)
+    assert applied.poll() == 0  # a probe started at change 3; nothing consumed yet
+    world.step("top")  # downstream first: it has not seen agg's output for changes 1-3 yet
+    make(2)
+    assert applied.poll() == 0
+    world.step("agg")
+    assert applied.poll() == 0  # mid now holds 1-3, top has not read it
+    world.step("top")
+    assert applied.poll() == 3  # the probe of change 3 completes
+    assert applied.poll() == 5  # the next one starts at 5, which both pipelines have already read
+    make(4)
+    assert applied.poll() == 5  # a probe at 9
+    world.running.discard("agg")  # mid has no RUNNING writer (e.g. in a cut-over): 6-9 cannot be applied
+    world.step("top")
+    assert applied.poll() == 5
+    world.running.add("agg")
+    world.step("agg")
+    assert applied.poll() == 5  # top has not read agg's output for 6-9
+    world.step("top")
+    assert applied.poll() == 9 == change_log.last_seq()
     store.close()
 
 
