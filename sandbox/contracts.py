@@ -38,7 +38,7 @@ class SpecDefect:
     """A place where the published spec contradicts itself or Confluent's documented behaviour, so
     that a correct exchange fails validation. Waived only where all conditions match."""
 
-    method: str
+    methods: tuple[str, ...]
     path_pattern: str
     side: str
     message: str
@@ -47,7 +47,7 @@ class SpecDefect:
 
     def waives(self, method: str, path: str, status: int, violation: str) -> bool:
         return (
-            method.upper() == self.method
+            method.upper() in self.methods
             and re.fullmatch(self.path_pattern, path) is not None
             and violation.startswith(self.side)
             and self.message in violation
@@ -55,15 +55,16 @@ class SpecDefect:
         )
 
 
-_STATEMENT = r"/sql/v1/organizations/[^/]+/environments/[^/]+/statements/[^/]+"
+_STATEMENTS = r"/sql/v1/organizations/[^/]+/environments/[^/]+/statements"
+_STATEMENT = _STATEMENTS + r"/[^/]+"
 KNOWN_SPEC_DEFECTS = (
-    SpecDefect("PUT", _STATEMENT, "request", "Tried to write read-only property",
-               "a PUT must carry metadata.resource_version (Confluent's stop/resume recipe), "
-               "but the spec marks metadata read-only"),
-    SpecDefect("PUT", _STATEMENT, "response", "ResponseNotFound",
+    SpecDefect(("PUT", "POST"), f"{_STATEMENTS}(/[^/]+)?", "request", "Tried to write read-only property",
+               "a PUT must carry metadata.resource_version (Confluent's stop/resume recipe) and a create may "
+               "carry metadata.labels, but the spec marks metadata read-only (and requires its 'self')"),
+    SpecDefect(("PUT",), _STATEMENT, "response", "ResponseNotFound",
                "a stale metadata.resource_version answers 409, which the PUT operation does not list",
                status=409),
-    SpecDefect("POST", r"/v2/metrics/[^/]+/query", "response", "is valid under each of",
+    SpecDefect(("POST",), r"/v2/metrics/[^/]+/query", "response", "is valid under each of",
                "the query response is a oneOf of the flat and grouped shapes with no discriminator: "
                "an empty data list matches both"),
 )
