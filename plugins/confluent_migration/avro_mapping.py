@@ -1,7 +1,9 @@
 """Confluent Cloud's Flink-to-Avro mapping: the schemas CREATE TABLE registers for a table.
 
-A table with a primary key registers ``<topic>-key`` (the key columns) and ``<topic>-value``; with
-Confluent's default ``'value.fields-include' = 'except-key'`` the value holds the other columns.
+A table with a primary key registers ``<topic>-key`` (the key columns) and ``<topic>-value``. Confluent
+Cloud's default is ``'value.fields-include' = 'except-key'``: the value holds only the other columns
+(the key travels in the Kafka record key), so ``skus_master``'s ``id`` is in ``-key``, not ``-value``.
+A table declaring ``'value.fields-include' = 'all'`` keeps its key columns in the value too.
 Records are named ``<table>_key`` / ``<table>_value`` in ``org.apache.flink.avro.generated.record``.
 ``TIMESTAMP_LTZ(3)`` is ``{"type": "long", "logicalType": "timestamp-millis"}`` (the logical type
 sits inside the type object; beside ``"type"`` Avro ignores it), ``DECIMAL(p, s)`` is bytes with
@@ -9,15 +11,16 @@ logical type ``decimal``, and a nullable column is ``["null", T]`` with default 
 
 A schema *evolution* (registering a new version under an existing subject) needs more than the
 mapping: under FULL/FULL_TRANSITIVE every added field must have a default, or old records could
-not be read with the new schema. :func:`evolved_value_schema` gives each added NOT NULL field the
-zero of its type (epoch 0 for timestamps).
+not be read with the new schema. CREATE TABLE itself registers a NOT NULL column without a default
+(the mapping above); :func:`evolved_value_schema` gives each added NOT NULL field the zero of its
+type (epoch 0 for timestamps), which is what a migration registers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from confluent_migration.flink_ddl import FlinkType, TableDefinition, parse_type
+from confluent_migration.flink_ddl import FlinkType, TableDefinition
 
 NAMESPACE = "org.apache.flink.avro.generated.record"
 
@@ -37,6 +40,7 @@ _PRIMITIVES = {
     "VARBINARY": "bytes",
 }
 _ZERO = {"boolean": False, "int": 0, "long": 0, "float": 0.0, "double": 0.0, "string": "", "bytes": ""}
+_DECIMAL_ZERO = "\u0000"  # one byte 0x00: the two's-complement unscaled value 0
 
 
 class UnmappableType(ValueError):
@@ -92,28 +96,26 @@ def _record(name: str, columns: list[tuple[str, FlinkType]], namespace: str | No
     return record
 
 
-def _column_types(table: TableDefinition, keys: bool) -> list[tuple[str, FlinkType]]:
-    key_columns = set(table.primary_key)
-    columns = []
-    for column in table.columns:
-        if (column.name in key_columns) == keys:
-            flink_type = parse_type(column.type)
-            columns.append((column.name, FlinkType(flink_type.name, flink_type.params, flink_type.elements,
-                                                   flink_type.fields, column.nullable)))
-    return columns
+def value_columns(table: TableDefinition) -> list[str]:
+    """The columns the value schema holds: all but the key ones, unless the table says
+    ``'value.fields-include' = 'all'``."""
+    keep_key = table.options.get("value.fields-include", "except-key").lower() == "all"
+    return [c.name for c in table.columns if keep_key or c.name not in table.primary_key]
 
 
 def value_schema(table: TableDefinition, short_name: str | None = None) -> dict:
-    """The ``<topic>-value`` schema CREATE TABLE registers (key columns excluded: except-key)."""
-    return _record(f"{short_name or table.short_name}_value", _column_types(table, keys=False))
+    """The ``<topic>-value`` schema CREATE TABLE registers; record ``<short_name>_value``."""
+    included = set(value_columns(table))
+    return _record(f"{short_name or table.short_name}_value",
+                   [(c.name, c.flink_type) for c in table.columns if c.name in included])
 
 
 def key_schema(table: TableDefinition, short_name: str | None = None) -> dict | None:
-    """The ``<topic>-key`` schema, or None for a table without a primary key."""
+    """The ``<topic>-key`` schema (the key columns in key order), or None without a primary key."""
     if not table.primary_key:
         return None
-    by_name = dict(_column_types(table, keys=True))
-    return _record(f"{short_name or table.short_name}_key", [(k, by_name[k]) for k in table.primary_key])
+    return _record(f"{short_name or table.short_name}_key",
+                   [(k, table.column(k).flink_type) for k in table.primary_key])
 
 
 def evolved_value_schema(before: TableDefinition, after: TableDefinition, short_name: str | None = None) -> dict:
@@ -130,6 +132,8 @@ def evolved_value_schema(before: TableDefinition, after: TableDefinition, short_
 def zero_value(avro: Any) -> Any:
     """The zero of an Avro (non-union) type, as a JSON default."""
     base = avro["type"] if isinstance(avro, dict) else avro
+    if isinstance(avro, dict) and avro.get("logicalType") == "decimal":
+        return _DECIMAL_ZERO
     if base in _ZERO:
         return _ZERO[base]
     if base == "array":

@@ -11,14 +11,16 @@ Flink's DDL (``PRIMARY KEY ... NOT ENFORCED``, ``DISTRIBUTED BY``, ``WITH (...)`
 
 A name is one backticked identifier (`sbx-uat.encarta.public.skus` is a single table name, as
 Debezium names topics) or ``catalog.database.table``; the table's name is its last part. Types
-nest (``ARRAY<ROW<a INT, b STRING>>``, ``MAP<STRING, DECIMAL(10, 2)>``); a column's type is kept as
-canonical text (``Column.type``) and :func:`parse_type` turns text into a tree.
+nest (``ARRAY<ROW<a INT, b STRING>>``, ``MAP<STRING, DECIMAL(10, 2)>``). A column keeps its type as
+canonical text (``Column.type``, what the sandbox's catalog stores and compares) and as a parsed tree
+(``Column.flink_type``, a :class:`FlinkType` whose ``str()`` is that text).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 _TOKEN = re.compile(
     r"""
@@ -97,21 +99,30 @@ class Column:
     nullable: bool = True
     comment: str | None = None
 
+    @cached_property
+    def flink_type(self) -> FlinkType:
+        """The parsed type, carrying the column's nullability."""
+        return replace(parse_type(self.type), nullable=self.nullable)
+
 
 @dataclass(frozen=True)
 class TableDefinition:
     """What a ``CREATE TABLE`` says."""
 
-    name: str
-    columns: list[Column]
-    primary_key: list[str] = field(default_factory=list)
-    distributed_by: list[str] = field(default_factory=list)
+    name: str  # the table's own name: one backticked identifier, or the last part of cat.db.table
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    distributed_by: tuple[str, ...] = ()
     buckets: int | None = None
     options: dict[str, str] = field(default_factory=dict)
     as_select: str | None = None
     if_not_exists: bool = False
     comment: str | None = None
     watermark: str | None = None
+
+    def __post_init__(self) -> None:  # callers may pass lists; the definition holds tuples
+        for name in ("columns", "primary_key", "distributed_by"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def short_name(self) -> str:
@@ -139,8 +150,9 @@ class _Parser:
     def fail(self, expected: str) -> DdlError:
         t = self.tok
         line = self.sql.count("\n", 0, t.pos) + 1
+        column = t.pos - self.sql.rfind("\n", 0, t.pos)
         found = repr(t.text) if t.kind != "end" else "the end of the statement"
-        return DdlError(f"expected {expected} at line {line} (offset {t.pos}), found {found}")
+        return DdlError(f"expected {expected} at line {line}, column {column} (offset {t.pos}), found {found}")
 
     def accept(self, *words: str) -> bool:
         """Consume the keyword sequence if it is next."""
@@ -229,9 +241,9 @@ class _Parser:
             return FlinkType(name, fields=tuple(fields))
         if name == "DOUBLE":
             self.accept("PRECISION")
-        if name in ("TIMESTAMP", "TIME") and self.tok.text == "(":
-            params = self.params()
-            if self.accept("WITH", "LOCAL", "TIME", "ZONE"):
+        if name in ("TIMESTAMP", "TIME"):
+            params = self.params() if self.tok.text == "(" else ()
+            if name == "TIMESTAMP" and self.accept("WITH", "LOCAL", "TIME", "ZONE"):
                 return FlinkType("TIMESTAMP_LTZ", params)
             self.accept("WITHOUT", "TIME", "ZONE")
             return FlinkType(name, params)
@@ -310,6 +322,9 @@ class _Parser:
         if not columns and as_select is None:
             raise DdlError(f"CREATE TABLE `{name}` has neither columns nor AS SELECT")
         known = {c.name for c in columns}
+        if len(known) < len(columns):
+            twice = sorted({c.name for c in columns if [d.name for d in columns].count(c.name) > 1})
+            raise DdlError(f"CREATE TABLE `{name}`: column {', '.join(f'`{n}`' for n in twice)} declared twice")
         for key in primary_key + distributed_by:
             if columns and key not in known:
                 raise DdlError(f"CREATE TABLE `{name}`: key column `{key}` is not a column of the table")

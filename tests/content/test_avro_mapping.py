@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import avro.schema
+import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityResult, SchemaCompatibilityType
 
-from confluent_migration.avro_mapping import NAMESPACE, evolved_value_schema, key_schema, value_schema
+from confluent_migration.avro_mapping import NAMESPACE, UnmappableType, evolved_value_schema, key_schema, value_schema
 from confluent_migration.flink_ddl import parse_create_table
 
 V1 = parse_create_table("""CREATE TABLE `p.q.things` (
@@ -52,3 +53,41 @@ def test_the_evolved_schema_gives_added_not_null_fields_a_default_and_is_full_co
 
 def test_the_plain_mapping_of_the_new_table_is_not_backward_compatible():
     assert not _compatible(value_schema(V2), value_schema(V1))
+
+
+def test_more_types_nested_records_and_a_composite_key():
+    table = parse_create_table("""CREATE TABLE `a.b.events` (
+      tenant STRING, seq BIGINT, local_ts TIMESTAMP(3) NOT NULL, micros TIMESTAMP_LTZ(6),
+      dims ROW<l DOUBLE NOT NULL, unit STRING>, flags ARRAY<BOOLEAN NOT NULL> NOT NULL, b BYTES, n INT,
+      PRIMARY KEY (seq, tenant) NOT ENFORCED)""")
+    fields = {f["name"]: f["type"] for f in value_schema(table)["fields"]}
+    assert fields["local_ts"] == {"type": "long", "logicalType": "local-timestamp-millis"}
+    assert fields["micros"] == ["null", {"type": "long", "logicalType": "timestamp-micros"}]
+    assert fields["dims"] == ["null", {"type": "record", "name": "events_value_dims", "fields": [
+        {"name": "l", "type": "double"}, {"name": "unit", "type": ["null", "string"], "default": None}]}]
+    assert fields["flags"] == {"type": "array", "items": "boolean"}
+    assert (fields["b"], fields["n"]) == (["null", "bytes"], ["null", "int"])
+    key = key_schema(table)
+    assert (key["name"], [f["name"] for f in key["fields"]]) == ("events_key", ["seq", "tenant"])
+    assert key["fields"][1] == {"name": "tenant", "type": "string"}  # a key column is NOT NULL
+    avro.schema.parse(json.dumps(value_schema(table)))
+
+
+def test_value_fields_include_all_keeps_the_key_in_the_value():
+    table = parse_create_table("CREATE TABLE t (id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED) "
+                               "WITH ('value.fields-include' = 'all')")
+    assert [f["name"] for f in value_schema(table)["fields"]] == ["id", "v"]
+
+
+def test_maps_need_string_keys():
+    with pytest.raises(UnmappableType, match="MAP keys must be strings"):
+        value_schema(parse_create_table("CREATE TABLE t (m MAP<INT, STRING>)"))
+
+
+def test_an_added_not_null_decimal_defaults_to_a_valid_zero():
+    before = parse_create_table("CREATE TABLE t (k INT, PRIMARY KEY (k) NOT ENFORCED)")
+    after = parse_create_table("CREATE TABLE t (k INT, amount DECIMAL(9, 2) NOT NULL, PRIMARY KEY (k) NOT ENFORCED)")
+    evolved = evolved_value_schema(before, after)
+    schema = avro.schema.parse(json.dumps(evolved))
+    assert evolved["fields"][0]["default"] == "\u0000"
+    assert _compatible(evolved, value_schema(before)) and schema.fields[0].has_default
