@@ -1,7 +1,10 @@
 """Confluent's own DB-API driver, ``confluent-sql`` 0.7.0, against the sandbox, unchanged.
 
 Every request the driver sends and every answer it gets is checked against the Flink SQL OpenAPI
-spec by the ``sandbox`` fixture.
+spec. One of the driver's requests breaks that spec (see ``DRIVER_DEVIATIONS``); the tests that make
+it run on a private sandbox that must record no other violation. (Its ``metadata.labels`` on create
+contradict the spec's read-only metadata too, but that is the spec's own defect, waived centrally in
+``sandbox.contracts``.)
 """
 
 from __future__ import annotations
@@ -14,15 +17,20 @@ import confluent_sql
 import pytest
 from confluent_sql import ExecutionMode, Op, OperationalError, StatementNotFoundError
 
-from tests.support.sandbox_fixtures import RunningSandbox
+from tests.support.sandbox_fixtures import RunningSandbox, start_sandbox
 
 ORDERS = [(1, "SKU-1", 3), (2, "SKU-2", 5), (3, "SKU-1", 4)]
+# Requests of confluent-sql 0.7.0 that break the published spec: (method, text of the violation).
+DRIVER_DEVIATIONS = {
+    # stop_statement() patches with op "replace" (RFC 6902's spelling); the spec's
+    # JsonPatchRequestAddReplace enumerates only "ADD", "REPLACE", "TEST"
+    "lowercase patch op": ("PATCH", "is not valid under any of the given schemas"),
+}
 
 
-@pytest.fixture
-def conn(sandbox: RunningSandbox) -> Iterator[confluent_sql.Connection]:
+def connect(sandbox: RunningSandbox) -> confluent_sql.Connection:
     c = sandbox.config
-    connection = confluent_sql.connect(
+    return confluent_sql.connect(
         flink_api_key=c.api_key,
         flink_api_secret=c.api_secret,
         organization_id=c.organization_id,
@@ -32,16 +40,41 @@ def conn(sandbox: RunningSandbox) -> Iterator[confluent_sql.Connection]:
         endpoint=sandbox.url,
         result_page_fetch_pause_millis=20,
     )
+
+
+@pytest.fixture
+def conn(sandbox: RunningSandbox) -> Iterator[confluent_sql.Connection]:
+    """The driver on the session sandbox: every exchange must keep to the spec."""
+    connection = connect(sandbox)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def driver_sandbox(tmp_path) -> Iterator[RunningSandbox]:  # noqa: ANN001
+    """A private sandbox for the driver calls that break the spec; yields, then checks that every
+    contract violation recorded is one of ``DRIVER_DEVIATIONS``."""
+    sandbox = start_sandbox(tmp_path / "driver")
+    yield sandbox
+    sandbox.process.stop()
+    unexpected = [v for v in sandbox.violations() if deviation(v) is None]
+    assert not unexpected, f"exchanges broke the contract beyond the driver's known deviations: {unexpected}"
+
+
+def deviation(violation: dict) -> str | None:
+    """Which known driver deviation a recorded contract violation is, if any."""
+    text = " ".join(violation["violations"])
+    for name, (method, needle) in DRIVER_DEVIATIONS.items():
+        if violation["method"] == method and needle in text:
+            return name
+    return None
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def orders(conn: confluent_sql.Connection) -> str:
+def create_orders(conn: confluent_sql.Connection) -> str:
     """A keyed table holding ORDERS, created and filled through the driver."""
     table = unique("cs-orders")
     conn.execute_snapshot_ddl(
@@ -52,6 +85,11 @@ def orders(conn: confluent_sql.Connection) -> str:
     return table
 
 
+@pytest.fixture
+def orders(conn: confluent_sql.Connection) -> str:
+    return create_orders(conn)
+
+
 def insert(conn: confluent_sql.Connection, table: str, rows: list[tuple]) -> None:
     values = ", ".join(f"({i}, '{s}', {q})" for i, s, q in rows)
     with conn.closing_cursor() as cur:  # a snapshot INSERT ... VALUES completes
@@ -59,15 +97,16 @@ def insert(conn: confluent_sql.Connection, table: str, rows: list[tuple]) -> Non
         assert cur.statement.phase.value == "COMPLETED"
 
 
-def fetch_until(cur: confluent_sql.Cursor, done, timeout: float = 30) -> list:  # noqa: ANN001
-    """Poll a streaming cursor until ``done(rows so far)``; fail naming what arrived."""
-    rows: list = []
+def fetch_until(cur: confluent_sql.Cursor, seen: list, done, timeout: float = 30) -> list:  # noqa: ANN001
+    """Poll a streaming cursor, appending to ``seen``, until ``done(seen)``; return the rows this call
+    fetched; fail naming what arrived."""
+    start = len(seen)
     deadline = time.monotonic() + timeout
-    while not done(rows):
+    while not done(seen):
         if time.monotonic() > deadline:
-            pytest.fail(f"streaming statement {cur.statement.name} gave only {rows}")
-        rows += cur.fetchmany(100)
-    return rows
+            pytest.fail(f"streaming statement {cur.statement.name} gave only {seen}")
+        seen += cur.fetchmany(100)
+    return seen[start:]
 
 
 def test_snapshot_cursor_reads_a_point_in_time_result_and_completes(conn, orders):
@@ -91,11 +130,11 @@ def test_streaming_cursor_stays_running_and_emits_a_changelog(conn, orders):
     with conn.closing_streaming_cursor() as cur:
         cur.execute(f"SELECT sku, COUNT(*) AS n FROM `{orders}` GROUP BY sku")
         assert cur.is_streaming and cur.returns_changelog
-        latest: dict[str, int] = {}
+        seen: list = []
 
         def settled_on(expected: dict[str, int]):  # noqa: ANN202
             def done(rows: list) -> bool:
-                latest.clear()
+                latest: dict[str, int] = {}
                 for op, (sku, n) in rows:
                     if op in (Op.INSERT, Op.UPDATE_AFTER):
                         latest[sku] = n
@@ -104,9 +143,9 @@ def test_streaming_cursor_stays_running_and_emits_a_changelog(conn, orders):
                 return latest == expected
             return done
 
-        fetch_until(cur, settled_on({"SKU-1": 2, "SKU-2": 1}))
+        fetch_until(cur, seen, settled_on({"SKU-1": 2, "SKU-2": 1}))
         insert(conn, orders, [(4, "SKU-2", 1)])
-        rows = fetch_until(cur, settled_on({"SKU-1": 2, "SKU-2": 2}))
+        rows = fetch_until(cur, seen, settled_on({"SKU-1": 2, "SKU-2": 2}))
         assert (Op.UPDATE_BEFORE, ["SKU-2", 1]) in [(op, list(row)) for op, row in rows]
         assert conn.get_statement(cur.statement.name).phase.value == "RUNNING"
         cur.delete_statement()
@@ -114,7 +153,9 @@ def test_streaming_cursor_stays_running_and_emits_a_changelog(conn, orders):
             conn.get_statement(cur.statement.name)
 
 
-def test_named_statement_with_properties_is_listed_stopped_and_deleted(conn, orders):
+def test_named_statement_with_properties_is_listed_stopped_and_deleted(driver_sandbox):
+    conn = connect(driver_sandbox)
+    orders = create_orders(conn)
     sink = unique("cs-sink")
     conn.execute_snapshot_ddl(
         f"CREATE TABLE `{sink}` (sku STRING NOT NULL, total INT, PRIMARY KEY (sku) NOT ENFORCED)"
@@ -130,8 +171,7 @@ def test_named_statement_with_properties_is_listed_stopped_and_deleted(conn, ord
     stored = conn.get_statement(name)
     assert stored.properties["sql.tables.scan.startup.mode"] == "earliest-offset"
     assert stored.properties["sql.current-catalog"] == conn.environment_id
-    assert name in [s.name for s in conn.list_statements(label="cs-test")]
-    assert name in [s.name for s in conn.list_statements(page_size=2)]
+    assert name in [s.name for s in conn.list_statements(page_size=2)]  # follows metadata.next
 
     with conn.closing_cursor() as cur:
         deadline = time.monotonic() + 30
@@ -146,6 +186,19 @@ def test_named_statement_with_properties_is_listed_stopped_and_deleted(conn, ord
     conn.delete_statement(name)
     with pytest.raises(StatementNotFoundError):
         conn.get_statement(name)
+    conn.close()
+
+
+@pytest.mark.xfail(strict=True, reason="the sandbox neither stores metadata.labels nor honours label_selector")
+def test_list_by_label_returns_only_the_labelled_statements(driver_sandbox):
+    conn = connect(driver_sandbox)
+    labelled, plain = unique("cs-labelled"), unique("cs-plain")
+    for name, labels in ((labelled, ["cs-label"]), (plain, None)):
+        conn.execute_snapshot_ddl(f"CREATE TABLE `{name}` (id BIGINT)", statement_name=name, statement_labels=labels)
+    try:
+        assert [s.name for s in conn.list_statements(label="cs-label")] == [labelled]
+    finally:
+        conn.close()
 
 
 def test_dry_run_validates_without_storing(conn, orders):
