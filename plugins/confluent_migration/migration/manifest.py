@@ -2,9 +2,10 @@
 
 Loading checks the manifest against the files it names, so that a mistake fails before anything
 changes, with a :class:`ManifestError` naming the file, the table and the field: every file
-exists; each DDL creates the table the manifest says, keyed as it says; each pipeline writes that
-table and reads exactly the tables of ``reads``; ``stateful`` agrees with the pipeline's SQL; the
-dependency graph has no cycle; statement names are valid for Confluent Cloud.
+exists; each DDL creates the table the manifest says, keyed as it says; the subjects are the ones
+Confluent Cloud's TopicNameStrategy gives the table; each pipeline writes that table and reads
+exactly the tables of ``reads``; ``stateful`` agrees with the pipeline's SQL; the dependency graph
+has no cycle; statement names are valid for Confluent Cloud and unique; no field is unknown.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class TableSpec:
 
     name: str
     flink_table: str
+    value_subject: str
+    key_subject: str | None  # None for a table without a primary key
     primary_key: tuple[str, ...]
     reads: tuple[str, ...]
     stateful: bool
@@ -65,16 +68,9 @@ class TableSpec:
     v2: PipelineVersion
 
     @property
-    def value_subject(self) -> str:
-        return f"{self.flink_table}-value"
-
-    @property
-    def key_subject(self) -> str:
-        return f"{self.flink_table}-key"
-
-    @property
-    def subjects(self) -> tuple[str, str]:
-        return (self.value_subject, self.key_subject)
+    def subjects(self) -> tuple[str, ...]:
+        """The table's subjects: value, then key when it has one."""
+        return (self.value_subject,) + ((self.key_subject,) if self.key_subject else ())
 
     def version(self, version: str) -> PipelineVersion:
         if version not in VERSIONS:
@@ -156,6 +152,12 @@ def _short(flink_table: str) -> str:
     return flink_table.rsplit(".", 1)[-1]
 
 
+TOP_FIELDS = {"sources", "tables"}
+SOURCE_FIELDS = {"table", "ddl"}
+TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", *VERSIONS}
+VERSION_FIELDS = {"ddl", "dml", "schema", "statement"}
+
+
 class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -169,9 +171,13 @@ class _Loader:
     def error(self, where: str, field: str, problem: str) -> ManifestError:
         return ManifestError(self.path, where, field, problem)
 
-    def mapping(self, doc: Any, where: str, field: str) -> dict:
+    def mapping(self, doc: Any, where: str, field: str, known: set[str] | None = None, prefix: str = "") -> dict:
+        """``doc`` as a non-empty mapping; with ``known``, a key outside it is an error (a typo)."""
         if not isinstance(doc, dict) or not doc:
             raise self.error(where, field, "must be a non-empty mapping")
+        unknown = sorted(set(doc) - known) if known is not None else []
+        if unknown:
+            raise self.error(where, prefix + str(unknown[0]), f"is not a field; expected {sorted(known)}")
         return doc
 
     def value(self, doc: dict, where: str, key: str, kind: type, prefix: str = "") -> Any:
@@ -198,6 +204,7 @@ class _Loader:
         return definition
 
     def load(self) -> Manifest:
+        self.mapping(self.doc, "the manifest", "-", TOP_FIELDS)
         sources = tuple(self.source(name, doc) for name, doc in
                         self.mapping(self.doc.get("sources"), "the manifest", "sources").items())
         table_docs = self.mapping(self.doc.get("tables"), "the manifest", "tables")
@@ -207,11 +214,19 @@ class _Loader:
             unknown = set(spec.reads) - known
             if unknown:
                 raise self.error(f"table {spec.name}", "reads", f"unknown tables {sorted(unknown)}")
+        seen: dict[str, str] = {}
+        for spec in tables:
+            for version in VERSIONS:
+                name, field = spec.version(version).statement, f"{version}.statement"
+                if name in seen:
+                    raise self.error(f"table {spec.name}", field, f"{name!r} is also the statement of {seen[name]}"
+                                     " (statement names are unique per environment)")
+                seen[name] = f"{spec.name} {field}"
         return Manifest(self.path, sources, tuple(self.ordered(tables)))
 
     def source(self, name: str, doc: Any) -> SourceSpec:
         where = f"source {name}"
-        doc = self.mapping(doc, where, name)
+        doc = self.mapping(doc, where, name, SOURCE_FIELDS)
         flink_table = self.value(doc, where, "table", str)
         ddl = self.file(doc, where, "ddl")
         self.ddl(ddl, where, "ddl", flink_table)
@@ -219,17 +234,18 @@ class _Loader:
 
     def table(self, name: str, doc: Any) -> TableSpec:
         where = f"table {name}"
-        doc = self.mapping(doc, where, name)
+        doc = self.mapping(doc, where, name, TABLE_FIELDS)
         flink_table = self.value(doc, where, "table", str)
         if _short(flink_table) != name:
             raise self.error(where, "table", f"`{flink_table}` does not end in .{name}")
         primary_key = tuple(self.value(doc, where, "primary_key", list))
+        value_subject, key_subject = self.subjects(doc, where, flink_table, bool(primary_key))
         reads = tuple(self.value(doc, where, "reads", list))
         stateful = self.value(doc, where, "stateful", bool)
         versions = {}
         for version in VERSIONS:
-            vdoc = self.mapping(doc.get(version), where, version)
             prefix = f"{version}."
+            vdoc = self.mapping(doc.get(version), where, version, VERSION_FIELDS, prefix)
             ddl = self.file(vdoc, where, "ddl", prefix)
             definition = self.ddl(ddl, where, prefix + "ddl", flink_table)
             if tuple(definition.primary_key) != primary_key:
@@ -243,7 +259,19 @@ class _Loader:
                 raise self.error(where, prefix + "statement", f"{statement!r} is not a valid Confluent "
                                  "statement name (lowercase letters, digits, '-' and '.', at most 100 characters)")
             versions[version] = PipelineVersion(ddl, dml, schema, statement)
-        return TableSpec(name, flink_table, primary_key, reads, stateful, versions["v1"], versions["v2"])
+        return TableSpec(name, flink_table, value_subject, key_subject, primary_key, reads, stateful,
+                         versions["v1"], versions["v2"])
+
+    def subjects(self, doc: dict, where: str, flink_table: str, keyed: bool) -> tuple[str, str | None]:
+        """(value, key) subjects: TopicNameStrategy's, which is what CREATE TABLE registers."""
+        subjects = self.mapping(doc.get("subjects"), where, "subjects", {"value", "key"}, "subjects.")
+        expected = {"value": f"{flink_table}-value", "key": f"{flink_table}-key" if keyed else None}
+        for kind, want in expected.items():
+            got = subjects.get(kind)
+            if got != want:
+                raise self.error(where, f"subjects.{kind}", f"is {got!r}; the table's topic `{flink_table}` "
+                                 f"{'has the subject ' + repr(want) if want else 'has no key subject (no primary key)'}")
+        return expected["value"], expected["key"]
 
     def check_pipeline(self, where: str, field: str, dml: Path, flink_table: str, reads: tuple[str, ...],
                        stateful: bool, upsert_sink: bool) -> None:

@@ -1,0 +1,172 @@
+"""The migration manifest: the project's own loads in dependency order; a wrong one fails naming the
+file, the table and the field."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from confluent_migration.migration.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest, pipeline_facts
+
+AGGREGATES = ["skus_uoms_agg", "skus_classifications_agg", "products_classifications_agg"]
+
+
+def test_the_project_manifest_orders_skus_master_after_the_aggregates_it_reads():
+    manifest = load_manifest()
+    assert manifest.path == DEFAULT_MANIFEST and DEFAULT_MANIFEST.parent.name == "include"
+    assert manifest.names == AGGREGATES + ["skus_master"]
+    master = manifest.table("skus_master")
+    assert set(master.reads) == {"skus", *AGGREGATES}
+    assert manifest.table("sbx-uat.encarta.public.skus_master") is master
+    assert master.subjects == ("sbx-uat.encarta.public.skus_master-value", "sbx-uat.encarta.public.skus_master-key")
+    assert all(spec.stateful for spec in manifest.tables)
+    assert {s.name for s in manifest.sources} >= {"skus", "uoms", "sku_classifications", "product_classifications"}
+    statements = [spec.version(v).statement for spec in manifest.tables for v in ("v1", "v2")]
+    assert len(set(statements)) == len(statements)
+
+
+def test_subset_keeps_dependency_order_and_adds_nothing():
+    manifest = load_manifest()
+    assert [t.name for t in manifest.subset(["skus_master", "skus_uoms_agg"])] == ["skus_uoms_agg", "skus_master"]
+    assert [t.name for t in manifest.subset(["skus_master"])] == ["skus_master"]
+    assert manifest.subset(None) == list(manifest.tables)
+    with pytest.raises(KeyError, match="nope"):
+        manifest.subset(["nope"])
+
+
+@pytest.mark.parametrize(
+    "sql, written, read, stateful",
+    [
+        ("INSERT INTO `a.b.t` SELECT k, COUNT(*) FROM `a.b.s` GROUP BY k", "a.b.t", {"a.b.s"}, True),
+        ("INSERT INTO t SELECT s.k FROM s LEFT JOIN u ON u.k = s.k", "t", {"s", "u"}, True),
+        ("INSERT INTO t SELECT DISTINCT k FROM s", "t", {"s"}, True),
+        ("INSERT INTO t SELECT k, UPPER(v) FROM s WHERE v IS NOT NULL", "t", {"s"}, False),
+    ],
+)
+def test_pipeline_facts_derive_what_a_pipeline_writes_reads_and_whether_it_keeps_state(sql, written, read, stateful):
+    assert pipeline_facts(sql) == (written, read, stateful)
+
+
+# -- a wrong manifest -----------------------------------------------------------------------------
+
+@pytest.fixture
+def include(tmp_path: Path) -> Path:
+    """A copy of the project's include/ to break."""
+    return Path(shutil.copytree(DEFAULT_MANIFEST.parent, tmp_path / "include"))
+
+
+def rewrite(include: Path, change: Callable[[dict], None]) -> Path:
+    path = include / "migration.yaml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def master(doc: dict) -> dict:
+    return doc["tables"]["skus_master"]
+
+
+def _set(field: str, value) -> Callable[[dict], None]:
+    def change(doc: dict) -> None:
+        target = master(doc)
+        *parents, last = field.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[last] = value
+    return change
+
+
+def _delete(field: str) -> Callable[[dict], None]:
+    return lambda doc: master(doc).pop(field)
+
+
+@pytest.mark.parametrize(
+    "change, field, problem",
+    [
+        (_delete("stateful"), "stateful", "is missing"),
+        (_set("stateful", False), "stateful", "says False but sql/v1/insert_skus_master.sql is stateful"),
+        (_set("stateful", "yes"), "stateful", "must be a bool"),
+        (_set("primary_key", ["sku_code"]), "primary_key", "declares PRIMARY KEY ('id',)"),
+        (_set("reads", ["skus"]), "reads", "sql/v1/insert_skus_master.sql reads"),
+        (_set("reads", "skus"), "reads", "must be a list"),
+        (_set("table", "sbx-uat.encarta.public.skus"), "table", "does not end in .skus_master"),
+        (_set("subjects.value", "skus_master-value"), "subjects.value", "has the subject"),
+        (_delete("subjects"), "subjects", "must be a non-empty mapping"),
+        (_set("v2.ddl", "sql/v2/nope.sql"), "v2.ddl", "does not exist"),
+        (_set("v2.ddl", "sql/v1/table_skus_uoms_agg.sql"), "v2.ddl", "creates `sbx-uat.encarta.public.skus_uoms_agg`"),
+        (_set("v1.dml", "sql/v1/populate_skus_uoms_agg.sql"), "v1.dml", "writes `sbx-uat.encarta.public.skus_uoms_agg`"),
+        (_set("v1.dml", "sql/v1/table_skus_master.sql"), "v1.dml", "is not an INSERT INTO ... SELECT"),
+        (_set("v2.statement", "Encarta_Skus"), "v2.statement", "is not a valid Confluent statement name"),
+        (_set("v2.statement", "a" * 101), "v2.statement", "at most 100 characters"),
+        (_set("v2.statement", "encarta-skus-master-v1"), "v2.statement", "is also the statement of skus_master v1"),
+        (_set("v2.sheme", "x"), "v2.sheme", "is not a field"),
+        (_set("stateless", True), "stateless", "is not a field"),
+    ],
+)
+def test_a_wrong_table_entry_names_the_file_the_table_and_the_field(include, change, field, problem):
+    path = rewrite(include, change)
+    with pytest.raises(ManifestError) as error:
+        load_manifest(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and "table skus_master" in message, message
+    assert f"field '{field}'" in message and problem in message, message
+
+
+def test_a_source_with_unknown_ddl_and_a_read_of_an_unknown_table_are_refused(include):
+    path = rewrite(include, lambda doc: doc["sources"]["skus"].update(ddl="sql/sources/missing.sql"))
+    with pytest.raises(ManifestError, match=re.escape("source skus, field 'ddl': file sql/sources/missing.sql")):
+        load_manifest(path)
+
+
+def test_a_manifest_that_is_not_a_mapping_is_refused(tmp_path):
+    path = tmp_path / "migration.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ManifestError, match=re.escape(str(path))):
+        load_manifest(path)
+
+
+# -- a stateless pipeline and a cycle, on a small manifest of their own -------------------------
+
+def small_manifest(tmp_path: Path, pipelines: dict[str, tuple[str, bool]], keyed: bool = False) -> Path:
+    """Tables a and b (optionally keyed by k), each filled by the given (SELECT, stateful)."""
+    (tmp_path / "sql").mkdir(parents=True)
+    (tmp_path / "sql" / "source.sql").write_text("CREATE TABLE `p.s` (k STRING NOT NULL, v STRING)")
+    key = ", PRIMARY KEY (k) NOT ENFORCED" if keyed else ""
+    tables = {}
+    for name, (select, stateful) in pipelines.items():
+        (tmp_path / "sql" / f"table_{name}.sql").write_text(f"CREATE TABLE `p.{name}` (k STRING NOT NULL, v STRING{key})")
+        (tmp_path / "sql" / f"fill_{name}.sql").write_text(f"INSERT INTO `p.{name}` {select}")
+        reads = sorted({_short(t) for t in pipeline_facts(f"INSERT INTO x {select}")[1]})
+        version = {"ddl": f"sql/table_{name}.sql", "dml": f"sql/fill_{name}.sql", "schema": "sql/source.sql"}
+        tables[name] = {"table": f"p.{name}", "subjects": {"value": f"p.{name}-value"} | (
+            {"key": f"p.{name}-key"} if keyed else {}), "primary_key": ["k"] if keyed else [], "reads": reads,
+            "stateful": stateful, "v1": version | {"statement": f"{name}-v1"}, "v2": version | {"statement": f"{name}-v2"}}
+    path = tmp_path / "migration.yaml"
+    path.write_text(yaml.safe_dump({"sources": {"s": {"table": "p.s", "ddl": "sql/source.sql"}}, "tables": tables}))
+    return path
+
+
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def test_a_stateless_pipeline_may_say_so_but_not_into_an_upsert_sink(tmp_path):
+    select = "SELECT k, UPPER(v) FROM `p.s`"
+    manifest = load_manifest(small_manifest(tmp_path / "append", {"a": (select, False)}))
+    assert manifest.table("a").key_subject is None and not manifest.table("a").stateful
+    with pytest.raises(ManifestError, match="field 'stateful': says False .* stateful"):
+        load_manifest(small_manifest(tmp_path / "upsert", {"a": (select, False)}, keyed=True))
+    with pytest.raises(ManifestError, match="field 'stateful': says True .* stateless"):
+        load_manifest(small_manifest(tmp_path / "claims", {"a": (select, True)}))
+
+
+def test_tables_that_read_each_other_are_a_cycle(tmp_path):
+    path = small_manifest(tmp_path, {"a": ("SELECT k, v FROM `p.b`", False), "b": ("SELECT k, v FROM `p.a`", False)})
+    with pytest.raises(ManifestError, match="field 'reads': the tables read each other in a cycle"):
+        load_manifest(path)
