@@ -160,6 +160,24 @@ def test_applied_follows_changes_through_the_pipelines_upstream_first_and_never_
     store.close()
 
 
+def test_a_probe_restarts_when_a_table_is_created_again(tmp_path):
+    store = Store(tmp_path)
+    change_log = ChangeLog(store)
+    world = FakePipelines()
+    applied = AppliedWatermark(change_log, ["mid", "top"], world.positions)
+    world.ends["src"] += 2
+    change_log.record([("src", str(i), "insert", NOW) for i in range(2)])
+    world.step("agg")
+    world.step("agg")
+    assert applied.poll() == 0  # mid's target is its end now: 2
+    world.ends["mid"], world.read["top"]["mid"] = 0, 0  # mid dropped and created again, empty
+    assert applied.poll() == 0  # the probe is outdated: dropped
+    world.step("agg")
+    world.step("top")
+    assert applied.poll() == 2
+    store.close()
+
+
 @pytest.mark.parametrize("table", [SKUS, UOMS])
 def test_an_update_keeps_key_and_created_at_and_moves_updated_at(table):
     synth, rows = synthesise()
