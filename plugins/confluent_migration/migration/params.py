@@ -48,7 +48,9 @@ def _threshold_params() -> dict[str, Param]:
         "pending_records_threshold": Param(100, type="integer", minimum=0, title="Caught up at",
                                            description="A statement is caught up at or under this many pending "
                                                        "records (Messages Behind)."),
-        "catch_up_timeout_minutes": Param(60, type="integer", minimum=1, title="Catch-up timeout (minutes)"),
+        "parity_tolerance_pct": Param(1.0, type="number", minimum=0, maximum=100, title="Row parity tolerance (%)",
+                                      description="Rows of a table and keys of its source may differ by this much "
+                                                  "while live changes are in flight."),
         "throughput_min_pct": Param(s.throughput_min_ratio * 100, type="number", minimum=0,
                                     title="Throughput at least (% of baseline)"),
         "latency_max_pct": Param(s.latency_max_ratio * 100, type="number", minimum=0,
@@ -109,7 +111,7 @@ class RunParams:
     dry_run: bool
     confirm: str
     pending_records_threshold: int
-    catch_up_timeout_seconds: float
+    parity_tolerance: float
     criteria: SuccessCriteria
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -205,7 +207,7 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
         dry_run=dry_run,
         confirm=confirm,
         pending_records_threshold=int(_number(params, "pending_records_threshold", 100)),
-        catch_up_timeout_seconds=_number(params, "catch_up_timeout_minutes", 60, minimum=1) * 60,
+        parity_tolerance=_number(params, "parity_tolerance_pct", 1.0, maximum=100) / 100,
         criteria=criteria,
         options=options,
     )

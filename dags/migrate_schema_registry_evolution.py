@@ -1,0 +1,36 @@
+"""
+# Option A: Schema Registry evolution
+
+Migrates the chosen tables (default all, upstream first) to the v2 schema **in place**: the tables
+keep their names and topics; consumers change nothing.
+
+1. **Backup and prepare** (changes nothing): params and the confirm word, the three APIs answer, a
+   lock on the tables held across DAGs, readers of the tables listed (external ones flagged),
+   statements/subjects/columns/rows recorded, baseline metrics, subjects backed up and read back,
+   v2 schemas checked under FULL_TRANSITIVE (offline and by the registry), v2 pipelines validated
+   with `sql.dry-run`. A **dry run** (the default) stops here.
+2. **Schema Registry updates**: each value subject set to FULL_TRANSITIVE (the previous level is
+   recorded; Confluent Cloud's default is BACKWARD), then its v2 schema registered.
+3. **Replace pipelines**: a running statement keeps the schema it was created with, so each v1
+   statement is *stopped* (offsets recorded; not deleted, so rollback can resume it) and a v2
+   statement writing the same table starts from the earliest offset: the pipelines are stateful,
+   and reprocessing rewrites every row with a real `updated_at` instead of the schema default.
+4. **Validation**: caught up (pending records under the threshold), both timestamp columns, column
+   counts equal the v2 DDL's, no `created_at > updated_at` or NULL, row parity with the source,
+   statements RUNNING; success criteria against the baseline. A summary closes every run.
+
+Every change is recorded in the run's ledger as it happens; the Airflow DAG `rollback_migration` undoes it.
+"""
+
+from __future__ import annotations
+
+from confluent_migration.migration.building import close, migration_dag, preflight, validation
+from confluent_migration.migration.options import evolve_schemas, replace_pipelines
+from confluent_migration.migration.plans import OPTION_A
+
+with migration_dag("migrate_schema_registry_evolution", doc_md=__doc__, tags=["option-a"]) as dag:
+    run = preflight(OPTION_A)
+    registered = evolve_schemas(run)
+    replaced = replace_pipelines(run, after=registered)
+    validated = validation(run, after=replaced)
+    close(run, after=validated, windows={"v1 stopped to v2 caught up": ["statement_stopped", "statement_created"]})

@@ -1,0 +1,56 @@
+"""
+# Rollback of a migration run
+
+Undoes exactly what a migration run recorded in its ledger, in reverse, from whatever point it
+reached (also a run that failed half way). `migration_run` names the run (default: the latest
+recorded migration). The guide's `git checkout HEAD~1` is not needed: the old SQL is versioned
+under `include/sql/v1` and pre-flight recorded each statement's SQL and properties.
+
+1. **Choose the run**: params and the confirm word, the run's steps listed, the tables locked.
+   A **dry run** lists what would be undone and stops.
+2. **Stop the new pipelines**: each v2 statement the run created is stopped (kept for inspection).
+3. **Restore schemas**: the versions the run registered are soft-deleted (the pre-migration schema
+   is latest again) and each subject's previous compatibility level comes back. READONLY subjects
+   are refused with a clear error.
+4. **Restore tables**: tables the run created are dropped and dropped ones recreated from their
+   backups (options B and C).
+5. **Restart the old pipelines**: each stopped v1 statement is resumed from its savepoint (state
+   and offsets intact); one that is gone, or whose table was recreated, starts again from the
+   earliest offset with the SQL recorded in pre-flight.
+6. **Verify data flow** (planned mode): the old statements RUNNING, caught up, and writing
+   records again. **Emergency** mode skips this check to be fast.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, TaskGroup, task
+
+from confluent_migration.migration.building import TAGS, release_lock
+from confluent_migration.migration.building import acquire_lock as lock_tables
+from confluent_migration.migration.params import rollback_params
+from confluent_migration.migration.rollback import GROUPS, choose_run, rollback_summary, undo, verify_data_flow
+
+with DAG("rollback_migration", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
+         max_active_runs=1, doc_md=__doc__, tags=[*TAGS, "rollback"], params=rollback_params(),
+         default_args={"retries": 0}) as dag:
+    with TaskGroup("choose_the_run"):
+        choice = task(task_id="check_params_and_find_run")(choose_run)()
+        lock = task(task_id="acquire_table_lock")(lock_tables)(choice)
+        go = task.short_circuit(task_id="changes_allowed")(lambda c: not c["dry_run"])(choice)
+        choice >> lock >> go
+    previous = go
+    for group in GROUPS:
+        with TaskGroup(group):
+            undone = task(task_id=f"undo_{group}")(undo)(group, choice)
+        previous >> undone
+        previous = undone
+    with TaskGroup("verify_data_flow"):
+        flowing = task(task_id="verify_new_changes_flow")(verify_data_flow)(choice)
+    previous >> flowing
+    summary = task(task_id="summary")(rollback_summary)(choice)
+    release = task(task_id="release_table_lock")(release_lock)(choice)
+    flowing >> summary >> release
+    summary.as_teardown(setups=lock)
+    release.as_teardown(setups=lock)

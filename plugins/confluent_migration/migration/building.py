@@ -1,0 +1,345 @@
+"""The phases every migration DAG shares, as TaskGroups: pre-flight, validation, and the close.
+
+A migration DAG file is::
+
+    with migration_dag(...) as dag:
+        run = preflight(OPTION_X)            # Phase 1: backup and prepare (changes nothing)
+        ...the option's own phases...        # each change recorded in the ledger as it happens
+        validation(run, after=...)           # Phase 7: gates and success criteria
+        close(run)                           # summary and lock release, also after a failure
+
+The first task checks the params and computes the run's plan (``plans.py``); later tasks read it
+from XCom, so mapped tasks cover exactly the chosen tables. The table lock is the setup task and
+its release and the summary are teardowns: they run whatever happened in between and do not
+change the run's outcome. A dry run stops after pre-flight.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk import DAG, Param, TaskGroup, task
+from airflow.sdk.definitions.xcom_arg import XComArg
+
+from confluent_migration.hooks.flink_sql import FlinkSqlHook
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+from confluent_migration.migration import observe
+from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
+from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
+from confluent_migration.migration.lock import TableLocks
+from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
+from confluent_migration.migration.params import RunParams, check_migration_params, migration_params
+from confluent_migration.migration.plans import plan
+from confluent_migration.migration.summary import render_summary, window_seconds
+from confluent_migration.operators.flink import DryRunStatementOperator
+from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
+from confluent_migration.sensors.flink import StatementsCaughtUpSensor
+
+
+
+def poll_seconds() -> float:
+    """Seconds between polls of the waits (env ``CONFLUENT_MIGRATION_POLL_SECONDS``, default 10)."""
+    return float(os.environ.get("CONFLUENT_MIGRATION_POLL_SECONDS", "10"))
+
+
+def catch_up_timeout_seconds() -> float:
+    """How long the catch-up wait may take (env ``CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT``, default 2 h)."""
+    return float(os.environ.get("CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT", str(2 * 3600)))
+
+TAGS = ["confluent", "flink", "schema-migration"]
+# A dependency level with none of the chosen tables maps to no task instance and is skipped; the
+# next level still runs. (A dry run is stopped by the short-circuit, which skips every change.)
+AFTER_EMPTY_LEVELS = "none_failed"
+
+
+class GateError(RuntimeError):
+    """A validation gate or success criterion failed; the message lists each failure."""
+
+
+@dataclass
+class MigrationRun:
+    """Handles on the shared tasks of a migration DAG, for the option's own phases."""
+
+    manifest: Manifest
+    option: str
+    plan: XComArg  # the plan of plans.py plus "params" (RunParams as a dict)
+    lock: Any
+    head: Any  # the last task of pre-flight: the option's first change goes after it
+
+
+def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param] | None = None,
+                  manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
+    """A migration DAG: manual trigger only, one run at a time, the params form, templates from include/."""
+    manifest = manifest or load_manifest()
+    return DAG(
+        dag_id,
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        doc_md=doc_md,
+        tags=[*TAGS, *(tags or [])],
+        params=migration_params(manifest, extra=option_params),
+        template_searchpath=[str(INCLUDE_DIR)],
+        render_template_as_native_obj=False,
+        default_args={"retries": 0},
+    )
+
+
+# -- Phase 1: backup and prepare ------------------------------------------------------------------
+
+def pick(the_plan: dict[str, Any], path: list[Any]) -> Any:
+    value = the_plan
+    for key in path:
+        value = value[key]
+    return value
+
+
+def planned(the_plan: XComArg, *path: Any) -> XComArg:
+    """One list of the plan as its own XCom (mapped tasks expand over a task's return value)."""
+    name = "plan_" + "_".join(str(p) for p in path)
+    return task(task_id=name)(pick)(the_plan, list(path))
+
+
+def _flink_database() -> str | None:
+    return FlinkStatementsHook().extra.get("database")
+
+
+def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **context: Any) -> dict[str, Any]:
+    """Check the params (a bad one fails here, naming it), start the ledger, compute the plan."""
+    manifest = load_manifest()
+    run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
+    result = plan(option, manifest, run.tables, context["run_id"])
+    result["params"] = run.as_dict()
+    ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables,
+                              params=result["params"])
+    print(f"Migration option {option} of {run.tables} ({'DRY RUN' if run.dry_run else 'changes confirmed'})")
+    return result
+
+
+def acquire_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
+    locks = TableLocks(ledger_base())
+    taken = locks.acquire(the_plan["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
+    print(f"Locked {taken} for run {context['run_id']} (locks at {locks.folder})")
+    return taken
+
+
+def release_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
+    released = TableLocks(ledger_base()).release(the_plan["tables"], dag_id=context["dag"].dag_id,
+                                                 run_id=context["run_id"])
+    print(f"Released {released}")
+    return released
+
+
+def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
+    """Each of the three APIs answers (a wrong key or host fails here, before anything changes)."""
+    statements = FlinkStatementsHook().list_statements()
+    subjects = SchemaRegistryHook().subjects()
+    pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, the_plan["old_statements"])
+    answer = {"flink_statements": len(statements), "subjects": len(subjects), "pending_records": pending}
+    print(f"Connections answer: {answer}")
+    return answer
+
+
+def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The state before any change: statements (SQL, phase, offsets), readers, subjects, counts."""
+    statements = FlinkStatementsHook().list_statements()
+    registry, sql = SchemaRegistryHook(), FlinkSqlHook()
+    own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
+    tables = {f["table"]: f["flink_table"] for f in the_plan["facts"]}
+    state = {
+        "statements": [s.snapshot() for s in statements if s.name in own or any(
+            observe.writes(s, t) or observe.reads(s, t) for t in tables.values())],
+        "readers": observe.readers(statements, tables, own),
+        "subjects": {subject: observe.subject_state(registry, subject)
+                     for f in the_plan["facts"] for subject in f["subjects"]},
+        "columns": {name: len(observe.column_names(sql, t)) for name, t in tables.items()},
+        "rows": {name: observe.row_count(sql, t) for name, t in tables.items()},
+    }
+    ledger_for(context).record("preflight_state", DONE, task_id=context["ti"].task_id, result=state)
+    external = {t: r["external"] for t, r in state["readers"].items() if r["external"]}
+    print(f"Readers of the tables: {state['readers']}")
+    if external:
+        print(f"EXTERNAL consumers (not moved by this DAG; tell their owners): {external}")
+    print(f"Columns {state['columns']}, rows {state['rows']}")
+    return {"external_readers": external, "rows": state["rows"]}
+
+
+def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
+    baseline = observe.measure(the_plan["old_statements"], list(the_plan["final_tables"].values()))
+    result = baseline.__dict__
+    ledger_for(context).record("baseline", DONE, task_id=context["ti"].task_id, result=result)
+    print(f"Baseline: {result}")
+    return result
+
+
+def print_plan(the_plan: dict[str, Any]) -> None:
+    """Every statement, schema and check the run will use, for the log (and the dry run's output)."""
+    print(f"Plan of option {the_plan['option']} for {the_plan['tables']}:")
+    for key, value in the_plan.items():
+        if key in ("facts", "params"):
+            continue
+        if key == "levels":
+            for n, level in enumerate(value):
+                for step, entries in level.items():
+                    for entry in entries:
+                        print(f"  level {n} {step}: {entry.get('statement_name')} "
+                              f"{entry.get('properties', '')}\n{entry.get('sql', '')}")
+        else:
+            print(f"  {key}: {value}")
+
+
+def changes_allowed(the_plan: dict[str, Any]) -> bool:
+    if the_plan["params"]["dry_run"]:
+        print("Dry run: every check passed; nothing is changed. Trigger again with dry_run off and confirm set.")
+        return False
+    return True
+
+
+def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
+              manifest: Manifest | None = None) -> MigrationRun:
+    """Phase 1 (backup and prepare): everything that can be checked or saved before any change."""
+    manifest = manifest or load_manifest()
+    with TaskGroup("phase_1_backup_and_prepare", tooltip="Checks, state, baseline and backups; changes nothing"):
+        the_plan = task(task_id="check_params_and_plan")(check_params_and_plan)(option, dict(option_flags or {}))
+        lock = task(task_id="acquire_table_lock")(acquire_lock)(the_plan)
+        connections = task(task_id="check_connections")(check_connections)(the_plan)
+        state = task(task_id="record_current_state")(record_state)(the_plan)
+        baseline = task(task_id="capture_baseline_metrics")(capture_baseline)(the_plan)
+        subjects = task(task_id="subjects_to_back_up")(all_subjects)(the_plan)
+        backup = BackupSubjectsOperator(task_id="backup_schemas", subjects=subjects, backup_name="{{ run_id }}",
+                                        **recorded("schemas_backed_up", ["subjects"]))
+        compatible = CheckSchemaCompatibilityOperator.partial(task_id="check_v2_schema_compatibility").expand_kwargs(
+            planned(the_plan, "check_schemas"))
+        valid = DryRunStatementOperator.partial(task_id="validate_v2_pipelines").expand_kwargs(
+            planned(the_plan, "validate_queries"))
+        shown = task(task_id="print_plan")(print_plan)(the_plan)
+        allowed = task.short_circuit(task_id="changes_allowed", ignore_downstream_trigger_rules=False)(
+            changes_allowed)(the_plan)
+        the_plan >> lock >> connections >> [state, baseline] >> backup >> [compatible, valid] >> shown >> allowed
+    return MigrationRun(manifest, option, the_plan, lock, allowed)
+
+
+def all_subjects(the_plan: dict[str, Any]) -> list[str]:
+    return [s for f in the_plan["facts"] for s in f["subjects"]]
+
+
+# -- Phase 7: validation -----------------------------------------------------------------------------
+
+def validation_gates(the_plan: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+    """Both columns, column counts from the v2 DDL, timestamps, parity with the source, statements RUNNING."""
+    sql, flink = FlinkSqlHook(), FlinkStatementsHook()
+    tolerance = the_plan["params"]["parity_tolerance"]
+    statements = flink.list_statements()
+    verdicts: list[Verdict] = []
+    errors = rows = 0
+    for fact in the_plan["facts"]:
+        table = the_plan["final_tables"][fact["table"]]
+        columns = observe.column_names(sql, table)
+        missing = [c for c in ("created_at", "updated_at") if c not in columns]
+        verdicts.append(judge("missing timestamp columns", table, len(missing), "<=", 0, ", ".join(missing)))
+        verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns) - fact["v2_columns"]), "<=", 0,
+                              f"{len(columns)} columns, the v2 DDL declares {fact['v2_columns']}"))
+        count = observe.row_count(sql, table)
+        if not missing:
+            bad = observe.timestamp_violations(sql, table)
+            errors, rows = errors + bad, rows + count
+            verdicts.append(judge("rows with created_at > updated_at or NULL", table, bad, "<=", 0))
+        if fact["source_table"]:
+            keys = observe.distinct_keys(sql, fact["source_table"], fact["primary_key"])
+            gap = abs(count - keys) / max(keys, 1)
+            verdicts.append(judge("row parity gap with source", table, round(gap, 6), "<=", tolerance,
+                                  f"{count} rows, {keys} keys in {fact['source_table']}"))
+        writers = observe.writers_of(statements, table)
+        not_running = [f"{s.name}={s.phase}" for s in writers if s.phase != "RUNNING"]
+        verdicts.append(judge("writing statements not RUNNING", table, len(not_running) if writers else None, "<=",
+                              0, ", ".join(not_running) or ", ".join(s.name for s in writers) or "no writer"))
+    result = [v.as_dict() for v in verdicts]
+    ledger_for(context).record("gates", DONE, task_id=context["ti"].task_id, result=result,
+                               data={"data_errors": [errors, rows]})
+    for v in verdicts:
+        print(v.line())
+    failed = failures(verdicts)
+    if failed:
+        raise GateError("validation gates failed:\n" + "\n".join(v.line() for v in failed))
+    return result
+
+
+def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+    """Throughput, latency, error rate and freshness against the baseline (guide's success criteria)."""
+    ledger = ledger_for(context)
+    baseline = next((s.result for s in ledger.steps(["baseline"])), None)
+    gates = next((s for s in ledger.steps(["gates"])), None)
+    data_errors = tuple(gates.data["data_errors"]) if gates else None
+    after = observe.measure(the_plan["new_statements"], list(the_plan["final_tables"].values()),
+                            data_errors=data_errors)
+    criteria = SuccessCriteria(**the_plan["params"]["criteria"])
+    verdicts = criteria.evaluate(Measurements.from_dict(baseline), after)
+    result = [v.as_dict() for v in verdicts]
+    ledger.record("criteria", DONE, task_id=context["ti"].task_id, result=result, data={"after": after.__dict__})
+    for v in verdicts:
+        print(v.line())
+    failed = failures(verdicts)
+    if failed:
+        raise GateError("success criteria not met:\n" + "\n".join(v.line() for v in failed))
+    return result
+
+
+def validation(run: MigrationRun, *, after: Any) -> Any:
+    """Phase 7 (validation and testing): caught up, gates, success criteria."""
+    with TaskGroup("phase_7_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
+        caught_up = StatementsCaughtUpSensor(
+            task_id="wait_until_caught_up", statement_names=planned(run.plan, "new_statements"),
+            threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
+            timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
+        gates = task(task_id="validation_gates")(validation_gates)(run.plan)
+        criteria = task(task_id="success_criteria")(success_criteria)(run.plan)
+        after >> caught_up >> gates >> criteria
+    return criteria
+
+
+# -- the close -----------------------------------------------------------------------------------
+
+def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None = None, **context: Any) -> str:
+    """Write and print the run's summary; mark the ledger with the outcome."""
+    ledger = ledger_for(context)
+    steps = ledger.steps()
+    kinds = {s.kind for s in steps if s.done}
+    if the_plan["params"]["dry_run"]:
+        outcome = "dry run"
+    elif "criteria" in kinds:
+        outcome = "success"
+    else:
+        outcome = "failed"
+    gates = [Verdict(**v) for s in steps if s.kind == "gates" for v in s.result]
+    criteria = [Verdict(**v) for s in steps if s.kind == "criteria" for v in s.result]
+    header = ledger.finish(outcome)
+    facts = {}
+    for name, (start_kind, end_kind) in (windows or {}).items():
+        seconds = window_seconds(steps, start_kind, end_kind)
+        facts[name] = "not reached" if seconds is None else f"{seconds:.1f} s"
+    text = render_summary(header, [s for s in steps if s.kind not in ("gates", "criteria")], gates=gates,
+                          criteria=criteria, facts=facts, outcome=outcome)
+    path = ledger.write_report("summary.txt", text)
+    print(text)
+    print(f"Summary written to {path}; roll back with DAG rollback_migration, migration_run={context['run_id']}")
+    return text
+
+
+def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | None = None) -> None:
+    """The summary and the lock release: teardowns, so they run even when a step failed.
+
+    :param windows: facts for the summary: name -> [kind of the first step, kind of the last step done].
+    """
+    summary = task(task_id="summary")(summarize)(run.plan, dict(windows or {}))
+    release = task(task_id="release_table_lock")(release_lock)(run.plan)
+    after >> summary >> release
+    summary.as_teardown(setups=run.lock)
+    release.as_teardown(setups=run.lock)
+

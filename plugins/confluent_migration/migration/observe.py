@@ -1,0 +1,140 @@
+"""Reading the pipelines' state: statements and their readers, subjects, table counts, metrics.
+
+Used by pre-flight (the state before any change and the baseline), by the validation gates and
+success criteria after the change, and by the daily health check. Read-only: nothing here changes
+Confluent Cloud.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from confluent_migration.hooks.flink_sql import FlinkSqlHook
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.hooks.metrics import QUERY_PATH, STATEMENT_NAME, ConfluentMetricsHook, statement_metric_query
+from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+from confluent_migration.migration.criteria import Measurements
+from confluent_migration.statements import FAILED_PHASES, STOPPED, Statement
+
+RECORDS_IN = "io.confluent.flink/num_records_in"
+LIVE_PHASES = {"PENDING", "RUNNING", "DEGRADED"}
+
+
+def _mentions(sql: str, table: str) -> bool:
+    return f"`{table}`" in sql
+
+
+def writes(statement: Statement, table: str) -> bool:
+    return re.search(rf"INSERT\s+INTO\s+`{re.escape(table)}`", statement.sql, flags=re.IGNORECASE) is not None
+
+
+def reads(statement: Statement, table: str) -> bool:
+    """The statement reads ``table`` (it names it, other than as its INSERT target)."""
+    sql = re.sub(rf"INSERT\s+INTO\s+`{re.escape(table)}`", "", statement.sql, flags=re.IGNORECASE)
+    return _mentions(sql, table) and not statement.sql.lstrip().upper().startswith(("CREATE", "DROP"))
+
+
+def live(statements: Sequence[Statement]) -> list[Statement]:
+    return [s for s in statements if s.phase in LIVE_PHASES]
+
+
+def writers_of(statements: Sequence[Statement], table: str) -> list[Statement]:
+    return [s for s in live(statements) if writes(s, table)]
+
+
+def readers(statements: Sequence[Statement], tables: dict[str, str], own: set[str]) -> dict[str, dict[str, list[str]]]:
+    """Per table: the live statements reading it, split into the project's own and external ones."""
+    found = {}
+    for name, flink_table in tables.items():
+        reading = [s.name for s in live(statements) if reads(s, flink_table)]
+        found[name] = {"own": sorted(n for n in reading if n in own),
+                       "external": sorted(n for n in reading if n not in own)}
+    return found
+
+
+def scalar(hook: FlinkSqlHook, sql: str) -> Any:
+    row = hook.get_first(sql)
+    return None if row is None else row[0]
+
+
+def column_names(hook: FlinkSqlHook, flink_table: str) -> list[str]:
+    escaped = flink_table.replace("'", "''")
+    rows = hook.get_records("SELECT `COLUMN_NAME` FROM `INFORMATION_SCHEMA`.`COLUMNS` "
+                            f"WHERE `TABLE_NAME` = '{escaped}' ORDER BY `ORDINAL_POSITION`")
+    return [r[0] for r in rows]
+
+
+def row_count(hook: FlinkSqlHook, flink_table: str) -> int:
+    return int(scalar(hook, f"SELECT COUNT(*) FROM `{flink_table}`") or 0)
+
+
+def timestamp_violations(hook: FlinkSqlHook, flink_table: str) -> int:
+    return int(scalar(hook, f"SELECT COUNT(*) FROM `{flink_table}` WHERE created_at > updated_at "
+                            "OR created_at IS NULL OR updated_at IS NULL") or 0)
+
+
+def distinct_keys(hook: FlinkSqlHook, flink_table: str, key: Sequence[str]) -> int:
+    columns = ", ".join(f"`{c}`" for c in key)
+    return int(scalar(hook, f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM `{flink_table}`) k") or 0)
+
+
+def newest_update(hook: FlinkSqlHook, flink_table: str) -> datetime | None:
+    value = scalar(hook, f"SELECT MAX(updated_at) FROM `{flink_table}`")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def subject_state(hook: SchemaRegistryHook, subject: str) -> dict[str, Any]:
+    return {"versions": hook.versions(subject), "compatibility": hook.compatibility(subject),
+            "subject_compatibility": hook.subject_compatibility(subject)}
+
+
+def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], minutes: int = 5) -> float | None:
+    """Records read per second by ``statements`` together over the last ``minutes`` (Metrics API)."""
+    if not statements:
+        return None
+    body = statement_metric_query(RECORDS_IN, statements, timedelta(minutes=minutes))
+    response = hook.request("POST", QUERY_PATH, what=f"throughput of {', '.join(statements)}", json=body)
+    points = [p for p in response.json().get("data") or [] if p.get(STATEMENT_NAME) in set(statements)]
+    if not points:
+        return None
+    return sum(p["value"] for p in points) / (minutes * 60)
+
+
+def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_errors: tuple[int, int] | None = None,
+            sql: FlinkSqlHook | None = None) -> Measurements:
+    """Throughput (Metrics API), freshness (newest ``updated_at`` of tables that have one) and the
+    error rate (rows with inconsistent timestamps / rows, when ``data_errors`` is given)."""
+    sql = sql or FlinkSqlHook()
+    freshness = []
+    now = datetime.now(timezone.utc)
+    for table in flink_tables:
+        if "updated_at" in column_names(sql, table):
+            newest = newest_update(sql, table)
+            if newest is not None:
+                freshness.append((now - newest).total_seconds())
+    errors, rows = data_errors or (0, 0)
+    return Measurements(
+        throughput=records_per_second(ConfluentMetricsHook(), statements),
+        latency_seconds=None,  # not reported by the Metrics API for statements (watermarks may be absent)
+        error_rate=(errors / rows) if data_errors and rows else None,
+        freshness_seconds=max(freshness) if freshness else None,
+    )
+
+
+def statement_phases(hook: FlinkStatementsHook, names: Sequence[str]) -> dict[str, str]:
+    found = {}
+    for name in names:
+        statement = hook.find_statement(name)
+        found[name] = statement.phase if statement else "ABSENT"
+    return found
+
+
+def unhealthy(phases: dict[str, str]) -> dict[str, str]:
+    return {n: p for n, p in phases.items() if p in FAILED_PHASES or p in (STOPPED, "ABSENT")}

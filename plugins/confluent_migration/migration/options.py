@@ -1,0 +1,60 @@
+"""The options' own phases, built from the operators, each change recorded in the ledger as it happens.
+
+Ledger kinds (what rollback undoes, in reverse):
+
+- ``compatibility_set`` (subject; result ``previous``) -> the previous level is restored;
+- ``schema_registered`` (subject, schema; result ``version``) -> that version is soft-deleted;
+- ``statement_stopped`` (statement_name) -> resumed from its savepoint (or restarted from the
+  earliest offset if it was deleted or its table recreated);
+- ``statement_created`` (statement_name) -> stopped;
+- ``schemas_backed_up`` -> nothing (a backup is kept).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import TaskGroup
+
+from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.ledger import recorded
+from confluent_migration.migration.plans import dependency_levels
+from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
+from confluent_migration.operators.schema_registry import RegisterSchemaOperator, SetSubjectCompatibilityOperator
+
+COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
+STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
+
+
+def evolve_schemas(run: MigrationRun) -> Any:
+    """Phase 4 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema."""
+    with TaskGroup("phase_4_schema_registry_updates",
+                   tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
+        level = SetSubjectCompatibilityOperator.partial(
+            task_id="set_full_transitive", **recorded(COMPATIBILITY_SET, ["subject", "level"])
+        ).expand_kwargs(planned(run.plan, "set_compatibility"))
+        register = RegisterSchemaOperator.partial(
+            task_id="register_v2_schemas", **recorded(SCHEMA_REGISTERED, ["subject", "schema"])
+        ).expand_kwargs(planned(run.plan, "register_schemas"))
+        run.head >> level >> register
+    return register
+
+
+def replace_pipelines(run: MigrationRun, after: Any) -> Any:
+    """Phase 6 (update SQL scripts): per dependency level, stop each v1 statement (offsets recorded,
+    not deleted) and start its v2 statement writing the same table from the earliest offset."""
+    with TaskGroup("phase_6_replace_pipelines",
+                   tooltip="Stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
+        previous = after
+        for n, _ in enumerate(dependency_levels(run.manifest)):
+            stop = StopStatementOperator.partial(
+                task_id=f"level_{n}_stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+                **recorded(STATEMENT_STOPPED, ["statement_name"])
+            ).expand_kwargs(planned(run.plan, "levels", n, "stop"))
+            start = SubmitStatementOperator.partial(
+                task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+                **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
+            ).expand_kwargs(planned(run.plan, "levels", n, "start"))
+            previous >> stop >> start
+            previous = start
+    return previous

@@ -1,0 +1,123 @@
+"""What each option does to each table, as plain data: statement names, SQL, properties, subjects.
+
+A plan is computed once per run (in the first task) from the manifest and the chosen tables, and
+handed to the mapped operators of each phase through XCom, so a DAG file stays a runbook and a
+table subset never needs another DAG. Tables are grouped in dependency levels: every table of a
+level reads only tables of earlier levels (or sources).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_migration.migration.manifest import Manifest, TableSpec
+from confluent_migration.statements import statement_name
+
+OPTION_A, OPTION_B, OPTION_C = "A", "B", "C"
+FULL_TRANSITIVE = "FULL_TRANSITIVE"
+EARLIEST = {"sql.tables.scan.startup.mode": "earliest-offset"}
+V2_SUFFIX = "_v2"
+BACKUP_SUFFIX = "_backup"
+
+
+def dependency_levels(manifest: Manifest, specs: Sequence[TableSpec] | None = None) -> list[list[TableSpec]]:
+    """The tables (all, or ``specs``) by level: level 0 reads only sources, level n reads level < n."""
+    level: dict[str, int] = {}
+    for spec in manifest.in_dependency_order():
+        level[spec.name] = 1 + max((level[r] for r in spec.reads if r in level), default=-1)
+    chosen = list(specs) if specs is not None else manifest.in_dependency_order()
+    depth = max(level.values(), default=-1) + 1
+    return [[s for s in chosen if level[s.name] == n] for n in range(depth)]
+
+
+def startup_properties(spec: TableSpec, replaces: str | None = None) -> dict[str, str]:
+    """How a new statement of ``spec`` starts: stateful pipelines reprocess from the earliest offset;
+    a stateless one replacing a statement carries that statement's offsets over."""
+    if spec.stateful or replaces is None:
+        return dict(EARLIEST)
+    return {"sql.tables.initial-offset-from": replaces}
+
+
+def new_statement_name(spec: TableSpec, run_id: str, suffix: str = "") -> str:
+    """The deterministic name of the v2 statement of ``spec`` in this run (a retry finds it)."""
+    return statement_name(spec.name + suffix, 2, run_id)
+
+
+def quoted(table: str) -> str:
+    return f"`{table}`"
+
+
+def retarget(sql: str, renames: dict[str, str]) -> str:
+    """``sql`` with backticked table names replaced (``renames``: old full name -> new full name)."""
+    for old, new in renames.items():
+        sql = sql.replace(quoted(old), quoted(new))
+    return sql
+
+
+def query_of(dml: str) -> str:
+    """The SELECT of an ``INSERT INTO ... SELECT`` (to validate a pipeline before its table exists)."""
+    match = re.search(r"INSERT\s+INTO\s+`[^`]+`\s*", dml, flags=re.IGNORECASE)
+    if not match:
+        raise ValueError("not an INSERT INTO `table` ... statement")
+    return dml[match.end():].strip().rstrip(";")
+
+
+def _statement_sql(manifest: Manifest, spec: TableSpec, version: str, renames: dict[str, str] | None = None) -> str:
+    return retarget(manifest.sql(spec.version(version).dml), renames or {}).strip().rstrip(";")
+
+
+def table_facts(manifest: Manifest, spec: TableSpec) -> dict[str, Any]:
+    """What validation needs of a table: its v2 columns (from the DDL) and where its rows come from."""
+    v2 = manifest.definition(spec, "v2")
+    sources = [r for r in spec.reads if r in manifest.source_names]
+    source = manifest.sources[manifest.source_names.index(sources[0])] if len(sources) == 1 else None
+    return {
+        "table": spec.name,
+        "flink_table": spec.flink_table,
+        "v1_columns": len(manifest.definition(spec, "v1").columns),
+        "v2_columns": len(v2.columns),
+        "v2_column_names": [c.name for c in v2.columns],
+        "primary_key": list(spec.primary_key),
+        "source_table": source.flink_table if source else None,
+        "v1_statement": spec.v1.statement,
+        "subjects": list(spec.subjects),
+        "value_subject": spec.value_subject,
+    }
+
+
+def plan_option_a(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+    """Schema Registry evolution: evolve each value subject, then replace each v1 statement by a v2
+    statement writing the same table from the earliest offset (a running statement keeps its schema)."""
+    specs = manifest.subset(tables)
+    levels = dependency_levels(manifest, specs)
+    return {
+        "option": OPTION_A,
+        "tables": [s.name for s in specs],
+        "facts": [table_facts(manifest, s) for s in specs],
+        "set_compatibility": [{"subject": s.value_subject, "level": FULL_TRANSITIVE} for s in specs],
+        "check_schemas": [{"subject": s.value_subject, "schema": str(s.v2.schema), "level": FULL_TRANSITIVE}
+                          for s in specs],
+        "register_schemas": [{"subject": s.value_subject, "schema": str(s.v2.schema)} for s in specs],
+        "validate_queries": [{"sql": query_of(manifest.sql(s.v2.dml))} for s in specs],
+        "levels": [{
+            "stop": [{"statement_name": s.v1.statement} for s in level],
+            "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
+                       "properties": startup_properties(s, s.v1.statement)} for s in level],
+        } for level in levels],
+        "new_statements": [new_statement_name(s, run_id) for s in specs],
+        "old_statements": [s.v1.statement for s in specs],
+        "final_tables": {s.name: s.flink_table for s in specs},
+    }
+
+
+PLANNERS = {OPTION_A: plan_option_a}
+
+
+def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+    try:
+        planner = PLANNERS[option]
+    except KeyError:
+        raise ValueError(f"unknown migration option {option!r}; known: {sorted(PLANNERS)}") from None
+    return planner(manifest, tables, run_id)

@@ -1,0 +1,269 @@
+"""Undoing a migration run from its ledger, in reverse, from whatever point it reached.
+
+Each undo is tolerant: it looks at the current state first (a statement already stopped, a
+version already deleted, a step that only *started*), so a rollback can be re-run and can undo a
+run that failed half way. Undos are grouped in the order the runbook wants (stop the new
+pipelines, restore schemas, restore tables, bring the old pipelines back); within a group the
+steps are undone newest first. Every undo is recorded in the rollback run's own ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from confluent_migration.errors import StatementFailedError, StatementTimeoutError, SubjectReadOnlyError
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
+from confluent_migration.hooks.metrics import (
+    PENDING_RECORDS,
+    QUERY_PATH,
+    STATEMENT_NAME,
+    ConfluentMetricsHook,
+    lagging,
+    statement_metric_query,
+)
+from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+from confluent_migration.migration.ledger import DONE, Ledger, Step
+from confluent_migration.migration.plans import EARLIEST
+from confluent_migration.statements import FAILED_PHASES, RUNNING, STOPPED, TERMINAL_PHASES, Statement
+
+COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
+STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
+TABLE_DROPPED, TABLE_CREATED = "table_dropped", "table_created"
+RECORDS_OUT = "io.confluent.flink/num_records_out"
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "stop_new_pipelines": (STATEMENT_CREATED,),
+    "restore_schemas": (SCHEMA_REGISTERED, COMPATIBILITY_SET),
+    "restore_tables": (TABLE_CREATED, TABLE_DROPPED),
+    "restart_old_pipelines": (STATEMENT_STOPPED,),
+}
+
+
+class RollbackError(RuntimeError):
+    """A step could not be undone; the message names it and what to do by hand."""
+
+
+def wait_for_phase(hook: FlinkStatementsHook, name: str, targets: set[str], timeout: float,
+                   poll: float = 1.0) -> Statement:
+    deadline = time.monotonic() + timeout
+    while True:
+        statement = hook.get_statement(name)
+        if statement.phase in targets:
+            return statement
+        if statement.phase in FAILED_PHASES:
+            raise StatementFailedError(describe_failure(statement, hook.get_exceptions(name)))
+        if time.monotonic() > deadline:
+            raise StatementTimeoutError(f"Flink statement '{name}' is still {statement.phase} after {timeout:.0f}s "
+                                        f"(awaited {sorted(targets)})")
+        time.sleep(poll)
+
+
+class Undoer:
+    """Undoes the steps of one migration run (``target``), recording into the rollback's ``ledger``."""
+
+    def __init__(self, target: Ledger, ledger: Ledger, *, task_id: str, wait_seconds: float = 600,
+                 flink: FlinkStatementsHook | None = None, registry: SchemaRegistryHook | None = None) -> None:
+        self.target = target
+        self.ledger = ledger
+        self.task_id = task_id
+        self.wait_seconds = wait_seconds
+        self.flink = flink or FlinkStatementsHook()
+        self.registry = registry or SchemaRegistryHook()
+        self.preflight = next((s.result for s in target.steps(["preflight_state"])), None) or {}
+        self.handlers: dict[str, Callable[[Step], dict[str, Any]]] = {
+            STATEMENT_CREATED: self.stop_new_statement,
+            SCHEMA_REGISTERED: self.delete_registered_version,
+            COMPATIBILITY_SET: self.restore_compatibility,
+            STATEMENT_STOPPED: self.bring_back_statement,
+        }
+
+    def steps(self, kinds: Sequence[str]) -> list[Step]:
+        """The target's steps of ``kinds``, newest first."""
+        return list(reversed(self.target.steps(kinds)))
+
+    def undo_group(self, group: str) -> list[dict[str, Any]]:
+        done = []
+        for index, step in enumerate(self.steps(GROUPS[group])):
+            handler = self.handlers.get(step.kind)
+            if handler is None:
+                raise RollbackError(f"step {step.kind} of task {step.task_id} cannot be undone by this DAG: "
+                                    "undo it by hand, then re-run the rollback")
+            outcome = {"kind": step.kind, "task_id": step.task_id, "map_index": step.map_index,
+                       "was": step.status, **handler(step)}
+            self.ledger.record(f"undo_{step.kind}", DONE, task_id=self.task_id, map_index=index,
+                               data={"target_task": step.task_id, "target_map_index": step.map_index}, result=outcome)
+            print(f"undone {step.kind} ({step.status}) of {step.task_id}[{step.map_index}]: {outcome}")
+            done.append(outcome)
+        return done
+
+    # -- statements -------------------------------------------------------------------------------
+    def stop_new_statement(self, step: Step) -> dict[str, Any]:
+        name = step.data["statement_name"]
+        statement = self.flink.find_statement(name)
+        if statement is None:
+            return {"statement_name": name, "action": "none (never created)"}
+        if statement.phase in TERMINAL_PHASES or statement.stopped:
+            return {"statement_name": name, "action": f"none (already {statement.phase})"}
+        self.flink.set_stopped(name, True)
+        wait_for_phase(self.flink, name, {STOPPED}, self.wait_seconds)
+        return {"statement_name": name, "action": "stopped"}
+
+    def original(self, name: str) -> dict[str, Any] | None:
+        """The statement as pre-flight recorded it (SQL and properties), if it did."""
+        return next((s for s in self.preflight.get("statements", []) if s["name"] == name), None)
+
+    def bring_back_statement(self, step: Step) -> dict[str, Any]:
+        """Resume a stopped v1 statement (state and offsets intact); start it again if it is gone."""
+        name = step.data["statement_name"]
+        statement = self.flink.find_statement(name)
+        if statement is not None and statement.phase in (RUNNING, "PENDING", "DEGRADED") and not statement.stopped:
+            return {"statement_name": name, "action": f"none (already {statement.phase})"}
+        if statement is not None and statement.phase not in FAILED_PHASES:
+            self.flink.set_stopped(name, False)
+            wait_for_phase(self.flink, name, {RUNNING, "DEGRADED"}, self.wait_seconds)
+            return {"statement_name": name, "action": "resumed from its savepoint"}
+        original = self.original(name)
+        if original is None:
+            raise RollbackError(f"Flink statement '{name}' is gone and pre-flight did not record its SQL: start "
+                                f"it again from include/sql/v1 by hand, from the earliest offset")
+        if statement is not None:
+            self.flink.delete_statement(name)
+        properties = {**{k: v for k, v in original["properties"].items() if not k.startswith("sql.tables.")},
+                      **EARLIEST}
+        self.flink.submit_statement(name, original["sql"], properties)
+        wait_for_phase(self.flink, name, {RUNNING, "DEGRADED"}, self.wait_seconds)
+        return {"statement_name": name, "action": "started again from the earliest offset"}
+
+    # -- Schema Registry -------------------------------------------------------------------------
+    def _writable(self, subject: str) -> None:
+        mode = self.registry.mode(subject)
+        if mode.startswith("READONLY"):
+            raise SubjectReadOnlyError(f"cannot restore subject '{subject}': it is in {mode} mode; set it to "
+                                       "READWRITE if the rollback is intended, then re-run the rollback")
+
+    def delete_registered_version(self, step: Step) -> dict[str, Any]:
+        subject = step.data["subject"]
+        version = (step.result or {}).get("version") if step.done else None
+        if step.done and not (step.result or {}).get("registered", True):
+            return {"subject": subject, "action": "none (the schema was there before the migration)"}
+        if version is None:
+            found = self.registry.lookup(subject, step.data["schema"].strip())
+            version = found.version if found else None
+        before = self.preflight.get("subjects", {}).get(subject, {}).get("versions", [])
+        if version is None or version in before or version not in self.registry.versions(subject):
+            return {"subject": subject, "action": "none (no version of this migration is live)"}
+        self._writable(subject)
+        self.registry.soft_delete_version(subject, version)
+        return {"subject": subject, "action": f"soft-deleted version {version}",
+                "latest": (self.registry.versions(subject) or [None])[-1]}
+
+    def restore_compatibility(self, step: Step) -> dict[str, Any]:
+        subject = step.data["subject"]
+        if step.done:
+            previous = (step.result or {}).get("previous")
+        else:
+            previous = self.preflight.get("subjects", {}).get(subject, {}).get("subject_compatibility")
+        self._writable(subject)
+        self.registry.set_compatibility(subject, previous)
+        return {"subject": subject, "action": f"compatibility {previous or 'inherited'}",
+                "compatibility": self.registry.compatibility(subject)}
+
+
+def verify_flow(statements: Sequence[str], since: datetime, timeout: float, threshold: float = 100,
+                poll: float = 5.0) -> dict[str, Any]:
+    """The old pipelines are RUNNING, caught up, and have written records since ``since``."""
+    flink, metrics = FlinkStatementsHook(), ConfluentMetricsHook()
+    deadline = time.monotonic() + timeout
+    while True:
+        phases = {n: flink.get_statement(n).phase for n in statements}
+        pending = metrics.statement_metric(PENDING_RECORDS, list(statements))
+        behind = lagging(pending, list(statements), threshold)
+        start = since.replace(second=0, microsecond=0)
+        body = statement_metric_query(RECORDS_OUT, statements, datetime.now(timezone.utc) + timedelta(minutes=1)
+                                      - start, now=datetime.now(timezone.utc) + timedelta(minutes=1))
+        points = metrics.request("POST", QUERY_PATH, what="records written by the old pipelines",
+                                 json=body).json().get("data") or []
+        written = {n: sum(p["value"] for p in points if p.get(STATEMENT_NAME) == n) for n in statements}
+        silent = [n for n, count in written.items() if not count]
+        not_running = {n: p for n, p in phases.items() if p != RUNNING}
+        if not not_running and not behind and not silent:
+            return {"phases": phases, "pending_records": pending, "records_written": written}
+        if time.monotonic() > deadline:
+            raise RollbackError(f"data does not flow through the old pipelines yet: not RUNNING {not_running}, "
+                                f"behind {behind}, nothing written by {silent} since {since.isoformat()}")
+        time.sleep(poll)
+
+
+# -- the tasks of rollback_migration -----------------------------------------------------------------
+
+def choose_run(**context: Any) -> dict[str, Any]:
+    """Check the params, find the migration run to undo, start this rollback's ledger."""
+    from confluent_migration.migration.ledger import latest_run, ledger_base, ledger_for
+    from confluent_migration.migration.params import check_rollback_params
+
+    params = check_rollback_params(context["params"], FlinkStatementsHook().extra.get("database"))
+    base = ledger_base()
+    target_run = params["migration_run"] or latest_run(base)
+    header = Ledger(base, target_run).header()
+    ledger_for(context).start(dag_id=context["dag"].dag_id, option=f"rollback of {header['option']}",
+                              tables=header["tables"], params=params, kind="rollback", target_run=target_run)
+    steps = Ledger(base, target_run).steps()
+    print(f"Rolling back run {target_run} ({header['dag_id']}, outcome {header.get('outcome')}), "
+          f"{params['mode']} mode; its steps:")
+    for step in steps:
+        print(f"  {step.kind:<22} {step.status:<8} {step.task_id}[{step.map_index}] "
+              f"{step.data.get('statement_name') or step.data.get('subject') or ''}")
+    return {**params, "target_run": target_run, "tables": header["tables"],
+            "old_statements": [s.data["statement_name"] for s in steps if s.kind == STATEMENT_STOPPED]}
+
+
+def undo(group: str, choice: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+    from confluent_migration.migration.ledger import ledger_base, ledger_for
+
+    ledger = ledger_for(context)
+    undoer = Undoer(Ledger(ledger_base(), choice["target_run"]), ledger, task_id=context["ti"].task_id)
+    done = undoer.undo_group(group)
+    if group == list(GROUPS)[-1]:
+        ledger.record("undo_complete", DONE, task_id=context["ti"].task_id, result={"groups": list(GROUPS)})
+    return done
+
+
+def verify_data_flow(choice: dict[str, Any], **context: Any) -> dict[str, Any] | None:
+    from confluent_migration.migration.ledger import ledger_for
+
+    if choice["mode"] == "emergency":
+        print("Emergency mode: the data-flow check is skipped; run the health check soon")
+        return None
+    ledger = ledger_for(context)
+    started = datetime.fromisoformat(ledger.header()["started_at"])
+    result = verify_flow(choice["old_statements"], started, choice["flow_timeout_seconds"])
+    ledger.record("data_flow_verified", DONE, task_id=context["ti"].task_id, result=result)
+    print(f"Data flows through the old pipelines again: {result}")
+    return result
+
+
+def rollback_summary(choice: dict[str, Any], **context: Any) -> str:
+    from confluent_migration.migration.ledger import ledger_base, ledger_for
+    from confluent_migration.migration.summary import render_summary
+
+    ledger = ledger_for(context)
+    steps = ledger.steps()
+    kinds = {s.kind for s in steps}
+    if choice["dry_run"]:
+        outcome = "dry run"
+    elif "data_flow_verified" in kinds or (choice["mode"] == "emergency" and "undo_complete" in kinds):
+        outcome = "success"
+    else:
+        outcome = "failed"
+    header = ledger.finish(outcome)
+    if outcome == "success":
+        target = Ledger(ledger_base(), choice["target_run"])
+        target.finish(target.header().get("outcome") or "failed", rolled_back_by=context["run_id"])
+    text = render_summary(header, steps, outcome=outcome)
+    ledger.write_report("summary.txt", text)
+    print(text)
+    return text
+
