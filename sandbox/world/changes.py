@@ -176,7 +176,7 @@ class AppliedWatermark:
 class ChangeGenerator:
     """Inserts and updates source rows at ``changes_per_second`` on a daemon thread.
 
-    ``produce(table, rows)`` appends upsert records to a source table (the engine's topic);
+    ``produce({table: rows})`` appends upsert records to the source tables (the engine's topics);
     ``current`` holds each source table's rows by key, as the generator last wrote them.
     """
 
@@ -186,7 +186,7 @@ class ChangeGenerator:
         tables: dict[str, TableSpec],
         current: dict[str, dict[str, dict[str, Any]]],
         synthesiser: RowSynthesiser,
-        produce: Callable[[str, list[dict[str, Any]]], object],
+        produce: Callable[[dict[str, list[dict[str, Any]]]], object],
         log_: ChangeLog,
         changes_per_second: float,
         applied: AppliedWatermark,
@@ -271,8 +271,7 @@ class ChangeGenerator:
             rows[key] = row
             by_table.setdefault(name, []).append(row)
             entries.append((name, key, op, row.get("updated_at")))
-        for name, produced in by_table.items():
-            self.produce(name, produced)
+        self.produce(by_table)
         return self.log.record(entries)
 
 

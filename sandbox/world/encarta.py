@@ -76,7 +76,7 @@ class EncartaWorld:
                 tables=self.sources,
                 current=self.current,
                 synthesiser=self.synthesiser,
-                produce=self.flink.produce,
+                produce=self._produce,
                 log_=self.change_log,
                 changes_per_second=self.sandbox.config.changes_per_second,
                 applied=self.applied,
@@ -169,6 +169,13 @@ class EncartaWorld:
                 )
             time.sleep(0.05)
             resource = self.flink.get(name)
+
+    def _produce(self, batches: dict[str, list[dict[str, Any]]]) -> None:
+        """Append each source table's rows in one turn of the engine's lock: the pipelines' steps hold
+        it for a while, so waiting once per batch rather than once per table keeps up the rate."""
+        with self.flink.lock:
+            for name, rows in batches.items():
+                self.flink.produce(name, rows)
 
     def _positions(self) -> Positions:
         """The world tables' end offsets and the offsets read by the RUNNING statements writing the

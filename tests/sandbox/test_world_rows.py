@@ -84,7 +84,7 @@ def test_generator_records_every_change_it_produces(tmp_path):
         tables=TABLES,
         current=current,
         synthesiser=synth,
-        produce=lambda table, batch: produced.extend((table, r) for r in batch),
+        produce=lambda batches: produced.extend((t, r) for t, rows in batches.items() for r in rows),
         log_=change_log,
         changes_per_second=0,
         applied=AppliedWatermark(change_log, [], lambda: Positions({}, {})),
