@@ -7,6 +7,7 @@ Confluent-only parts are adapted by ``tests.support.flink_harness``, never in th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -124,6 +125,21 @@ def test_the_v1_pipeline_does_not_fit_the_v2_table(v2):
     with pytest.raises(FlinkSqlError, match="(?i)column types of query result and sink") as refused:
         v2.explain(MANIFEST.sql(dml), str(dml))
     assert str(dml) in str(refused.value)
+
+
+@pytest.mark.flink
+def test_explain_plans_files_in_order_and_names_the_one_flink_refuses(tmp_path):
+    spec = MANIFEST.table("skus_classifications_agg")
+    (source,) = [s for s in MANIFEST.sources if s.name == "sku_classifications"]
+    drop = tmp_path / "drop_v1.sql"  # without it, v2's CREATE TABLE IF NOT EXISTS would keep v1
+    drop.write_text(f"DROP TABLE IF EXISTS `{spec.flink_table}`;")
+    files = [MANIFEST.file(p) for p in (source.ddl, spec.v1.ddl)] + [drop] + [
+        MANIFEST.file(p) for p in (spec.v2.ddl, spec.v2.dml)]
+    plans = flink_harness.explain(files)
+    assert [plans[f] for f in files[:4]] == ["", "", "", ""]
+    assert "GroupAggregate(groupBy=[sku_id]" in plans[files[4]] and "MAX_RETRACT(updated_at)" in plans[files[4]]
+    with pytest.raises(FlinkSqlError, match=re.escape(str(MANIFEST.file(spec.v2.dml)))):
+        flink_harness.explain(files[:2] + files[4:])  # v1's table, v2's pipeline
 
 
 # -- a bounded run through real Flink ---------------------------------------------------------------

@@ -28,10 +28,13 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from confluent_migration.flink_ddl import FlinkType, TableDefinition, parse_create_table, parse_type, tokenize
+from confluent_migration.flink_ddl import (
+    FlinkType, TableDefinition, parse_create_table, parse_drop_table, parse_type, tokenize,
+)
 from confluent_migration.migration.manifest import Manifest, load_manifest, pipeline_facts
 
 INFORMATION_SCHEMA_COLUMNS = """CREATE TABLE `INFORMATION_SCHEMA`.`COLUMNS` (
@@ -252,6 +255,29 @@ def _from_pandas(value: Any, kind: str) -> Any:  # noqa: PLR0911
 def session() -> FlinkSession:
     """The process's Flink session (the JVM starts on first use: 5-20 s)."""
     return FlinkSession()
+
+
+def explain(sql_files: Iterable[Path | str]) -> dict[Path, str]:
+    """Plan ``sql_files`` in order in a fresh database: a ``CREATE TABLE`` is created (adapted as
+    above, as a written table when a later file inserts into it), a ``DROP TABLE`` executed, any
+    other statement (INSERT, SELECT) EXPLAINed. Returns each file's plan ('' for DDL); the first
+    refusal raises :class:`FlinkSqlError` naming its file."""
+    flink = session()
+    flink.fresh_database()
+    texts = {Path(p): Path(p).read_text() for p in sql_files}
+    kinds = {path: tokenize(text)[0].upper for path, text in texts.items()}
+    written = {pipeline_facts(text)[0] for path, text in texts.items() if kinds[path] == "INSERT"}
+    plans = {}
+    for path, text in texts.items():
+        plans[path] = ""
+        if kinds[path] == "CREATE":
+            flink.create_table(text, written=parse_create_table(text).name in written, origin=str(path))
+        elif kinds[path] == "DROP":
+            flink.run_sql(text, str(path))
+            flink.tables.pop(parse_drop_table(text)[0], None)
+        else:
+            plans[path] = flink.explain(text, str(path))
+    return plans
 
 
 def _ddl_of(manifest: Manifest, pipeline: Path) -> tuple[str, Path]:
