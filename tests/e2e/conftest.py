@@ -47,10 +47,12 @@ def run_project_dag(airflow_db, encarta) -> Callable[..., DagResult]:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors
 
-    def run(dag_id: str, **conf: Any) -> DagResult:
+    def run(dag_id: str, logical_date: Any = None, **conf: Any) -> DagResult:
         dag = bag.dags[dag_id]
         _serialize(dag)
-        return DagResult(dag.test(run_conf=conf))
+        if logical_date is None:
+            return DagResult(dag.test(run_conf=conf))
+        return DagResult(dag.test(run_conf=conf, logical_date=logical_date))
 
     return run
 
@@ -59,3 +61,84 @@ def world_get(sandbox: RunningSandbox, path: str, **params: Any) -> dict:
     response = requests.get(f"{sandbox.url}/sandbox/v1/{path}", auth=sandbox.auth, params=params, timeout=10)
     response.raise_for_status()
     return response.json()
+
+
+def pipeline_state(sandbox: RunningSandbox) -> dict[str, Any]:
+    """What a migration may change: statements (phase, SQL), subjects (versions, levels), table names."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
+    registry = SchemaRegistryHook()
+    return {
+        "statements": sorted((s.name, s.phase, s.sql) for s in FlinkStatementsHook().list_statements()),
+        "subjects": {s: (registry.versions(s), registry.subject_compatibility(s)) for s in registry.subjects()},
+        "tables": sorted(r[0] for r in FlinkSqlHook().get_records("SHOW TABLES")),
+    }
+
+
+def world_post(sandbox: RunningSandbox, path: str) -> dict:
+    response = requests.post(f"{sandbox.url}/sandbox/v1/{path}", auth=sandbox.auth, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def quiesce(sandbox: RunningSandbox, timeout: float = 120) -> int:
+    """Pause the change generator and wait until every change made is applied; the last change's seq."""
+    import time
+
+    world_post(sandbox, "world/pause")
+    deadline = time.monotonic() + timeout
+    while True:
+        changes = world_get(sandbox, "world")["changes"]
+        if changes["applied"] >= changes["made"]:
+            return changes["made"]
+        assert time.monotonic() < deadline, f"changes not applied within {timeout}s: {changes}"
+        time.sleep(0.5)
+
+
+def _utc(value: Any):  # noqa: ANN202 - datetime
+    from datetime import datetime, timezone
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def assert_no_change_lost(sandbox: RunningSandbox, manifest: Any) -> int:
+    """Every change the generator made reached the final tables (v2 timestamps).
+
+    ``skus`` changes are checked row by row in ``skus_master`` (keyed by ``id``); each aggregate
+    must carry, per key, the newest ``updated_at`` of its source rows, so no source change is
+    missing from it either. Returns how many changes were checked.
+    """
+    import time
+
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+
+    last = quiesce(sandbox)
+    sql = FlinkSqlHook()
+    changes, seq = [], 0
+    while seq < last:
+        page = world_get(sandbox, "world/changes", since=seq, limit=10_000)
+        changes += page["data"]
+        seq = page["last_seq"]
+    time.sleep(2)  # the derived tables follow their sources after the sources applied the changes
+    sources = {s.name: s.flink_table for s in manifest.sources}
+    master = {str(r[0]): _utc(r[1]) for r in sql.get_records(
+        f"SELECT id, updated_at FROM `{manifest.table('skus_master').flink_table}`")}
+    for change in changes:
+        if change["table"] == sources["skus"]:
+            assert change["key"] in master, f"skus change {change} missing from skus_master"
+            assert master[change["key"]] >= _utc(change["updated_at"]), (change, master[change["key"]])
+    for spec in manifest.tables:
+        source = [sources[r] for r in spec.reads if r in sources]
+        if spec.name == "skus_master" or len(source) != 1:
+            continue
+        key = spec.primary_key[0]
+        want = {str(r[0]): _utc(r[1]) for r in sql.get_records(
+            f"SELECT {key}, MAX(updated_at) FROM `{source[0]}` GROUP BY {key}")}
+        got = {str(r[0]): _utc(r[1]) for r in sql.get_records(f"SELECT {key}, updated_at FROM `{spec.flink_table}`")}
+        assert got == want, f"{spec.name} differs from its source {source[0]} for {len(set(got.items()) ^ set(want.items()))} keys"
+    world_post(sandbox, "world/resume")
+    return len(changes)

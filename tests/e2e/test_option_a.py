@@ -10,7 +10,7 @@ from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration.manifest import load_manifest
-from tests.e2e.conftest import world_get
+from tests.e2e.conftest import assert_no_change_lost
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()
@@ -34,6 +34,8 @@ def test_option_a_migrates_live_tables_in_place_and_rollback_restores_v1(run_pro
         assert len(columns) == len(MANIFEST.definition(spec, "v2").columns)
         assert flink.get_statement(spec.v1.statement).phase == "STOPPED"
         assert registry.compatibility(spec.value_subject) == "FULL_TRANSITIVE"
+    checked = assert_no_change_lost(encarta, MANIFEST)
+    print(f"{checked} source changes made before and during the migration are in the final tables")
 
     started = time.monotonic()
     rollback = run_project_dag("rollback_migration", confirm=database, mode="planned")

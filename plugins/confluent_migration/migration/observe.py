@@ -118,7 +118,7 @@ def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_erro
         if "updated_at" in column_names(sql, table):
             newest = newest_update(sql, table)
             if newest is not None:
-                freshness.append((now - newest).total_seconds())
+                freshness.append(max(0.0, (now - newest).total_seconds()))
     errors, rows = data_errors or (0, 0)
     return Measurements(
         throughput=records_per_second(ConfluentMetricsHook(), statements),

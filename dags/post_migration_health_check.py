@@ -1,0 +1,28 @@
+"""
+# Daily health check of the migrated pipelines
+
+Scheduled daily (and triggerable) with the guide's alert thresholds as params: pipeline lag over
+5 minutes, no updates for over 30 minutes, error rate over 1 %, throughput under 80 % of the
+baseline recorded by the latest migration. It also checks that every table has a RUNNING pipeline,
+that its column count equals its DDL's (v2 after a migration; `version` = v1 watches the old
+pipelines) and that no row has `created_at > updated_at` or NULL timestamps. The Metrics API is
+asked once per metric for all statements. Every run writes a short report next to the migration
+ledger; a breach fails the Airflow run and alerts through the webhook connection
+`migration_alerts_webhook` (Slack incoming-webhook format).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, task
+
+from confluent_migration.migration.building import TAGS
+from confluent_migration.migration.health import check_health
+from confluent_migration.migration.notify import WebhookNotifier
+from confluent_migration.migration.params import health_params
+
+with DAG("post_migration_health_check", schedule="@daily", start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+         catchup=False, doc_md=__doc__, tags=[*TAGS, "health"], params=health_params(),
+         default_args={"retries": 0, "on_failure_callback": WebhookNotifier()}) as dag:
+    task(task_id="check_pipeline_health")(check_health)()

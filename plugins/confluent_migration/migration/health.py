@@ -1,0 +1,92 @@
+"""The daily health check of the migrated pipelines: phases, one metrics query, data checks, thresholds.
+
+For each table of the manifest, the live statements writing it are its pipelines. Their phases
+come from the statements API; pending records and records read from the Metrics API (one query
+per metric for all statements); lag is estimated as pending records / records read per second.
+The tables are checked for timestamp consistency, column counts equal to the DDL's (of the
+expected version, never a hard-coded number) and freshness (time since the newest
+``updated_at``). Throughput is compared with the baseline of the latest migration, when one is
+recorded. Every run writes a short report next to the ledger; a breach fails the run (and the
+on-failure notifier alerts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from confluent_migration.hooks.flink_sql import FlinkSqlHook
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+from confluent_migration.migration import observe
+from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
+from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base
+from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.params import check_health_params
+
+
+class HealthBreach(RuntimeError):
+    """A health threshold was breached; the message lists each breach."""
+
+
+def recorded_baseline() -> Measurements | None:
+    """The baseline measured by the latest migration, if any was recorded."""
+    try:
+        ledger = Ledger(ledger_base(), latest_run(ledger_base()))
+    except FileNotFoundError:
+        return None
+    baseline = next((s.result for s in ledger.steps(["baseline"])), None)
+    return Measurements.from_dict(baseline) if baseline else None
+
+
+def check_health(**context: Any) -> dict[str, Any]:
+    """Run every check; write the report; raise :class:`HealthBreach` when a threshold is breached."""
+    params = context["params"]
+    thresholds = check_health_params(params)
+    version = params.get("version", "v2")
+    manifest = load_manifest()
+    statements = FlinkStatementsHook().list_statements()
+    sql = FlinkSqlHook()
+    verdicts: list[Verdict] = []
+    pipelines: dict[str, list[str]] = {}
+    errors = rows = 0
+    freshness: list[float] = []
+    now = datetime.now(timezone.utc)
+    for spec in manifest.tables:
+        writers = [s for s in statements if observe.writes(s, spec.flink_table)]
+        running = [s.name for s in writers if s.phase == "RUNNING"]
+        pipelines[spec.name] = running
+        verdicts.append(judge("running pipelines", spec.name, len(running), ">=", 1,
+                              ", ".join(f"{s.name}={s.phase}" for s in writers) or "no statement writes it"))
+        columns = observe.column_names(sql, spec.flink_table)
+        expected = len(manifest.definition(spec, version).columns)
+        verdicts.append(judge("column count - DDL's", spec.name, abs(len(columns) - expected), "<=", 0,
+                              f"{len(columns)} columns, the {version} DDL declares {expected}"))
+        if {"created_at", "updated_at"} <= set(columns):
+            bad, count = observe.timestamp_violations(sql, spec.flink_table), observe.row_count(sql, spec.flink_table)
+            errors, rows = errors + bad, rows + count
+            verdicts.append(judge("rows with created_at > updated_at or NULL", spec.name, bad, "<=", 0))
+            newest = observe.newest_update(sql, spec.flink_table)
+            if newest is not None:
+                freshness.append(max(0.0, (now - newest).total_seconds()))
+    names = [n for running in pipelines.values() for n in running]
+    pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {}
+    throughput = observe.records_per_second(ConfluentMetricsHook(), names)
+    lag = (sum(pending.values()) / throughput) if throughput else (0.0 if pending and not any(pending.values())
+                                                                   else None)
+    measured = Measurements(throughput=throughput, error_rate=(errors / rows) if rows else None,
+                            freshness_seconds=max(freshness) if freshness else None, lag_seconds=lag)
+    verdicts += thresholds.evaluate(recorded_baseline(), measured)
+    report = "\n".join([f"Health check {context['run_id']} at {now.isoformat(timespec='seconds')} "
+                        f"({version} pipelines): {'BREACH' if failures(verdicts) else 'HEALTHY'}",
+                        f"  pipelines: {pipelines}", f"  pending records: {pending}",
+                        *(f"  {v.line()}" for v in verdicts)]) + "\n"
+    path = ledger_base() / "health" / f"{context['run_id'].replace(':', '_').replace('+', '_')}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report)
+    print(report)
+    print(f"Report written to {path}")
+    breached = failures(verdicts)
+    if breached:
+        raise HealthBreach(f"{len(breached)} health threshold(s) breached:\n" + "\n".join(v.line() for v in breached))
+    return {"report": report, "path": str(path)}

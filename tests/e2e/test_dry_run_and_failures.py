@@ -1,0 +1,96 @@
+"""A dry run changes nothing; a run failing half way is rolled back cleanly; the health check alerts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.statements import statement_name
+from tests.e2e.conftest import pipeline_state
+
+pytestmark = pytest.mark.e2e
+MANIFEST = load_manifest()
+
+
+def test_a_dry_run_validates_everything_and_changes_nothing(run_project_dag, encarta):
+    before = pipeline_state(encarta)
+    result = run_project_dag("migrate_schema_registry_evolution")  # dry_run is the default
+    assert result.dag_run.state == "success"
+    assert result.state("phase_1_backup_and_prepare.changes_allowed") == "success"
+    assert result.state("phase_4_schema_registry_updates.set_full_transitive") == "skipped"
+    assert "DRY RUN" in result.xcom("summary")
+    assert pipeline_state(encarta) == before
+
+
+def test_a_changing_run_without_confirm_fails_before_anything_changes(run_project_dag, encarta):
+    before = pipeline_state(encarta)
+    result = run_project_dag("migrate_schema_registry_evolution", dry_run=False, confirm="prod")
+    assert result.dag_run.state == "failed"
+    assert result.state("phase_1_backup_and_prepare.check_params_and_plan") == "failed"
+    assert pipeline_state(encarta) == before
+
+
+def test_a_run_failing_half_way_is_rolled_back_cleanly(run_project_dag, encarta):
+    before = pipeline_state(encarta)
+    when = datetime.now(timezone.utc).replace(microsecond=0)
+    # Inject: the name the run will give skus_master's v2 statement is taken by another statement,
+    # so the run fails after the aggregates were migrated and skus_master's v1 statement was stopped.
+    taken = statement_name("skus_master", 2, f"manual__{when.isoformat()}")
+    FlinkStatementsHook().submit_statement(taken, "SHOW TABLES")
+    result = run_project_dag("migrate_schema_registry_evolution", logical_date=when, dry_run=False,
+                             confirm=encarta.config.database)
+    assert result.dag_run.state == "failed"
+    assert result.state("phase_6_replace_pipelines.level_0_start_v2") == "success"
+    assert "FAILED" in result.xcom("summary")
+
+    rollback = run_project_dag("rollback_migration", confirm=encarta.config.database)
+    assert rollback.dag_run.state == "success", rollback.xcom("summary")
+    after = pipeline_state(encarta)
+    assert after["subjects"] == before["subjects"]
+    phases = dict((name, phase) for name, phase, _ in after["statements"])
+    for spec in MANIFEST.tables:
+        assert phases[spec.v1.statement] == "RUNNING"
+    assert all(phases[n] == "STOPPED" for n in phases if n.endswith(taken[-8:]) and n != taken)
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _Webhook)
+    _Webhook.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_CONN_MIGRATION_ALERTS_WEBHOOK", json.dumps(
+        {"conn_type": "http", "host": f"http://127.0.0.1:{server.server_port}/hooks/alerts"}))
+    yield _Webhook.received
+    server.shutdown()
+
+
+def test_the_health_check_passes_on_a_healthy_world_and_alerts_on_a_broken_one(run_project_dag, encarta, webhook):
+    healthy = run_project_dag("post_migration_health_check", version="v1")
+    assert healthy.dag_run.state == "success"
+    assert "HEALTHY" in healthy.xcom("check_pipeline_health")["report"]
+    assert webhook == []
+
+    FlinkStatementsHook().set_stopped(MANIFEST.table("skus_master").v1.statement, True)
+    broken = run_project_dag("post_migration_health_check", version="v1")
+    assert broken.dag_run.state == "failed"
+    assert len(webhook) == 1 and "post_migration_health_check" in webhook[0]["text"]
+    assert "check_pipeline_health" in webhook[0]["text"]
