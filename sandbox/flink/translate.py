@@ -177,6 +177,11 @@ def _rewrite_functions(query: exp.Expression) -> None:
             else:
                 text = f"CAST(epoch_ms(CAST({value} AS BIGINT)) AS TIMESTAMPTZ)"
             node.replace(sqlglot.parse_one(text, read="duckdb"))
+    for node in list(query.find_all(exp.Bracket)):  # Flink's MAP[k1, v1, k2, v2] value constructor
+        if isinstance(node.this, exp.Column) and not node.this.table and node.this.name.upper() == "MAP":
+            items = node.expressions
+            node.replace(exp.VarMap(keys=exp.Array(expressions=items[0::2]),
+                                    values=exp.Array(expressions=items[1::2])))
     for node in list(query.find_all(exp.Cast)):  # TryCast is a Cast: Flink's CAST fails on bad input
         target = _duckdb_type(node.to)
         node.replace(exp.Cast(this=node.this, to=target))
