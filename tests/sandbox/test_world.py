@@ -143,6 +143,8 @@ def test_world_survives_a_restart(sandbox_factory, tmp_path):
     assert doc["changes"]["made"] > made_before
     later = control(second, "GET", "/changes", since=made_before, limit=10)["data"]
     assert later and later[0]["seq"] == made_before + 1
-    control(second, "POST", "/pause")
-    wait_until_applied(second)
-
+    slowed = control(second, "POST", "/rate", changes_per_second=0)["changes"]
+    assert slowed["per_second"] == 0 and not slowed["paused"]
+    settled = wait_until_applied(second)["changes"]["made"]
+    time.sleep(1.5)
+    assert control(second, "GET", "", tables="false")["changes"]["made"] == settled, "rate 0 still made changes"
