@@ -145,7 +145,8 @@ def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
         return {"type": upper.split("<")[0], "nullable": nullable, "element_type": data_type(inner)}
     if upper.startswith("MAP<"):
         key, value = _map_parts(text)
-        return {"type": "MAP", "nullable": nullable, "key_type": data_type(key), "value_type": data_type(value)}
+        return {"type": "MAP", "nullable": nullable, "key_type": data_type(key),
+                "value_type": data_type(value)}
     name, params, declared_nullable = split_type(text)
     doc: dict[str, Any] = {"type": {"STRING": "VARCHAR", "INT": "INTEGER"}.get(name, name),
                            "nullable": nullable and declared_nullable}
