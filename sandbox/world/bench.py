@@ -41,10 +41,9 @@ class Watch:
     pending: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
-        pending = max(self.pending.values(), default=0)
+        pending, lags = max(self.pending.values(), default=0), self.lags or [0.0]
         return (f"{self.rate:>8.0f} {self.made / self.seconds:>8.1f} {self.applied / self.seconds:>8.1f} "
-                f"{self.backlog:>8d} {statistics.fmean(self.lags or [0]):>8.2f} {max(self.lags or [0]):>8.2f} "
-                f"{pending:>10.0f}")
+                f"{self.backlog:>8d} {statistics.fmean(lags):>8.2f} {max(lags):>8.2f} {pending:>10.0f}")
 
 
 class Bench:
@@ -53,7 +52,8 @@ class Bench:
         self.auth = (sandbox.config.api_key, sandbox.config.api_secret)
 
     def control(self, path: str, **params: object) -> dict:
-        response = requests.post(f"{self.url}/sandbox/v1/world{path}", params=params, auth=self.auth, timeout=60)
+        response = requests.post(f"{self.url}/sandbox/v1/world{path}", params=params, auth=self.auth,
+                                 timeout=60)
         response.raise_for_status()
         return response.json()
 
@@ -90,7 +90,8 @@ class Bench:
         began = time.monotonic()
         while (c := world(self.url, self.auth, timeout=60, tables=False)["changes"])["applied"] < c["made"]:
             if time.monotonic() - began > timeout:
-                raise TimeoutError(f"the pipelines did not apply {c['made'] - c['applied']} changes in {timeout:.0f}s")
+                raise TimeoutError(f"the pipelines did not apply {c['made'] - c['applied']} changes "
+                                   f"in {timeout:.0f}s")
             time.sleep(0.1)
         return time.monotonic() - began
 

@@ -126,7 +126,8 @@ class _Probe:
 
     def outdated(self, positions: Positions) -> bool:
         """A table ends before its target: it was dropped and created again since the probe started."""
-        return any(positions.ends.get(t, {}).get(p, 0) < o for t, offs in self.targets.items() for p, o in offs.items())
+        return any(positions.ends.get(t, {}).get(p, 0) < o
+                   for t, offs in self.targets.items() for p, o in offs.items())
 
     def _caught_up(self, consumed: dict[str, Offsets]) -> bool:
         for table, offsets in consumed.items():

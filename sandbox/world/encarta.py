@@ -46,7 +46,8 @@ class EncartaWorld:
         self.change_log = ChangeLog(self.store)
         self.store.execute("CREATE TABLE IF NOT EXISTS world_state (key VARCHAR PRIMARY KEY, value VARCHAR)")
         self.layout = encarta_layout()
-        self.applied = AppliedWatermark(self.change_log, [f.table for f in self.layout.derived], self._positions)
+        derived = [f.table for f in self.layout.derived]
+        self.applied = AppliedWatermark(self.change_log, derived, self._positions)
         self.sources: dict[str, TableSpec] = {}
         self.current: dict[str, dict[str, dict[str, Any]]] = {}
         self.synthesiser: RowSynthesiser | None = None
@@ -186,8 +187,9 @@ class EncartaWorld:
             for record in self.flink.statements.all():
                 sink = record.job.get("sink")
                 if record.phase == "RUNNING" and sink in derived:
+                    consumed = record.job.get("offsets", {}).items()
                     writers.setdefault(sink, []).append(
-                        {t: {int(p): o for p, o in offs.items()} for t, offs in record.job.get("offsets", {}).items()})
+                        {t: {int(p): o for p, o in offs.items()} for t, offs in consumed})
             ends = {t: self.flink.topics.end_offsets(t) for t in self.layout.table_names()}
         return Positions(ends, writers)
 

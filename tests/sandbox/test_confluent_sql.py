@@ -189,12 +189,13 @@ def test_named_statement_with_properties_is_listed_stopped_and_deleted(driver_sa
     conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the sandbox neither stores metadata.labels nor honours label_selector")
+@pytest.mark.xfail(strict=True, reason="the sandbox neither keeps metadata.labels nor honours label_selector")
 def test_list_by_label_returns_only_the_labelled_statements(driver_sandbox):
     conn = connect(driver_sandbox)
     labelled, plain = unique("cs-labelled"), unique("cs-plain")
     for name, labels in ((labelled, ["cs-label"]), (plain, None)):
-        conn.execute_snapshot_ddl(f"CREATE TABLE `{name}` (id BIGINT)", statement_name=name, statement_labels=labels)
+        conn.execute_snapshot_ddl(f"CREATE TABLE `{name}` (id BIGINT)", statement_name=name,
+                                  statement_labels=labels)
     try:
         assert [s.name for s in conn.list_statements(label="cs-label")] == [labelled]
     finally:

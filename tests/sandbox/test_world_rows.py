@@ -103,7 +103,7 @@ def test_generator_records_every_change_it_produces(tmp_path):
 
 
 class FakePipelines:
-    """Source ``src`` -> pipeline ``agg`` -> derived ``mid`` -> pipeline ``top`` (reads ``src`` too) -> ``top``.
+    """Source ``src`` -> pipeline ``agg`` -> ``mid`` -> pipeline ``top`` (reads ``src`` too) -> ``top``.
 
     Offsets are single-partition; ``read`` says how far each pipeline has consumed.
     """
