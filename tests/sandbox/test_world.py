@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from confluent_migration import flink_ddl
-from sandbox.world import status, wait_until_ready
+from sandbox.world import status, summary, wait_until_ready
 from sandbox.world.layout import encarta_layout
 from tests.support.sandbox_fixtures import RunningSandbox
 
@@ -70,6 +70,9 @@ def test_world_is_built_from_the_projects_v1_sql_with_its_pipelines_running(worl
     assert sum(doc["tables"][f.table] for f in layout.sources) >= 3000
     for ddl in layout.derived:
         assert doc["tables"][ddl.table] > 0, f"{ddl.table} was not filled by its v1 pipeline"
+    assert all(isinstance(p["pending_records"], (int, float)) for p in doc["pipelines"]), doc["pipelines"]
+    text = summary(doc)
+    assert all(f"{p.statement}" in text for p in layout.pipelines) and "changes made:" in text, text
     with closing(connect(world)) as conn:
         for source in layout.sources:
             bad = snapshot(conn, f"SELECT COUNT(*) AS n FROM `{source.table}` WHERE created_at > updated_at"
