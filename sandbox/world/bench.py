@@ -71,7 +71,7 @@ class Bench:
         began = time.monotonic()
         doc = self.control("/rate", changes_per_second=rate)
         names = [p["statement"] for p in doc["pipelines"]]
-        start = doc["changes"]
+        start = changes = doc["changes"]
         result = Watch(rate, seconds)
         while time.monotonic() - began < seconds:
             time.sleep(SAMPLE_SECONDS)
