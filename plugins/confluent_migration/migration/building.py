@@ -54,8 +54,10 @@ def catch_up_timeout_seconds() -> float:
 
 TAGS = ["confluent", "flink", "schema-migration"]
 # A dependency level with none of the chosen tables maps to no task instance and is skipped; the
-# next level still runs. (A dry run is stopped by the short-circuit, which skips every change.)
-AFTER_EMPTY_LEVELS = "none_failed"
+# next level still runs, since its own plan task succeeded. A dry run skips every plan task of the
+# changing phases too (they come after the short-circuit), so nothing after it runs; and the
+# ledger's pre-execute guard skips any changing task of a dry run regardless.
+AFTER_EMPTY_LEVELS = "none_failed_min_one_success"
 
 
 class GateError(RuntimeError):
@@ -101,10 +103,16 @@ def pick(the_plan: dict[str, Any], path: list[Any]) -> Any:
     return value
 
 
-def planned(the_plan: XComArg, *path: Any) -> XComArg:
-    """One list of the plan as its own XCom (mapped tasks expand over a task's return value)."""
+def planned(the_plan: XComArg, *path: Any, after: Any = None) -> XComArg:
+    """One list of the plan as its own XCom (mapped tasks expand over a task's return value).
+
+    :param after: a task this one must follow (the short-circuit, for the changing phases).
+    """
     name = "plan_" + "_".join(str(p) for p in path)
-    return task(task_id=name)(pick)(the_plan, list(path))
+    picked = task(task_id=name)(pick)(the_plan, list(path))
+    if after is not None:
+        after >> picked
+    return picked
 
 
 def _flink_database() -> str | None:
@@ -295,7 +303,7 @@ def validation(run: MigrationRun, *, after: Any) -> Any:
     """Phase 7 (validation and testing): caught up, gates, success criteria."""
     with TaskGroup("phase_7_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
         caught_up = StatementsCaughtUpSensor(
-            task_id="wait_until_caught_up", statement_names=planned(run.plan, "new_statements"),
+            task_id="wait_until_caught_up", statement_names=planned(run.plan, "new_statements", after=run.head),
             threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
             timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
         gates = task(task_id="validation_gates")(validation_gates)(run.plan)

@@ -215,13 +215,23 @@ def recorded(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., None]]
 
     Before the operator acts, the ledger gets ``started`` with ``fields`` of the (rendered)
     operator; after it succeeded, ``done`` with its result. A failing ledger write fails the task,
-    so nothing changes unrecorded.
+    so nothing changes unrecorded. It is also the last guard before a change: a run whose params
+    were never checked fails, and a dry run skips the task, whatever the DAG's wiring says.
     """
 
     def pre(context: Any) -> None:
-        ti = context["ti"]
-        ledger_for(context).record(kind, STARTED, task_id=ti.task_id, map_index=ti.map_index,
-                                   data=_task_data(context["task"], fields))
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        ti, ledger = context["ti"], ledger_for(context)
+        try:
+            header = ledger.header()
+        except FileNotFoundError as missing:
+            raise AirflowFailException(f"{ti.task_id} would change something, but this run's params were never "
+                                       f"checked: {missing}") from None
+        if header["params"].get("dry_run", True):
+            raise AirflowSkipException(f"dry run: {ti.task_id} changes nothing")
+        ledger.record(kind, STARTED, task_id=ti.task_id, map_index=ti.map_index,
+                      data=_task_data(context["task"], fields))
 
     def post(context: Any, result: Any) -> None:
         ti = context["ti"]

@@ -32,10 +32,10 @@ def evolve_schemas(run: MigrationRun) -> Any:
                    tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
         level = SetSubjectCompatibilityOperator.partial(
             task_id="set_full_transitive", **recorded(COMPATIBILITY_SET, ["subject", "level"])
-        ).expand_kwargs(planned(run.plan, "set_compatibility"))
+        ).expand_kwargs(planned(run.plan, "set_compatibility", after=run.head))
         register = RegisterSchemaOperator.partial(
             task_id="register_v2_schemas", **recorded(SCHEMA_REGISTERED, ["subject", "schema"])
-        ).expand_kwargs(planned(run.plan, "register_schemas"))
+        ).expand_kwargs(planned(run.plan, "register_schemas", after=run.head))
         run.head >> level >> register
     return register
 
@@ -50,11 +50,11 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
             stop = StopStatementOperator.partial(
                 task_id=f"level_{n}_stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
                 **recorded(STATEMENT_STOPPED, ["statement_name"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "stop"))
+            ).expand_kwargs(planned(run.plan, "levels", n, "stop", after=run.head))
             start = SubmitStatementOperator.partial(
                 task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
                 **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "start"))
+            ).expand_kwargs(planned(run.plan, "levels", n, "start", after=run.head))
             previous >> stop >> start
             previous = start
     return previous
