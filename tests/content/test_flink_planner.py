@@ -35,8 +35,9 @@ def every_ddl(manifest: Manifest) -> list[tuple[str, Path, bool]]:
     return files
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def flink() -> FlinkSession:
+    """The process's one JVM and TableEnvironment."""
     return flink_harness.session()
 
 
