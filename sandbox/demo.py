@@ -1,14 +1,16 @@
 """The main command (``./dev demo``): a migration end to end on the local sandbox.
 
 Starts a fresh sandbox with the encarta world (its four pipelines RUNNING under live source
-changes) in the background, points the Airflow connections at it, runs the migration DAG with
-``dag.test()`` in a project-local AIRFLOW_HOME and prints the run's summary and the world's state.
+changes) in the background, points the Airflow connections at it, runs a migration DAG with
+``airflow dags test`` in a project-local AIRFLOW_HOME and prints the run's summary and the world's
+state (``--rollback`` then rolls it back).
 ``--ui`` instead starts ``airflow standalone`` on the same sandbox.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -24,6 +26,11 @@ from sandbox.world import status, summary, wait_until_ready as wait_until_world_
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".sandbox" / "demo"
+OPTIONS = {
+    "A": "migrate_schema_registry_evolution",
+    "B": "migrate_zero_downtime_dual_write",
+    "C": "migrate_maintenance_window_recreate",
+}
 PID_FILE = ROOT / ".sandbox" / "demo.pid"
 
 
@@ -66,13 +73,44 @@ def airflow_db_migrate() -> None:
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
 
 
-def run_main_job(config: SandboxConfig, seconds: float = 20.0) -> int:
-    """Watch the world's pipelines keep up with live source changes."""
+def run_dag(dag_id: str, conf: dict, log_path: Path) -> bool:
+    """``airflow dags test`` (the real CLI: parse, serialize, run every task in-process); True on success."""
+    with open(log_path, "w") as log:
+        done = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
+                              stdout=log, stderr=subprocess.STDOUT, check=False)
+    text = log_path.read_text()
+    return done.returncode == 0 and "state=success" in text.replace("state=DagRunState.SUCCESS", "state=success")
+
+
+def newest_report(ledger: Path, name: str) -> str:
+    reports = sorted(ledger.glob(f"runs/*/{name}"), key=lambda p: p.stat().st_mtime)
+    return reports[-1].read_text() if reports else f"(no {name} written under {ledger})"
+
+
+def run_main_job(config: SandboxConfig, option: str, rollback: bool) -> int:
+    """Migrate the live world with one option, print the run's summary; optionally roll it back."""
     auth = (config.api_key, config.api_secret)
-    time.sleep(seconds)
-    print(f"after {seconds:.0f}s of live traffic:")
+    ledger = Path(os.environ["AIRFLOW_HOME"]) / "confluent-migration" / "ledger"
+    os.environ["CONFLUENT_MIGRATION_LEDGER"] = f"file://{ledger}"
+    os.environ.setdefault("CONFLUENT_MIGRATION_POLL_SECONDS", "2")
+    logs = ROOT / ".sandbox" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    dag_id = OPTIONS[option]
+    conf = {"dry_run": False, "confirm": config.database}
+    print(f"\nmigrating with {dag_id} under live changes (log: {(logs / dag_id).relative_to(ROOT)}.log) ...")
+    t0 = time.monotonic()
+    ok = run_dag(dag_id, conf, logs / f"{dag_id}.log")
+    print(newest_report(ledger, "summary.txt"))
+    print(f"{dag_id}: {'succeeded' if ok else 'FAILED'} in {time.monotonic() - t0:.0f}s")
     print(summary(status(config.url, auth)))
-    return 0
+    if ok and rollback:
+        print("\nrolling back with rollback_migration ...")
+        t0 = time.monotonic()
+        ok = run_dag("rollback_migration", {"confirm": config.database, "mode": "planned"},
+                     logs / "rollback_migration.log")
+        print(f"rollback_migration: {'succeeded' if ok else 'FAILED'} in {time.monotonic() - t0:.0f}s")
+        print(summary(status(config.url, auth)))
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ui", action="store_true", help="run airflow standalone on the sandbox instead")
     parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", 8085)))
     parser.add_argument("--changes-per-second", type=float, default=5.0)
+    parser.add_argument("--option", choices=sorted(OPTIONS), default="A",
+                        help="A: Schema Registry evolution (default), B: zero-downtime dual write, "
+                        "C: maintenance-window recreate")
+    parser.add_argument("--rollback", action="store_true", help="then roll the migration back")
     parser.add_argument("--keep-running", action="store_true",
                         help="leave the sandbox running after the demo (./dev ui reuses it)")
     args = parser.parse_args(argv)
@@ -107,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             return proc.wait()
 
     try:
-        return run_main_job(config)
+        return run_main_job(config, args.option, args.rollback)
     finally:
         if not args.keep_running:
             sandbox.stop()
