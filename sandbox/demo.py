@@ -63,7 +63,7 @@ def start_sandbox(port: int, changes_per_second: float, fresh: bool) -> SandboxP
             pass
     _stop_previous()
     shutil.rmtree(DATA_DIR, ignore_errors=True)
-    process = SandboxProcess(config).start()
+    process = SandboxProcess(config, detach=True).start()
     PID_FILE.write_text(str(process.proc.pid))
     return process
 

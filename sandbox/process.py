@@ -54,11 +54,13 @@ def wait_until_ready(config: SandboxConfig, timeout: float = 60.0, proc: subproc
 class SandboxProcess:
     """A sandbox server in a child process; a context manager that stops it on exit."""
 
-    def __init__(self, config: SandboxConfig, log_path: Path | None = None) -> None:
+    def __init__(self, config: SandboxConfig, log_path: Path | None = None, detach: bool = False) -> None:
+        """:param detach: run in its own session, so that Ctrl-C of the caller leaves it running."""
         if config.port == 0:
             config = replace(config, port=free_port(config.host))
         self.config = config
         self.log_path = log_path or config.data_dir / "sandbox.log"
+        self.detach = detach
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> SandboxProcess:
@@ -68,7 +70,8 @@ class SandboxProcess:
         path = [str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
         self.proc = subprocess.Popen(
-            command_line(self.config), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
+            command_line(self.config), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=self.detach,
         )
         log.close()
         try:
