@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.contracts import read_violations
 from sandbox.world.status import wait_until_ready
-from tests.plugins.conftest import KNOWN_CONTRACT_DEFECTS, DagResult, _serialize
-from tests.support.sandbox_fixtures import RunningSandbox, start_sandbox
+from tests.plugins.conftest import DagResult, _serialize
+from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def encarta(tmp_path, monkeypatch) -> Iterator[RunningSandbox]:
     """A private sandbox with the encarta world built and changing (5 changes/s), connections and a
-    private ledger pointed at it, fast polls; every exchange must keep the contract (known defects aside)."""
+    private ledger pointed at it, fast polls; every exchange must keep the contract."""
     sandbox = start_sandbox(tmp_path / "sandbox", world="encarta", changes_per_second=5.0)
     try:
         wait_until_ready(sandbox.url, sandbox.auth, timeout=300)
@@ -34,9 +33,7 @@ def encarta(tmp_path, monkeypatch) -> Iterator[RunningSandbox]:
         yield sandbox
     finally:
         sandbox.process.stop()
-    for violation in read_violations(sandbox.config.data_dir):
-        known = KNOWN_CONTRACT_DEFECTS.get(violation["method"], ())
-        assert all(any(d in text for d in known) for text in violation["violations"]), violation
+    assert_contract_kept(sandbox)
 
 
 @pytest.fixture

@@ -71,27 +71,15 @@ def unique(prefix: str, sep: str = "-") -> str:
     return f"{prefix}{sep}{uuid.uuid4().hex[:8]}"
 
 
-# The published Flink contract contradicts itself for stop/resume: a PUT must carry
-# ``metadata.resource_version`` but ``metadata`` is marked read-only, and the 409 a stale
-# resource_version gets is not among the PUT's documented responses (see tests/sandbox/test_flink_lifecycle.py).
-# The Metrics query response is a oneOf of the grouped and flat shapes without a discriminator, so an
-# empty ``{"data": []}`` matches both and breaks the oneOf.
-KNOWN_CONTRACT_DEFECTS = {"PUT": ("Tried to write read-only property", "ResponseNotFound"),
-                          "POST": ("{'data': []} is valid under each of",)}
-
-
 @pytest.fixture(scope="module")
 def flink_sandbox(tmp_path_factory):
-    """A private sandbox for the Flink tests; every exchange must conform except the known PUT defects."""
-    from sandbox.contracts import read_violations
-    from tests.support.sandbox_fixtures import start_sandbox
+    """A private sandbox for the Flink tests; every exchange must keep the contract."""
+    from tests.support.sandbox_fixtures import assert_contract_kept, start_sandbox
 
     sandbox = start_sandbox(tmp_path_factory.mktemp("flink-ops"))
     yield sandbox
     sandbox.process.stop()
-    for violation in read_violations(sandbox.config.data_dir):
-        known = KNOWN_CONTRACT_DEFECTS.get(violation["method"], ())
-        assert all(any(d in text for d in known) for text in violation["violations"]), violation
+    assert_contract_kept(sandbox)
 
 
 @pytest.fixture

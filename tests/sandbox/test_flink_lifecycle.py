@@ -1,11 +1,8 @@
 """Stopping and resuming statements (PUT with ``metadata.resource_version``, JSON Patch of
 ``/spec/stopped``), ``latest_offsets``, resumed state, and carry-over offsets.
 
-These run on a private sandbox whose exchanges must conform to the contract except for three
-defects of the published contract (or of its checker) that every stop/resume meets:
-``metadata`` of a PUT (with the required ``resource_version``) is marked read-only; the 409 that the
-PUT operation documents for a stale resource_version is not among its responses; and the checker
-does not decode ``application/json-patch+json`` bodies, so a PATCH body reads as a string.
+These run on a private sandbox whose exchanges must keep the contract (the spec's own
+contradictions about PUT are waived centrally: ``sandbox.contracts.KNOWN_SPEC_DEFECTS``).
 """
 
 from __future__ import annotations
@@ -15,25 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.contracts import read_violations
 from tests.sandbox.test_flink_api import Flink, unique
 from tests.sandbox.test_flink_streaming import aggregate_pipeline, eventually, rows_of
-from tests.support.sandbox_fixtures import start_sandbox
-
-KNOWN_DEFECTS = {
-    "PUT": ("Tried to write read-only property", "ResponseNotFound"),
-    "PATCH": ("is not of type 'array'",),
-}
-
+from tests.support.sandbox_fixtures import assert_contract_kept, start_sandbox
 
 @pytest.fixture(scope="module")
 def flink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flink]:
     sandbox = start_sandbox(Path(tmp_path_factory.mktemp("lifecycle")))
     yield Flink(sandbox)
     sandbox.process.stop()
-    for violation in read_violations(sandbox.config.data_dir):
-        known = KNOWN_DEFECTS.get(violation["method"], ())
-        assert all(any(d in text for d in known) for text in violation["violations"]), violation
+    assert_contract_kept(sandbox)
 
 
 def test_stop_reports_offsets_and_resume_keeps_state(flink: Flink) -> None:

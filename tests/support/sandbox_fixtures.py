@@ -61,7 +61,8 @@ def start_sandbox(data_dir: Path, **overrides: object) -> RunningSandbox:
     return RunningSandbox(SandboxProcess(config).start())
 
 
-def _fail_on_new_violations(sandbox: RunningSandbox, seen: int) -> None:
+def assert_contract_kept(sandbox: RunningSandbox, seen: int = 0) -> None:
+    """Fail the test if any exchange with ``sandbox`` (after the first ``seen``) broke the contract."""
     new = sandbox.violations()[seen:]
     if new:
         lines = [f"{v['method']} {v['path']} -> {v['status']}: {v['violations']}" for v in new[:5]]
@@ -81,7 +82,7 @@ def sandbox(sandbox_server: RunningSandbox) -> Iterator[RunningSandbox]:
     """The session sandbox; the test fails if any exchange during it broke the contract."""
     seen = len(sandbox_server.violations())
     yield sandbox_server
-    _fail_on_new_violations(sandbox_server, seen)
+    assert_contract_kept(sandbox_server, seen)
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def sandbox_factory(tmp_path: Path) -> Iterator[Callable[..., RunningSandbox]]:
     for sandbox in started:
         sandbox.process.stop()
     for sandbox in started:
-        _fail_on_new_violations(sandbox, 0)
+        assert_contract_kept(sandbox, 0)
 
 
 @pytest.fixture(scope="session")
