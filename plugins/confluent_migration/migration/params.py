@@ -183,6 +183,19 @@ def check_window_start(value: Any) -> datetime | None:
     return moment
 
 
+FINAL_NAMES_V2, FINAL_NAMES_ORIGINAL = "v2", "original"
+
+
+def check_final_names(value: Any) -> str:
+    """Option B's final table names: ``v2`` keeps the ``_v2`` tables; ``original`` is not implemented yet."""
+    if value == FINAL_NAMES_V2:
+        return value
+    if value == FINAL_NAMES_ORIGINAL:
+        raise ParamError("final_names", "'original' (recreate the original names with the v2 schema and move the "
+                                        "pipelines back onto them) is not implemented yet: choose 'v2'")
+    raise ParamError("final_names", f"must be '{FINAL_NAMES_V2}' or '{FINAL_NAMES_ORIGINAL}', got {value!r}")
+
+
 def check_migration_params(params: Mapping[str, Any], manifest: Manifest, database: str | None,
                            option_flags: Mapping[str, bool] | None = None) -> RunParams:
     """Check a migration run's params; raise :class:`ParamError` on the first bad one.
@@ -202,6 +215,8 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
     if "window_start" in params:
         window = check_window_start(params.get("window_start"))
         options["window_start"] = window.isoformat() if window else None
+    if "final_names" in params:
+        options["final_names"] = check_final_names(params.get("final_names"))
     return RunParams(
         tables=tables,
         dry_run=dry_run,

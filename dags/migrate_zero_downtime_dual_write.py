@@ -1,0 +1,55 @@
+"""
+# Option B: zero-downtime dual write
+
+An Airflow DAG that migrates the chosen tables (default all, upstream first) to the v2 schema
+**alongside** the running v1 pipelines, Confluent's recipe for a stateful change: new `_v2`
+tables are filled from the earliest offset while v1 keeps serving, then reads switch and v1 stops.
+
+1. **Backup and prepare** (changes nothing): as option A (params and the confirm word, the APIs,
+   the table lock, readers listed, state, baseline, schema backups, v2 pipelines validated). The v2
+   schemas are checked against any `<table>_v2-value` subject left from before. A **dry run** (the
+   default) stops here.
+2. **Create the v2 tables**: `<table>_v2` from the v2 DDL (each recorded as `table_created`).
+3. **Dual write and backfill**: each v2 statement starts writing its `_v2` table from the earliest
+   offset (the pipelines are stateful), upstream first; `skus_master`'s v2 statement reads the
+   `_v2` aggregates. The v1 statements keep running: nothing stops serving.
+4. **Validation**: caught up, both timestamp columns, column counts, no `created_at > updated_at`
+   or NULL, row parity of each `_v2` table with its source, statements RUNNING; success criteria
+   against the baseline. Gates come **before** any v1 pipeline stops.
+5. **Switch reads, stop v1 writes**: the project's own downstream statements already read `_v2`.
+   Statements outside the project reading the v1 tables are listed; when there are any and the
+   param `require_approval` is on (default), a person approves in the UI (Airflow's
+   human-in-the-loop `ApprovalOperator`; *Reject* fails the run, then roll it back). With no external
+   reader, or `require_approval` off, there is no approval step. Then each v1 statement is
+   *stopped* (offsets recorded; not deleted, so rollback can resume it).
+
+**Final names** (param `final_names`): Kafka topics cannot be renamed. `v2` (what runs now) keeps the
+`_v2` names: consumers read `<table>_v2`; the v1 tables and stopped v1 statements stay for rollback,
+and the old tables are dropped only later, after a verified backup. `original` (recreate the
+original names with the v2 schema and move pipelines and readers back onto them) is **not
+implemented yet** and is refused with a param error before anything changes.
+
+Every change is recorded in the run's ledger; the Airflow DAG `rollback_migration` undoes it: stops the
+v2 statements, drops the `_v2` tables this run created, resumes the v1 statements.
+"""
+
+from __future__ import annotations
+
+from confluent_migration.migration.building import close, migration_dag, preflight, validation
+from confluent_migration.migration.dual_write import (
+    OPTION_PARAMS,
+    REQUIRE_APPROVAL,
+    create_v2_tables,
+    start_dual_write,
+    switch_reads,
+)
+from confluent_migration.migration.plans import OPTION_B
+
+with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_params=OPTION_PARAMS,
+                   tags=["option-b"]) as dag:
+    run = preflight(OPTION_B, option_flags={REQUIRE_APPROVAL: True})
+    created = create_v2_tables(run)
+    backfilling = start_dual_write(run, after=created)
+    validated = validation(run, after=backfilling)
+    switched = switch_reads(run, after=validated)
+    close(run, after=switched, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"]})

@@ -1,0 +1,159 @@
+"""Option B (zero-downtime dual write): its plan and its own phases, each change recorded in the ledger.
+
+The v2 pipelines write new ``<table>_v2`` tables from the earliest offset while the v1 pipelines
+keep running (Confluent's recipe for a stateful change); after the gates, reads switch to the
+``_v2`` tables and the v1 statements are stopped (not deleted: rollback resumes them).
+
+Ledger kinds: ``table_created`` (statement_name, sql, table) -> the ``_v2`` table is dropped;
+``statement_created`` -> stopped; ``statement_stopped`` -> resumed (``rollback.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Param, TaskGroup, task
+
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.migration import observe
+from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.ledger import DONE, ledger_for, recorded
+from confluent_migration.migration.manifest import Manifest
+from confluent_migration.migration.options import STATEMENT_CREATED, STATEMENT_STOPPED
+from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
+from confluent_migration.migration.plans import (
+    OPTION_B,
+    PLANNERS,
+    V2_SUFFIX,
+    _statement_sql,
+    dependency_levels,
+    new_statement_name,
+    plan_option_a,
+    retarget,
+    startup_properties,
+)
+from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
+from confluent_migration.statements import statement_name
+
+TABLE_CREATED = "table_created"
+REQUIRE_APPROVAL = "require_approval"
+
+OPTION_PARAMS = {
+    REQUIRE_APPROVAL: Param(True, type="boolean", title="Require approval to switch reads",
+                            description="When statements outside this project read the tables, a person approves "
+                                        "in the UI before the v1 pipelines stop. Off: no approval step."),
+    "final_names": Param(FINAL_NAMES_V2, type="string", enum=[FINAL_NAMES_V2, FINAL_NAMES_ORIGINAL],
+                         title="Final table names",
+                         description="v2: the migrated tables keep their _v2 names (v1 tables and stopped "
+                                     "pipelines are kept for rollback). original: not implemented yet."),
+}
+
+
+def v2_table(flink_table: str) -> str:
+    return flink_table + V2_SUFFIX
+
+
+def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+    """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
+    downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones."""
+    specs = manifest.subset(tables)
+    shared = plan_option_a(manifest, tables, run_id)
+    del shared["set_compatibility"], shared["register_schemas"]
+    renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
+    return {
+        **shared,
+        "option": OPTION_B,
+        # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
+        "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
+        "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl", run_id),
+                     "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
+        "levels": [{
+            "start": [{"statement_name": new_statement_name(s, run_id),
+                       "sql": _statement_sql(manifest, s, "v2", renames), "properties": startup_properties(s)}
+                      for s in level],
+        } for level in dependency_levels(manifest, specs)],
+        "stop_v1": [{"statement_name": s.v1.statement} for s in specs],
+        "final_tables": {s.name: renames[s.flink_table] for s in specs},
+        "v1_tables": {s.name: s.flink_table for s in specs},
+    }
+
+
+PLANNERS[OPTION_B] = plan_option_b
+
+
+def create_v2_tables(run: MigrationRun) -> Any:
+    """Phase 3 (create the v2 tables): ``<table>_v2`` from the v2 DDL; each recorded for rollback."""
+    with TaskGroup("phase_3_create_v2_tables", tooltip="CREATE TABLE <table>_v2 with the v2 DDL"):
+        created = SubmitStatementOperator.partial(
+            task_id="create_v2_tables", target_phase="COMPLETED", poll_interval=poll_seconds(),
+            **recorded(TABLE_CREATED, ["statement_name", "sql", "table"])
+        ).expand_kwargs(planned(run.plan, "creates", after=run.head))
+        run.head >> created
+    return created
+
+
+def start_dual_write(run: MigrationRun, after: Any) -> Any:
+    """Phase 5 (dual write and backfill): per dependency level, start each v2 statement writing its
+    ``_v2`` table from the earliest offset, while the v1 statements keep writing the old tables."""
+    with TaskGroup("phase_5_dual_write_backfill",
+                   tooltip="v2 statements write the _v2 tables from the earliest offset; v1 keeps running"):
+        previous = after
+        for n, _ in enumerate(dependency_levels(run.manifest)):
+            start = SubmitStatementOperator.partial(
+                task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+                **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
+            ).expand_kwargs(planned(run.plan, "levels", n, "start", after=run.head))
+            previous >> start
+            previous = start
+    return previous
+
+
+def list_external_readers(the_plan: dict[str, Any], **context: Any) -> dict[str, list[str]]:
+    """The live statements reading the v1 tables that are not this project's: they must move by hand."""
+    own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
+    found = observe.readers(FlinkStatementsHook().list_statements(), the_plan["v1_tables"], own)
+    external = {t: r["external"] for t, r in found.items() if r["external"]}
+    ledger_for(context).record("readers_switched", DONE, task_id=context["ti"].task_id,
+                               result={"readers": found, "external": external})
+    print(f"The project's own downstream statements read the _v2 tables: {the_plan['final_tables']}")
+    if external:
+        print("EXTERNAL consumers still read the v1 tables; move them to the _v2 tables "
+              + "; ".join(f"{t} -> {the_plan['final_tables'][t]}: {', '.join(names)}" for t, names in external.items()))
+    else:
+        print("No external consumer reads the v1 tables")
+    return external
+
+
+def approval_needed(external: dict[str, list[str]], **context: Any) -> bool:
+    if not external:
+        print("No external reader: nothing to approve")
+        return False
+    if not context["params"].get(REQUIRE_APPROVAL, True):
+        print(f"{REQUIRE_APPROVAL} is off: the v1 pipelines stop without approval; external readers: {external}")
+        return False
+    return True
+
+
+def switch_reads(run: MigrationRun, after: Any) -> Any:
+    """Phase 8 (switch reads, stop v1 writes): list external readers, approval when there are any,
+    then stop each v1 statement (offsets recorded; not deleted, so rollback resumes it)."""
+    with TaskGroup("phase_8_switch_reads_stop_v1",
+                   tooltip="External readers listed and approved; v1 statements stopped (not deleted)"):
+        external = task(task_id="list_external_readers")(list_external_readers)(run.plan)
+        needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
+            approval_needed)(external)
+        approve = ApprovalOperator(
+            task_id="approve_switch_of_readers", fail_on_reject=True,
+            subject="Switch reads to the _v2 tables and stop the v1 pipelines?",
+            body="External statements read the v1 tables: {{ ti.xcom_pull(task_ids='"
+                 "phase_8_switch_reads_stop_v1.list_external_readers') }}. Move them to the _v2 tables, then "
+                 "approve. Reject fails the run; roll it back with rollback_migration.")
+        stop = StopStatementOperator.partial(
+            task_id="stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+            **recorded(STATEMENT_STOPPED, ["statement_name"])
+        ).expand_kwargs(planned(run.plan, "stop_v1", after=run.head))
+        after >> external >> needed >> approve >> stop
+        external >> stop
+    return stop
