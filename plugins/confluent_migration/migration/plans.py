@@ -8,6 +8,7 @@ level reads only tables of earlier levels (or sources).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -112,7 +113,48 @@ def plan_option_a(manifest: Manifest, tables: Sequence[str], run_id: str) -> dic
     }
 
 
-PLANNERS = {OPTION_A: plan_option_a}
+def backup_table_name(flink_table: str, run_id: str) -> str:
+    """Where option C backs a table up before dropping it: ``<table>_backup_<8 hex of the run>``."""
+    return f"{flink_table}{BACKUP_SUFFIX}_{hashlib.sha256(run_id.encode()).hexdigest()[:8]}"
+
+
+def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+    """Maintenance window: stop the v1 pipelines (downstream first), back each table up, drop it,
+    create it with the v2 DDL, start the v2 pipelines from the earliest offset (upstream first).
+
+    The schema checks, facts and statement lists are option A's; no subject is evolved in place
+    (DROP TABLE deletes the subjects, CREATE TABLE registers the v2 schema)."""
+    specs = manifest.subset(tables)
+    shared = plan_option_a(manifest, tables, run_id)
+    del shared["set_compatibility"], shared["register_schemas"]
+
+    def ddl(spec: TableSpec, version: str) -> str:
+        return manifest.sql(spec.version(version).ddl).strip().rstrip(";")
+
+    drops = {s.name: f"DROP TABLE `{s.flink_table}`" for s in specs}
+    return {
+        **shared,
+        "option": OPTION_C,
+        "validate_queries": shared["validate_queries"] + [
+            {"sql": sql} for s in specs for sql in (
+                ddl(s, "v2"), retarget(ddl(s, "v1"), {s.flink_table: backup_table_name(s.flink_table, run_id)}),
+                drops[s.name])],
+        "levels": [{
+            "stop": [{"statement_name": s.v1.statement} for s in level],
+            "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
+                       "properties": startup_properties(s)} for s in level],
+        } for level in dependency_levels(manifest, specs)],
+        "backups": [{"table": s.flink_table, "backup_table": backup_table_name(s.flink_table, run_id),
+                     "ddl": ddl(s, "v1"), "create_statement": statement_name(s.name, "1-backup", run_id),
+                     "copy_statement": statement_name(s.name, "1-backup-copy", run_id)} for s in specs],
+        "drops": [{"table": s.flink_table, "sql": drops[s.name],
+                   "statement_name": statement_name(s.name, "1-drop", run_id)} for s in specs],
+        "creates": [{"table": s.flink_table, "sql": ddl(s, "v2"),
+                     "statement_name": statement_name(s.name, "2-ddl", run_id)} for s in specs],
+    }
+
+
+PLANNERS = {OPTION_A: plan_option_a, OPTION_C: plan_option_c}
 
 
 def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:

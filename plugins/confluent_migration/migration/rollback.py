@@ -27,11 +27,18 @@ from confluent_migration.hooks.metrics import (
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration.ledger import DONE, Ledger, Step
 from confluent_migration.migration.plans import EARLIEST
-from confluent_migration.statements import FAILED_PHASES, RUNNING, STOPPED, TERMINAL_PHASES, Statement
+from confluent_migration.statements import (
+    FAILED_PHASES,
+    RUNNING,
+    STOPPED,
+    TERMINAL_PHASES,
+    Statement,
+    statement_name,
+)
 
 COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
 STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
-TABLE_DROPPED, TABLE_CREATED = "table_dropped", "table_created"
+TABLE_DROPPED, TABLE_CREATED, TABLE_BACKED_UP = "table_dropped", "table_created", "table_backed_up"
 RECORDS_OUT = "io.confluent.flink/num_records_out"
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -61,6 +68,29 @@ def wait_for_phase(hook: FlinkStatementsHook, name: str, targets: set[str], time
         time.sleep(poll)
 
 
+def short_name(flink_table: str) -> str:
+    return flink_table.rsplit(".", 1)[-1]
+
+
+def restarted_statements(target: Ledger) -> dict[str, str]:
+    """The stopped statements whose table the run dropped -> the name they start again under.
+
+    Their savepoints no longer fit the recreated topic, so they start afresh from the earliest
+    offset under a deterministic new name (a re-run of the rollback finds it)."""
+    from confluent_migration.migration.observe import writes
+
+    dropped = {s.data["table"] for s in target.steps([TABLE_DROPPED])}
+    preflight = next((s.result for s in target.steps(["preflight_state"])), None) or {}
+    sql = {s["name"]: s["sql"] for s in preflight.get("statements", [])}
+    renamed = {}
+    for step in target.steps([STATEMENT_STOPPED]):
+        name = step.data["statement_name"]
+        table = next((t for t in dropped if writes(Statement(name, sql.get(name, ""), {}, ""), t)), None)
+        if table is not None:
+            renamed[name] = statement_name(short_name(table), "1-rollback", target.run_id)
+    return renamed
+
+
 class Undoer:
     """Undoes the steps of one migration run (``target``), recording into the rollback's ``ledger``."""
 
@@ -78,7 +108,10 @@ class Undoer:
             SCHEMA_REGISTERED: self.delete_registered_version,
             COMPATIBILITY_SET: self.restore_compatibility,
             STATEMENT_STOPPED: self.bring_back_statement,
+            TABLE_CREATED: self.drop_created_table,
+            TABLE_DROPPED: self.restore_dropped_table,
         }
+        self.restarted = restarted_statements(target)
 
     def steps(self, kinds: Sequence[str]) -> list[Step]:
         """The target's steps of ``kinds``, newest first."""
@@ -116,8 +149,11 @@ class Undoer:
         return next((s for s in self.preflight.get("statements", []) if s["name"] == name), None)
 
     def bring_back_statement(self, step: Step) -> dict[str, Any]:
-        """Resume a stopped v1 statement (state and offsets intact); start it again if it is gone."""
+        """Resume a stopped v1 statement (state and offsets intact); start it again if it is gone, or
+        under a new name if its table was recreated (the old one is deleted: it must never be resumed)."""
         name = step.data["statement_name"]
+        if name in self.restarted:
+            return self.start_again(name, self.restarted[name])
         statement = self.flink.find_statement(name)
         if statement is not None and statement.phase in (RUNNING, "PENDING", "DEGRADED") and not statement.stopped:
             return {"statement_name": name, "action": f"none (already {statement.phase})"}
@@ -125,17 +161,69 @@ class Undoer:
             self.flink.set_stopped(name, False)
             wait_for_phase(self.flink, name, {RUNNING, "DEGRADED"}, self.wait_seconds)
             return {"statement_name": name, "action": "resumed from its savepoint"}
+        return self.start_again(name, name)
+
+    def start_again(self, name: str, new_name: str) -> dict[str, Any]:
+        """Delete statement ``name`` if it exists; start its recorded SQL as ``new_name`` from the earliest offset."""
+        started = self.flink.find_statement(new_name) if new_name != name else None
+        if started is not None and started.phase in (RUNNING, "DEGRADED") and not started.stopped:
+            return {"statement_name": new_name, "replaces": name, "action": f"none (already {started.phase})"}
         original = self.original(name)
         if original is None:
             raise RollbackError(f"Flink statement '{name}' is gone and pre-flight did not record its SQL: start "
                                 f"it again from include/sql/v1 by hand, from the earliest offset")
-        if statement is not None:
-            self.flink.delete_statement(name)
+        self.flink.delete_statement(name)
         properties = {**{k: v for k, v in original["properties"].items() if not k.startswith("sql.tables.")},
                       **EARLIEST}
-        self.flink.submit_statement(name, original["sql"], properties)
-        wait_for_phase(self.flink, name, {RUNNING, "DEGRADED"}, self.wait_seconds)
-        return {"statement_name": name, "action": "started again from the earliest offset"}
+        self.flink.submit_statement(new_name, original["sql"], properties)
+        wait_for_phase(self.flink, new_name, {RUNNING, "DEGRADED"}, self.wait_seconds)
+        return {"statement_name": new_name, "replaces": name, "action": "started again from the earliest offset"}
+
+    # -- tables (option C) --------------------------------------------------------------------------
+    def table_exists(self, flink_table: str) -> bool:
+        from confluent_migration.hooks.flink_sql import FlinkSqlHook
+        from confluent_migration.migration.observe import column_names
+
+        return bool(column_names(FlinkSqlHook(), flink_table))
+
+    def drop_created_table(self, step: Step) -> dict[str, Any]:
+        """Drop a table the run created, but only one the run had dropped before (never a v1 table)."""
+        table = step.data["table"]
+        if not any(s.data["table"] == table for s in self.target.steps([TABLE_DROPPED])):
+            raise RollbackError(f"run {self.target.run_id} created `{table}` without dropping it first: check the "
+                                "table by hand (it is not dropped by the rollback)")
+        if not self.table_exists(table):
+            return {"table": table, "action": "none (not there)"}
+        name = statement_name(short_name(table), "2-rollback-drop", self.target.run_id)
+        self.run_bounded(name, f"DROP TABLE `{table}`")
+        return {"table": table, "action": "dropped", "statement_name": name}
+
+    def restore_dropped_table(self, step: Step) -> dict[str, Any]:
+        """Recreate a dropped table from its recorded v1 DDL and refill it from its verified backup."""
+        from confluent_migration.migration.recreate import copy_rows
+
+        table = step.data["table"]
+        backup = next((s for s in self.target.steps([TABLE_BACKED_UP]) if s.done and s.data["table"] == table), None)
+        if self.table_exists(table):
+            return {"table": table, "action": "none (the table is there: it was never dropped)"}
+        if backup is None:
+            raise RollbackError(f"`{table}` was dropped by run {self.target.run_id} without a verified backup: "
+                                "recreate it from include/sql/v1 by hand; its pipeline refills it from the earliest "
+                                "offset when the rollback is re-run")
+        created = statement_name(short_name(table), "1-restore", self.target.run_id)
+        self.run_bounded(created, backup.data["ddl"])
+        refill = statement_name(short_name(table), "1-refill", self.target.run_id)
+        rows = copy_rows(self.flink, refill, backup.result["backup_table"], table, self.wait_seconds)
+        if rows != backup.result["rows"]:
+            raise RollbackError(f"`{table}` refilled from `{backup.result['backup_table']}` holds {rows} rows, the "
+                                f"backup recorded {backup.result['rows']}: compare the two tables by hand")
+        return {"table": table, "action": f"recreated (v1 DDL) and refilled with {rows} rows",
+                "backup_table": backup.result["backup_table"]}
+
+    def run_bounded(self, name: str, sql: str) -> None:
+        from confluent_migration.migration.recreate import run_bounded
+
+        run_bounded(self.flink, name, sql, timeout=self.wait_seconds)
 
     # -- Schema Registry -------------------------------------------------------------------------
     def _writable(self, subject: str) -> None:
@@ -216,8 +304,10 @@ def choose_run(**context: Any) -> dict[str, Any]:
     for step in steps:
         print(f"  {step.kind:<22} {step.status:<8} {step.task_id}[{step.map_index}] "
               f"{step.data.get('statement_name') or step.data.get('subject') or ''}")
+    restarted = restarted_statements(Ledger(base, target_run))
     return {**params, "target_run": target_run, "tables": header["tables"],
-            "old_statements": [s.data["statement_name"] for s in steps if s.kind == STATEMENT_STOPPED]}
+            "old_statements": [restarted.get(s.data["statement_name"], s.data["statement_name"])
+                               for s in steps if s.kind == STATEMENT_STOPPED]}
 
 
 def undo(group: str, choice: dict[str, Any], **context: Any) -> list[dict[str, Any]]:

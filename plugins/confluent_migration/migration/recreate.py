@@ -1,0 +1,161 @@
+"""Option C's own phases (maintenance window): wait for the window, stop, back up, drop, create, start.
+
+Ledger kinds (what rollback undoes, in reverse; see ``rollback.py``):
+
+- ``statement_stopped`` (statement_name) -> the v1 pipeline starts again from the earliest offset
+  under a new name (its table was recreated, so its savepoint no longer fits the topic);
+- ``table_backed_up`` (table, backup_table, ddl; result ``rows``) -> nothing (the backup is kept;
+  rollback refills the dropped table from it);
+- ``table_dropped`` (table) -> recreated from the recorded v1 DDL and refilled from its backup;
+- ``table_created`` (table) -> dropped;
+- ``statement_created`` (statement_name) -> stopped.
+
+The pipelines are stopped **downstream first** (``skus_master`` before the aggregates it reads):
+no running statement ever reads from a stopped producer (an idle input holds back watermarks and
+looks stale to the health check), and the order mirrors the start order, upstream first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
+from airflow.sdk import Context, TaskGroup, task
+
+from confluent_migration.hooks.flink_sql import FlinkSqlHook
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.migration import observe
+from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.ledger import ledger_for, recorded
+from confluent_migration.migration.options import STATEMENT_CREATED, STATEMENT_STOPPED
+from confluent_migration.migration.plans import dependency_levels, retarget
+from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
+from confluent_migration.operators.flink import FlinkStatementOperator, StopStatementOperator, SubmitStatementOperator
+from confluent_migration.statements import COMPLETED
+
+SNAPSHOT = {"sql.snapshot.mode": "now"}
+
+
+class BackupError(RuntimeError):
+    """A table's backup does not hold what the table held, or a drop has no verified backup."""
+
+
+def run_bounded(hook: FlinkStatementsHook, name: str, sql: str, properties: dict[str, str] | None = None,
+                timeout: float = 3600) -> None:
+    """Submit a bounded statement (DDL, snapshot INSERT) under a deterministic name; wait until COMPLETED."""
+    hook.submit_statement(name, sql, properties)
+    wait_for_phase(hook, name, {COMPLETED}, timeout)
+
+
+def copy_rows(hook: FlinkStatementsHook, name: str, source: str, target: str, timeout: float = 3600) -> int:
+    """Copy every row of ``source`` into ``target`` with a bounded snapshot INSERT; counts verified."""
+    run_bounded(hook, name, f"INSERT INTO `{target}` SELECT * FROM `{source}`", SNAPSHOT, timeout)
+    sql = FlinkSqlHook()
+    expected, copied = observe.row_count(sql, source), observe.row_count(sql, target)
+    if copied != expected:
+        raise BackupError(f"copying `{source}` into `{target}` (statement '{name}') gave {copied} rows, the "
+                          f"source holds {expected}: look at the statement, then re-run the task")
+    return copied
+
+
+class BackUpTableOperator(FlinkStatementOperator):
+    """Back a table up into ``backup_table`` (its own DDL under the backup's name), counts verified.
+
+    CTAS would run as a continuous statement, so the backup is a CREATE TABLE plus a bounded
+    ``INSERT INTO backup SELECT * FROM table`` in snapshot mode. A re-run finds its statements
+    (deterministic names) and upserts the same keys again.
+
+    :param table: the table (its writers stopped). :param backup_table: where to back it up.
+    :param ddl: the table's own DDL. :param create_statement: / ``copy_statement``: statement names.
+    :return: ``{"table", "backup_table", "rows"}``.
+    """
+
+    template_fields: Sequence[str] = ("table", "backup_table", "ddl", "create_statement", "copy_statement")
+
+    def __init__(self, *, table: str, backup_table: str, ddl: str, create_statement: str, copy_statement: str,
+                 **kwargs: Any) -> None:
+        super().__init__(deferrable=False, **kwargs)
+        self.table, self.backup_table, self.ddl = table, backup_table, ddl
+        self.create_statement, self.copy_statement = create_statement, copy_statement
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        run_bounded(self.hook, self.create_statement, retarget(self.ddl, {self.table: self.backup_table}),
+                    timeout=self.wait_timeout)
+        rows = copy_rows(self.hook, self.copy_statement, self.table, self.backup_table, self.wait_timeout)
+        self.log.info("`%s` backed up into `%s`: %d rows, counts equal", self.table, self.backup_table, rows)
+        return {"table": self.table, "backup_table": self.backup_table, "rows": rows}
+
+
+class DropTableOperator(SubmitStatementOperator):
+    """``DROP TABLE``, refused unless this run backed the table up (done, counts verified) and the
+    run's confirm word is the connection's database."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(target_phase=COMPLETED, **kwargs)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        ledger = ledger_for(context)
+        backed_up = [s for s in ledger.steps([TABLE_BACKED_UP]) if s.done and s.data.get("table") == self.table]
+        if not backed_up:
+            raise BackupError(f"`{self.table}` has no verified backup in run {context['run_id']}: it is not dropped")
+        database = self.hook.extra.get("database")
+        if not database or ledger.header()["params"].get("confirm") != database:
+            raise BackupError(f"`{self.table}` is not dropped: the run's confirm does not match database "
+                              f"'{database}'")
+        self.log.info("`%s` is backed up in `%s` (%s rows); dropping it", self.table,
+                      backed_up[-1].result["backup_table"], backed_up[-1].result["rows"])
+        return super().execute(context)
+
+
+def window_opens(the_plan: dict[str, Any]) -> str:
+    """When the maintenance window opens: the checked ``window_start`` param, or now."""
+    start = the_plan["params"]["options"].get("window_start")
+    moment = start or datetime.now(timezone.utc).isoformat()
+    print(f"Maintenance window opens at {moment}")
+    return moment
+
+
+def maintenance_window(run: MigrationRun) -> Any:
+    """Phases 5 and 6 of option C, after pre-flight; returns the last task (the v2 pipelines started)."""
+    levels = range(len(dependency_levels(run.manifest)))
+    with TaskGroup("wait_for_the_window", tooltip="Deferrable wait until window_start (none when empty)"):
+        opens = task(task_id="window_opens")(window_opens)(run.plan)
+        run.head >> opens
+        window = DateTimeSensorAsync(task_id="wait_for_window_start", target_time=opens)
+    with TaskGroup("stop_pipelines", tooltip="Stop each v1 statement, downstream first, recording its offsets"):
+        previous = window
+        for n in reversed(levels):
+            stop = StopStatementOperator.partial(
+                task_id=f"level_{n}_stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+                **recorded(STATEMENT_STOPPED, ["statement_name"])
+            ).expand_kwargs(planned(run.plan, "levels", n, "stop", after=run.head))
+            previous >> stop
+            previous = stop
+    with TaskGroup("phase_5_table_recreation",
+                   tooltip="Back up (counts verified), drop, create with the v2 DDL"):
+        backup = BackUpTableOperator.partial(
+            task_id="back_up_tables", poll_interval=poll_seconds(),
+            **recorded(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
+        ).expand_kwargs(planned(run.plan, "backups", after=run.head))
+        drop = DropTableOperator.partial(
+            task_id="drop_tables", poll_interval=poll_seconds(), **recorded(TABLE_DROPPED, ["table"])
+        ).expand_kwargs(planned(run.plan, "drops", after=run.head))
+        create = SubmitStatementOperator.partial(
+            task_id="create_v2_tables", poll_interval=poll_seconds(), target_phase=COMPLETED,
+            **recorded(TABLE_CREATED, ["table", "sql"])
+        ).expand_kwargs(planned(run.plan, "creates", after=run.head))
+        previous >> backup >> drop >> create
+    with TaskGroup("phase_6_start_v2_pipelines", tooltip="Start each v2 statement from the earliest offset, "
+                                                          "upstream first"):
+        previous = create
+        for n in levels:
+            start = SubmitStatementOperator.partial(
+                task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+                **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
+            ).expand_kwargs(planned(run.plan, "levels", n, "start", after=run.head))
+            previous >> start
+            previous = start
+    return previous
+
