@@ -16,6 +16,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, TaskGroup, task
 
+from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
@@ -83,14 +84,31 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str) -> dic
 PLANNERS[OPTION_B] = plan_option_b
 
 
+class LeftoverTableError(RuntimeError):
+    """A ``_v2`` table exists before the run creates it; the message names it and what to do."""
+
+
+def check_v2_tables_absent(the_plan: dict[str, Any]) -> list[str]:
+    """No ``_v2`` table exists yet, so each ``table_created`` step is a table this run made (and
+    rollback may drop it); the DDL's ``IF NOT EXISTS`` would otherwise adopt a leftover silently."""
+    sql = FlinkSqlHook()
+    tables = [c["table"] for c in the_plan["creates"]]
+    leftovers = [t for t in tables if observe.column_names(sql, t)]
+    if leftovers:
+        raise LeftoverTableError(f"{leftovers} exist already (left by an earlier option B run?): roll that run back "
+                                 "with rollback_migration, or drop them by hand after checking nobody reads them")
+    return tables
+
+
 def create_v2_tables(run: MigrationRun) -> Any:
     """Phase 3 (create the v2 tables): ``<table>_v2`` from the v2 DDL; each recorded for rollback."""
     with TaskGroup("phase_3_create_v2_tables", tooltip="CREATE TABLE <table>_v2 with the v2 DDL"):
+        absent = task(task_id="check_v2_tables_absent")(check_v2_tables_absent)(run.plan)
         created = SubmitStatementOperator.partial(
             task_id="create_v2_tables", target_phase="COMPLETED", poll_interval=poll_seconds(),
             **recorded(TABLE_CREATED, ["statement_name", "sql", "table"])
         ).expand_kwargs(planned(run.plan, "creates", after=run.head))
-        run.head >> created
+        run.head >> absent >> created
     return created
 
 
