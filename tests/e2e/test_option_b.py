@@ -11,17 +11,10 @@ from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.dual_write import v2_table
 from confluent_migration.migration.manifest import load_manifest
-from confluent_migration.migration.params import ParamError, check_final_names
 from tests.e2e.conftest import assert_no_change_lost
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()
-
-
-def test_final_names_original_is_refused_as_not_implemented():
-    with pytest.raises(ParamError, match="final_names.*not implemented yet"):
-        check_final_names("original")
-    assert check_final_names("v2") == "v2"
 
 
 def test_option_b_dual_writes_v2_tables_live_and_rollback_resumes_v1(run_project_dag, encarta):
