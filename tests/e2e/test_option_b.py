@@ -11,7 +11,7 @@ from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.dual_write import v2_table
 from confluent_migration.migration.manifest import load_manifest
-from tests.e2e.conftest import assert_no_change_lost
+from tests.e2e.conftest import assert_no_change_lost, pipeline_state
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()
@@ -54,3 +54,16 @@ def test_option_b_dual_writes_v2_tables_live_and_rollback_resumes_v1(run_project
     for spec in MANIFEST.tables:
         assert flink.get_statement(spec.v1.statement).phase == "RUNNING"
         assert not observe.column_names(sql, final[spec.name]), f"{final[spec.name]} was not dropped"
+
+
+def test_option_b_dry_run_and_final_names_original_change_nothing(run_project_dag, encarta):
+    before = pipeline_state(encarta)
+    dry = run_project_dag("migrate_zero_downtime_dual_write")  # dry_run is the default
+    assert dry.dag_run.state == "success"
+    assert dry.state("phase_3_create_v2_tables.create_v2_tables") == "skipped"
+    assert "DRY RUN" in dry.xcom("summary")
+    refused = run_project_dag("migrate_zero_downtime_dual_write", dry_run=False, confirm=encarta.config.database,
+                              final_names="original")
+    assert refused.dag_run.state == "failed"
+    assert refused.state("phase_1_backup_and_prepare.check_params_and_plan") == "failed"
+    assert pipeline_state(encarta) == before
