@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from confluent_migration.migration.dual_write import approval_needed, v2_table
+from confluent_migration.migration.dual_write import approval_needed
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.params import ParamError, check_migration_params
-from confluent_migration.migration.plans import EARLIEST, OPTION_B, plan
+from confluent_migration.migration.plans import EARLIEST, OPTION_B, plan, v2_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "migrate_zero_downtime_dual_write"

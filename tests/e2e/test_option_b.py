@@ -9,7 +9,7 @@ import pytest
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
-from confluent_migration.migration.dual_write import v2_table
+from confluent_migration.migration.plans import v2_table
 from confluent_migration.migration.manifest import load_manifest
 from tests.e2e.conftest import assert_no_change_lost, pipeline_state
 

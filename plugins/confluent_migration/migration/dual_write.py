@@ -10,7 +10,6 @@ Ledger kinds: ``table_created`` (statement_name, sql, table) -> the ``_v2`` tabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -21,22 +20,10 @@ from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
-from confluent_migration.migration.manifest import Manifest
 from confluent_migration.migration.options import STATEMENT_CREATED, STATEMENT_STOPPED
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
-from confluent_migration.migration.plans import (
-    OPTION_B,
-    PLANNERS,
-    V2_SUFFIX,
-    _statement_sql,
-    dependency_levels,
-    new_statement_name,
-    plan_option_a,
-    retarget,
-    startup_properties,
-)
+from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
-from confluent_migration.statements import statement_name
 
 TABLE_CREATED = "table_created"
 REQUIRE_APPROVAL = "require_approval"
@@ -50,38 +37,6 @@ OPTION_PARAMS = {
                          description="v2: the migrated tables keep their _v2 names (v1 tables and stopped "
                                      "pipelines are kept for rollback). original: not implemented yet."),
 }
-
-
-def v2_table(flink_table: str) -> str:
-    return flink_table + V2_SUFFIX
-
-
-def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
-    """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
-    downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones."""
-    specs = manifest.subset(tables)
-    shared = plan_option_a(manifest, tables, run_id)
-    del shared["set_compatibility"], shared["register_schemas"]
-    renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
-    return {
-        **shared,
-        "option": OPTION_B,
-        # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
-        "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
-        "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl", run_id),
-                     "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
-        "levels": [{
-            "start": [{"statement_name": new_statement_name(s, run_id),
-                       "sql": _statement_sql(manifest, s, "v2", renames), "properties": startup_properties(s)}
-                      for s in level],
-        } for level in dependency_levels(manifest, specs)],
-        "stop_v1": [{"statement_name": s.v1.statement} for s in specs],
-        "final_tables": {s.name: renames[s.flink_table] for s in specs},
-        "v1_tables": {s.name: s.flink_table for s in specs},
-    }
-
-
-PLANNERS[OPTION_B] = plan_option_b
 
 
 class LeftoverTableError(RuntimeError):

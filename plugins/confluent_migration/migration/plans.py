@@ -154,7 +154,37 @@ def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str) -> dic
     }
 
 
-PLANNERS = {OPTION_A: plan_option_a, OPTION_C: plan_option_c}
+def v2_table(flink_table: str) -> str:
+    """Option B's table for the v2 pipeline of ``flink_table``: ``<table>_v2`` (a new topic beside the old)."""
+    return flink_table + V2_SUFFIX
+
+
+def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+    """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
+    downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones."""
+    specs = manifest.subset(tables)
+    shared = plan_option_a(manifest, tables, run_id)
+    del shared["set_compatibility"], shared["register_schemas"]
+    renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
+    return {
+        **shared,
+        "option": OPTION_B,
+        # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
+        "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
+        "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl", run_id),
+                     "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
+        "levels": [{
+            "start": [{"statement_name": new_statement_name(s, run_id),
+                       "sql": _statement_sql(manifest, s, "v2", renames), "properties": startup_properties(s)}
+                      for s in level],
+        } for level in dependency_levels(manifest, specs)],
+        "stop_v1": [{"statement_name": s.v1.statement} for s in specs],
+        "final_tables": {s.name: renames[s.flink_table] for s in specs},
+        "v1_tables": {s.name: s.flink_table for s in specs},
+    }
+
+
+PLANNERS = {OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
 
 
 def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
