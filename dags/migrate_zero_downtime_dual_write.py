@@ -13,15 +13,16 @@ tables are filled from the earliest offset while v1 keeps serving, then reads sw
 3. **Dual write and backfill**: each v2 statement starts writing its `_v2` table from the earliest
    offset (the pipelines are stateful), upstream first; `skus_master`'s v2 statement reads the
    `_v2` aggregates. The v1 statements keep running: nothing stops serving.
-4. **Validation**: caught up, both timestamp columns, column counts, no `created_at > updated_at`
-   or NULL, row parity of each `_v2` table with its source, statements RUNNING; success criteria
-   against the baseline. Gates come **before** any v1 pipeline stops.
+4. **Backfill gates**: the v2 statements caught up (pending records under the threshold), then on
+   each `_v2` table: both timestamp columns, column counts, no `created_at > updated_at` or NULL,
+   row parity with its source, writers RUNNING. All before any v1 pipeline stops.
 5. **Switch reads, stop v1 writes**: the project's own downstream statements already read `_v2`.
    Statements outside the project reading the v1 tables are listed; when there are any and the
    param `require_approval` is on (default), a person approves in the UI (Airflow's
    human-in-the-loop `ApprovalOperator`; *Reject* fails the run, then roll it back). With no external
    reader, or `require_approval` off, there is no approval step. Then each v1 statement is
    *stopped* (offsets recorded; not deleted, so rollback can resume it).
+6. **Validation**: the gates again with v1 stopped, and the success criteria against the baseline.
 
 **Final names** (param `final_names`): Kafka topics cannot be renamed. `v2` (what runs now) keeps the
 `_v2` names: consumers read `<table>_v2`; the v1 tables and stopped v1 statements stay for rollback,
@@ -39,6 +40,7 @@ from confluent_migration.migration.building import close, migration_dag, preflig
 from confluent_migration.migration.dual_write import (
     OPTION_PARAMS,
     REQUIRE_APPROVAL,
+    backfill_gates,
     create_v2_tables,
     start_dual_write,
     switch_reads,
@@ -50,6 +52,7 @@ with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_pa
     run = preflight(OPTION_B, option_flags={REQUIRE_APPROVAL: True})
     created = create_v2_tables(run)
     backfilling = start_dual_write(run, after=created)
-    validated = validation(run, after=backfilling)
-    switched = switch_reads(run, after=validated)
-    close(run, after=switched, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"]})
+    gated = backfill_gates(run, after=backfilling)
+    switched = switch_reads(run, after=gated)
+    validated = validation(run, after=switched)
+    close(run, after=validated, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"]})

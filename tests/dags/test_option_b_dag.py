@@ -1,5 +1,5 @@
 """Option B's DAG reads as its runbook: create the _v2 tables, dual write upstream first, gates before
-any v1 pipeline stops, the approval in between; its plan; and its params."""
+any v1 pipeline stops, the approval in between, validation again after; its plan; and its params."""
 
 from __future__ import annotations
 
@@ -42,15 +42,16 @@ def test_the_steps_follow_the_runbook_order(dag):
     assert "phase_3_create_v2_tables.check_v2_tables_absent" in before(dag, "phase_3_create_v2_tables.create_v2_tables")
     assert "phase_3_create_v2_tables.create_v2_tables" in before(dag, "phase_5_dual_write_backfill.level_0_start_v2")
     assert "phase_5_dual_write_backfill.level_0_start_v2" in before(dag, "phase_5_dual_write_backfill.level_1_start_v2")
-    stop = "phase_8_switch_reads_stop_v1.stop_v1"
-    assert {"phase_7_validation.validation_gates", "phase_7_validation.success_criteria",
-            "phase_8_switch_reads_stop_v1.approve_switch_of_readers"} <= before(dag, stop)
+    stop = "phase_7_switch_reads_stop_v1.stop_v1"
+    assert {"phase_6_backfill_gates.wait_until_backfill_caught_up", "phase_6_backfill_gates.parity_and_timestamp_gates",
+            "phase_7_switch_reads_stop_v1.approve_switch_of_readers"} <= before(dag, stop)
+    assert stop in before(dag, "phase_7_validation.success_criteria")
 
 
 def test_the_approval_is_human_in_the_loop_and_a_reject_fails_the_run(dag):
     from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-    approve = dag.get_task("phase_8_switch_reads_stop_v1.approve_switch_of_readers")
+    approve = dag.get_task("phase_7_switch_reads_stop_v1.approve_switch_of_readers")
     assert isinstance(approve, ApprovalOperator) and approve.fail_on_reject
     assert dag.params["require_approval"] is True and dag.params["final_names"] == "v2"
     assert dag.max_active_runs == 1 and "option-b" in dag.tags

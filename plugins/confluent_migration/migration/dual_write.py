@@ -18,12 +18,20 @@ from airflow.sdk import Param, TaskGroup, task
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
-from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.building import (
+    AFTER_EMPTY_LEVELS,
+    MigrationRun,
+    catch_up_timeout_seconds,
+    planned,
+    poll_seconds,
+    validation_gates,
+)
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
 from confluent_migration.migration.options import STATEMENT_CREATED, STATEMENT_STOPPED
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
 from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
+from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
 TABLE_CREATED = "table_created"
 REQUIRE_APPROVAL = "require_approval"
@@ -83,6 +91,20 @@ def start_dual_write(run: MigrationRun, after: Any) -> Any:
     return previous
 
 
+def backfill_gates(run: MigrationRun, after: Any) -> Any:
+    """Phase 6 (backfill gates): the v2 statements caught up, then parity and timestamp gates on the
+    ``_v2`` tables, before anything stops (the full validation runs again once v1 is stopped)."""
+    with TaskGroup("phase_6_backfill_gates", tooltip="v2 caught up; parity and timestamps of the _v2 tables"):
+        caught_up = StatementsCaughtUpSensor(
+            task_id="wait_until_backfill_caught_up",
+            statement_names=planned(run.plan, "new_statements", after=run.head),
+            threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
+            timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
+        gates = task(task_id="parity_and_timestamp_gates")(validation_gates)(run.plan)
+        after >> caught_up >> gates
+    return gates
+
+
 def list_external_readers(the_plan: dict[str, Any], **context: Any) -> dict[str, list[str]]:
     """The live statements reading the v1 tables that are not this project's: they must move by hand."""
     own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
@@ -110,9 +132,9 @@ def approval_needed(external: dict[str, list[str]], **context: Any) -> bool:
 
 
 def switch_reads(run: MigrationRun, after: Any) -> Any:
-    """Phase 8 (switch reads, stop v1 writes): list external readers, approval when there are any,
+    """Phase 7 (switch reads, stop v1 writes): list external readers, approval when there are any,
     then stop each v1 statement (offsets recorded; not deleted, so rollback resumes it)."""
-    with TaskGroup("phase_8_switch_reads_stop_v1",
+    with TaskGroup("phase_7_switch_reads_stop_v1",
                    tooltip="External readers listed and approved; v1 statements stopped (not deleted)"):
         external = task(task_id="list_external_readers")(list_external_readers)(run.plan)
         needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
@@ -121,7 +143,7 @@ def switch_reads(run: MigrationRun, after: Any) -> Any:
             task_id="approve_switch_of_readers", fail_on_reject=True,
             subject="Switch reads to the _v2 tables and stop the v1 pipelines?",
             body="External statements read the v1 tables: {{ ti.xcom_pull(task_ids='"
-                 "phase_8_switch_reads_stop_v1.list_external_readers') }}. Move them to the _v2 tables, then "
+                 "phase_7_switch_reads_stop_v1.list_external_readers') }}. Move them to the _v2 tables, then "
                  "approve. Reject fails the run; roll it back with rollback_migration.")
         stop = StopStatementOperator.partial(
             task_id="stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
