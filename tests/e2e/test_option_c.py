@@ -16,7 +16,7 @@ from confluent_migration.migration.ledger import Ledger, ledger_base
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.plans import backup_table_name, new_statement_name
 from confluent_migration.statements import statement_name
-from tests.e2e.conftest import assert_no_change_lost
+from tests.e2e.conftest import assert_no_change_lost, pipeline_state
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()
@@ -38,6 +38,9 @@ def test_option_c_recreates_live_tables_and_rollback_restores_v1(run_project_dag
     assert window and 0 < float(window.group(1)) < migrated_in, summary
 
     run_id = result.dag_run.run_id
+    validated = [ti.state for ti in result.dag_run.get_task_instances()
+                 if ti.task_id == "phase_1_backup_and_prepare.validate_v2_pipelines"]
+    assert validated == ["success"] * 4 * len(MANIFEST.tables)  # v2 query, v2 DDL, backup DDL, DROP per table
     ledger = Ledger(ledger_base(), run_id)
     first_stop = min(datetime.fromisoformat(s.at) for s in ledger.steps(["statement_stopped"]))
     checks_done = max(datetime.fromisoformat(s.at) for s in ledger.steps(["preflight_state", "baseline"]))
@@ -66,3 +69,16 @@ def test_option_c_recreates_live_tables_and_rollback_restores_v1(run_project_dag
         assert restarted.phase == "RUNNING" and restarted.sql.strip().rstrip(";") == MANIFEST.sql(spec.v1.dml).strip().rstrip(";")
         assert flink.get_statement(new_statement_name(spec, run_id)).phase == "STOPPED"
         assert observe.row_count(sql, spec.flink_table) > 0
+
+
+def test_option_c_dry_run_plans_the_ddl_and_changes_nothing(run_project_dag, encarta):
+    before = pipeline_state(encarta)
+    result = run_project_dag("migrate_maintenance_window_recreate")  # dry_run is the default
+    assert result.dag_run.state == "success"
+    queries = [q["sql"] for q in result.xcom("phase_1_backup_and_prepare.plan_validate_queries")]
+    assert len(queries) == 4 * len(MANIFEST.tables)  # v2 query, v2 DDL, backup DDL, DROP per table
+    assert sum(q.startswith("DROP TABLE") for q in queries) == len(MANIFEST.tables)
+    assert result.state("wait_for_the_window.wait_for_window_start") == "skipped"
+    assert result.state("phase_5_table_recreation.drop_tables") == "skipped"
+    assert "DRY RUN" in result.xcom("summary")
+    assert pipeline_state(encarta) == before
