@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = ["migrate_schema_registry_evolution"]
+MIGRATIONS = ["migrate_schema_registry_evolution", "migrate_zero_downtime_dual_write", "migrate_maintenance_window_recreate"]
 ALL = [*MIGRATIONS, "rollback_migration", "post_migration_health_check"]
 
 
