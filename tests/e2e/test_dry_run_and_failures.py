@@ -24,6 +24,10 @@ def test_a_dry_run_validates_everything_and_changes_nothing(run_project_dag, enc
     result = run_project_dag("migrate_schema_registry_evolution")  # dry_run is the default
     assert result.dag_run.state == "success"
     assert result.state("phase_4_schema_registry_updates.set_full_transitive") == "skipped"
+    validated = [ti for ti in result.dag_run.get_task_instances()
+                 if ti.task_id == "phase_1_backup_and_prepare.validate_v2_pipelines"]
+    assert validated and {ti.state for ti in validated} == {"success"}, "the dry run must validate every statement"
+    assert result.state("phase_1_backup_and_prepare.print_plan") == "success"
     assert "DRY RUN" in result.xcom("summary")
     assert pipeline_state(encarta) == before
 

@@ -223,11 +223,14 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
         subjects = task(task_id="subjects_to_back_up")(all_subjects)(the_plan)
         backup = BackupSubjectsOperator(task_id="backup_schemas", subjects=subjects, backup_name="{{ run_id }}",
                                         **recorded("schemas_backed_up", ["subjects"]))
-        compatible = CheckSchemaCompatibilityOperator.partial(task_id="check_v2_schema_compatibility").expand_kwargs(
+        # A dry run skips the recorded backup; the checks after it must run all the same.
+        compatible = CheckSchemaCompatibilityOperator.partial(
+            task_id="check_v2_schema_compatibility", trigger_rule="none_failed").expand_kwargs(
             planned(the_plan, "check_schemas"))
-        valid = DryRunStatementOperator.partial(task_id="validate_v2_pipelines").expand_kwargs(
+        valid = DryRunStatementOperator.partial(
+            task_id="validate_v2_pipelines", trigger_rule="none_failed").expand_kwargs(
             planned(the_plan, "validate_queries"))
-        shown = task(task_id="print_plan")(print_plan)(the_plan)
+        shown = task(task_id="print_plan", trigger_rule="none_failed")(print_plan)(the_plan)
         allowed = task.short_circuit(task_id="changes_allowed", ignore_downstream_trigger_rules=False)(
             changes_allowed)(the_plan)
         the_plan >> lock >> connections >> [state, baseline] >> backup >> [compatible, valid] >> shown >> allowed

@@ -187,9 +187,14 @@ class Undoer:
         return bool(column_names(FlinkSqlHook(), flink_table))
 
     def drop_created_table(self, step: Step) -> dict[str, Any]:
-        """Drop a table the run created, but only one the run had dropped before (never a v1 table)."""
+        """Drop a table the run created: a new one (option B's ``_v2``, refused by the run if it was
+        there before) or one the run had dropped first (option C); never a v1 table it did not drop."""
+        from confluent_migration.migration.manifest import load_manifest
+
         table = step.data["table"]
-        if not any(s.data["table"] == table for s in self.target.steps([TABLE_DROPPED])):
+        v1_tables = {spec.flink_table for spec in load_manifest().tables}
+        dropped_first = any(s.data["table"] == table for s in self.target.steps([TABLE_DROPPED]))
+        if table in v1_tables and not dropped_first:
             raise RollbackError(f"run {self.target.run_id} created `{table}` without dropping it first: check the "
                                 "table by hand (it is not dropped by the rollback)")
         if not self.table_exists(table):
