@@ -3,37 +3,21 @@ any v1 pipeline stops, the approval in between, validation again after; its plan
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from confluent_migration.migration.dual_write import approval_needed
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.params import ParamError, check_migration_params
 from confluent_migration.migration.plans import EARLIEST, OPTION_B, plan, v2_table
+from tests.dags.structure import load_dag, upstream_closure
 
-ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "migrate_zero_downtime_dual_write"
 MANIFEST = load_manifest()
 
 
 @pytest.fixture(scope="module")
 def dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(ROOT / "dags" / f"{DAG_ID}.py"))
-    assert bag.import_errors == {}
-    return bag.dags[DAG_ID]
-
-
-def upstream_closure(dag, task_id: str) -> set[str]:
-    seen, todo = set(), [task_id]
-    while todo:
-        for up in dag.get_task(todo.pop()).upstream_task_ids:
-            if up not in seen:
-                seen.add(up)
-                todo.append(up)
-    return seen
+    return load_dag(DAG_ID)
 
 
 def test_the_steps_follow_the_runbook_order(dag):
