@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluent_migration import avro_mapping, flink_ddl
 from sandbox.errors import SchemaRegistryError
 from sandbox.flink.topics import Topics
 from sandbox.flink.types import to_duckdb
@@ -184,8 +185,6 @@ class Catalog:
         return True
 
     def _register_schemas(self, table: Table) -> tuple[int, int | None]:
-        from confluent_migration import avro_mapping
-
         definition = _ddl_definition(table)
         short = _avro_name(definition.short_name)
         try:
@@ -243,8 +242,6 @@ def _schema_text(schema: Any) -> str:
 
 
 def _ddl_definition(table: Table) -> Any:
-    from confluent_migration import flink_ddl
-
     return flink_ddl.TableDefinition(
         name=table.name,
         columns=[flink_ddl.Column(c.name, c.type, c.nullable, c.comment) for c in table.columns],

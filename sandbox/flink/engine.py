@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from confluent_migration import flink_ddl
 from sandbox.flink import changelog
 from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, SchemaRegistrationFailed, Table, TableExists,
                                    TableNotFound, table_from_json, table_to_json)
@@ -167,8 +168,6 @@ class Engine:
     # -- DDL -------------------------------------------------------------------------------------
 
     def _create_table(self, record: StatementRecord, sql: str, context: Context, planner: Planner) -> None:
-        from confluent_migration import flink_ddl
-
         try:
             definition = flink_ddl.parse_create_table(sql)
         except ValueError as err:
@@ -196,8 +195,6 @@ class Engine:
         self._complete(record, "CREATE_TABLE", [], [])
 
     def _drop_table(self, record: StatementRecord, sql: str, context: Context) -> None:
-        from confluent_migration import flink_ddl
-
         try:
             name, if_exists = flink_ddl.parse_drop_table(sql)
         except ValueError as err:
