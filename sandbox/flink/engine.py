@@ -26,9 +26,9 @@ from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, SchemaRegis
                                    TableNotFound, table_from_json, table_to_json)
 from sandbox.flink.changelog import Change, q
 from sandbox.flink.records import StatementRecord
-from sandbox.flink.topics import Offsets, Record, Topics
-from sandbox.flink.translate import DIALECT, PlanError, Planner, QueryPlan, create_information_schema, parse
-from sandbox.flink.types import data_type, dumps, result_value, to_duckdb
+from sandbox.flink.topics import Record, Topics
+from sandbox.flink.translate import PlanError, Planner, QueryPlan, create_information_schema, parse
+from sandbox.flink.types import data_type, dumps, result_value
 from sandbox.store import Store
 
 SINK_OPS = {changelog.INSERT: "+I", changelog.UPDATE_AFTER: "+U", changelog.DELETE: "-D"}
@@ -225,7 +225,7 @@ class Engine:
     def _describe(self, record: StatementRecord, name: str) -> None:
         table = self._table(name)
         rows = [(c.name, c.type, "TRUE" if c.nullable else "FALSE",
-                 f"PRIMARY KEY, BUCKET KEY" if c.name in table.primary_key else
+                 "PRIMARY KEY, BUCKET KEY" if c.name in table.primary_key else
                  ("BUCKET KEY" if c.name in table.distributed_by else ""), c.comment or "")
                 for c in table.columns]
         columns = [Column(n, "STRING", False) for n in ("Column Name", "Data Type", "Nullable", "Extras", "Comment")]

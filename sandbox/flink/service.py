@@ -13,7 +13,7 @@ from typing import Any
 from sandbox.config import SandboxConfig
 from sandbox.errors import ApiError
 from sandbox.flink.catalog import Catalog
-from sandbox.flink.engine import Context, Engine, StatementFailed, schema_traits
+from sandbox.flink.engine import Context, Engine, StatementFailed
 from sandbox.flink.records import StatementRecord, StatementTable, rfc3339
 from sandbox.flink.catalog import Column
 from sandbox.flink.topics import Record, Topics, format_offsets

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from sandbox.world.status import wait_until_ready
-from tests.plugins.conftest import DagResult, _serialize
+from tests.support.dag_runs import DagResult, serialize
 from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def run_project_dag(airflow_db, encarta) -> Callable[..., DagResult]:
 
     def run(dag_id: str, logical_date: Any = None, **conf: Any) -> DagResult:
         dag = bag.dags[dag_id]
-        _serialize(dag)
+        serialize(dag)
         if logical_date is None:
             return DagResult(dag.test(run_conf=conf))
         return DagResult(dag.test(run_conf=conf, logical_date=logical_date))

@@ -27,10 +27,10 @@ from confluent_migration.migration.building import (
     validation_gates,
 )
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
-from confluent_migration.migration.options import STATEMENT_CREATED, STATEMENT_STOPPED
+from confluent_migration.migration.options import start_v2, stop_v1
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
 from confluent_migration.migration.plans import dependency_levels
-from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
+from confluent_migration.operators.flink import SubmitStatementOperator
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
 TABLE_CREATED = "table_created"
@@ -82,10 +82,7 @@ def start_dual_write(run: MigrationRun, after: Any) -> Any:
                    tooltip="v2 statements write the _v2 tables from the earliest offset; v1 keeps running"):
         previous = after
         for n, _ in enumerate(dependency_levels(run.manifest)):
-            start = SubmitStatementOperator.partial(
-                task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-                **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "start", after=run.head))
+            start = start_v2(run, n)
             previous >> start
             previous = start
     return previous
@@ -145,10 +142,7 @@ def switch_reads(run: MigrationRun, after: Any) -> Any:
             body="External statements read the v1 tables: {{ ti.xcom_pull(task_ids='"
                  "phase_7_switch_reads_stop_v1.list_external_readers') }}. Move them to the _v2 tables, then "
                  "approve. Reject fails the run; roll it back with rollback_migration.")
-        stop = StopStatementOperator.partial(
-            task_id="stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-            **recorded(STATEMENT_STOPPED, ["statement_name"])
-        ).expand_kwargs(planned(run.plan, "stop_v1", after=run.head))
+        stop = stop_v1(run, "stop_v1", "stop_v1")
         after >> external >> needed >> approve >> stop
         external >> stop
     return stop

@@ -26,6 +26,22 @@ COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
 STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
 
 
+def stop_v1(run: MigrationRun, task_id: str, *plan_path: Any) -> Any:
+    """Stop the v1 statements listed at ``plan_path`` of the plan (mapped), offsets recorded; not deleted."""
+    return StopStatementOperator.partial(
+        task_id=task_id, poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+        **recorded(STATEMENT_STOPPED, ["statement_name"])
+    ).expand_kwargs(planned(run.plan, *plan_path, after=run.head))
+
+
+def start_v2(run: MigrationRun, level: int) -> Any:
+    """Start the v2 statements of one dependency level (mapped) from the earliest offset, recorded."""
+    return SubmitStatementOperator.partial(
+        task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+        **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
+    ).expand_kwargs(planned(run.plan, "levels", level, "start", after=run.head))
+
+
 def evolve_schemas(run: MigrationRun) -> Any:
     """Phase 4 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema."""
     with TaskGroup("phase_4_schema_registry_updates",
@@ -47,14 +63,8 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
                    tooltip="Stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
         for n, _ in enumerate(dependency_levels(run.manifest)):
-            stop = StopStatementOperator.partial(
-                task_id=f"level_{n}_stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-                **recorded(STATEMENT_STOPPED, ["statement_name"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "stop", after=run.head))
-            start = SubmitStatementOperator.partial(
-                task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-                **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "start", after=run.head))
+            stop = stop_v1(run, f"level_{n}_stop_v1", "levels", n, "stop")
+            start = start_v2(run, n)
             previous >> stop >> start
             previous = start
     return previous

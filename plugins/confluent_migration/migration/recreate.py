@@ -27,12 +27,12 @@ from airflow.sdk import Context, TaskGroup, task
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
-from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.building import MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import ledger_for, recorded
-from confluent_migration.migration.options import STATEMENT_CREATED, STATEMENT_STOPPED
+from confluent_migration.migration.options import start_v2, stop_v1
 from confluent_migration.migration.plans import dependency_levels, retarget
 from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
-from confluent_migration.operators.flink import FlinkStatementOperator, StopStatementOperator, SubmitStatementOperator
+from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
 
 SNAPSHOT = {"sql.snapshot.mode": "now"}
@@ -127,10 +127,7 @@ def maintenance_window(run: MigrationRun) -> Any:
     with TaskGroup("stop_pipelines", tooltip="Stop each v1 statement, downstream first, recording its offsets"):
         previous = window
         for n in reversed(levels):
-            stop = StopStatementOperator.partial(
-                task_id=f"level_{n}_stop_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-                **recorded(STATEMENT_STOPPED, ["statement_name"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "stop", after=run.head))
+            stop = stop_v1(run, f"level_{n}_stop_v1", "levels", n, "stop")
             previous >> stop
             previous = stop
     with TaskGroup("phase_5_table_recreation",
@@ -151,10 +148,7 @@ def maintenance_window(run: MigrationRun) -> Any:
                                                           "upstream first"):
         previous = create
         for n in levels:
-            start = SubmitStatementOperator.partial(
-                task_id=f"level_{n}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-                **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-            ).expand_kwargs(planned(run.plan, "levels", n, "start", after=run.head))
+            start = start_v2(run, n)
             previous >> start
             previous = start
     return previous
