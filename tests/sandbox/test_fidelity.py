@@ -159,13 +159,17 @@ def rounds(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[list[dict[s
 
 
 def settled_contents(conn: confluent_sql.Connection, table: str, quiet: float = 2.0) -> list[dict]:
-    """The table's contents once they stopped changing for ``quiet`` seconds (bounded input)."""
-    last, since, deadline = None, time.monotonic(), time.monotonic() + 60
+    """The table's contents once they stopped changing for ``quiet`` seconds (bounded input).
+
+    Compared as sets: a table's snapshot has no order, so two reads of the same contents may list
+    the rows differently.
+    """
+    last, since, deadline = None, time.monotonic(), time.monotonic() + 120
     while time.monotonic() < deadline:
         with conn.closing_cursor(as_dict=True) as cur:
             cur.execute(f"SELECT * FROM `{table}`")
             rows = cur.fetchall()
-        if rows != last:
+        if last is None or row_set(rows) != row_set(last):
             last, since = rows, time.monotonic()
         elif rows and time.monotonic() - since > quiet:
             return rows
