@@ -22,16 +22,20 @@ tables are filled from the earliest offset while v1 keeps serving, then reads sw
    human-in-the-loop `ApprovalOperator`; *Reject* fails the run, then roll it back). With no external
    reader, or `require_approval` off, there is no approval step. Then each v1 statement is
    *stopped* (offsets recorded; not deleted, so rollback can resume it).
-6. **Validation**: the gates again with v1 stopped, and the success criteria against the baseline.
-
-**Final names** (param `final_names`): Kafka topics cannot be renamed. `v2` (what runs now) keeps the
-`_v2` names: consumers read `<table>_v2`; the v1 tables and stopped v1 statements stay for rollback,
-and the old tables are dropped only later, after a verified backup. `original` (recreate the
-original names with the v2 schema and move pipelines and readers back onto them) is **not
-implemented yet** and is refused with a param error before anything changes.
+6. **Return to the original names** (param `final_names`, default `original`): Kafka topics cannot
+   be renamed, so the guide's "drop old tables and rename new ones" becomes: back up each v1 table
+   (counts verified), drop it (confirm checked), recreate it with the v2 DDL, and fill it with a
+   final v2 statement from the earliest offset (upstream first) while readers still use `_v2`:
+   no downtime. Once caught up and gated, readers move back (approval as in step 5), the interim
+   `_v2` statements stop and the `_v2` tables are dropped (their rows are in the gated original
+   tables). With `final_names=v2` this phase is skipped: consumers read `<table>_v2`, and the v1
+   tables and stopped v1 statements stay for rollback.
+7. **Validation**: the gates again on the final tables, and the success criteria against the baseline.
 
 Every change is recorded in the run's ledger; the Airflow DAG `rollback_migration` undoes it: stops the
-v2 statements, drops the `_v2` tables this run created, resumes the v1 statements.
+new statements, drops the tables this run created, recreates dropped v1 tables from their backups,
+and resumes the v1 statements (or restarts them from the earliest offset where their table was
+recreated).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from confluent_migration.migration.dual_write import (
     REQUIRE_APPROVAL,
     backfill_gates,
     create_v2_tables,
+    return_to_original_names,
     start_dual_write,
     switch_reads,
 )
@@ -54,5 +59,6 @@ with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_pa
     backfilling = start_dual_write(run, after=created)
     gated = backfill_gates(run, after=backfilling)
     switched = switch_reads(run, after=gated)
-    validated = validation(run, after=switched)
+    returned = return_to_original_names(run, after=switched)
+    validated = validation(run, after=returned)
     close(run, after=validated, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"]})

@@ -123,7 +123,7 @@ def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **conte
     """Check the params (a bad one fails here, naming it), start the ledger, compute the plan."""
     manifest = load_manifest()
     run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
-    result = plan(option, manifest, run.tables, context["run_id"])
+    result = plan(option, manifest, run.tables, context["run_id"], run.options)
     result["params"] = run.as_dict()
     ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables,
                               params=result["params"])
@@ -243,15 +243,19 @@ def all_subjects(the_plan: dict[str, Any]) -> list[str]:
 
 # -- Phase 7: validation -----------------------------------------------------------------------------
 
-def validation_gates(the_plan: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
-    """Both columns, column counts from the v2 DDL, timestamps, parity with the source, statements RUNNING."""
+def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
+                     **context: Any) -> list[dict[str, Any]]:
+    """Both columns, column counts from the v2 DDL, timestamps, parity with the source, statements RUNNING.
+
+    :param tables_key: the plan's table map to check (``final_tables``; option B's backfill gates
+        check ``dual_write_tables`` before v1 stops)."""
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     tolerance = the_plan["params"]["parity_tolerance"]
     statements = flink.list_statements()
     verdicts: list[Verdict] = []
     errors = rows = 0
     for fact in the_plan["facts"]:
-        table = the_plan["final_tables"][fact["table"]]
+        table = the_plan[tables_key][fact["table"]]
         columns = observe.column_names(sql, table)
         missing = [c for c in ("created_at", "updated_at") if c not in columns]
         verdicts.append(judge("missing timestamp columns", table, len(missing), "<=", 0, ", ".join(missing)))
@@ -286,7 +290,7 @@ def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str,
     """Throughput, latency, error rate and freshness against the baseline (guide's success criteria)."""
     ledger = ledger_for(context)
     baseline = next((s.result for s in ledger.steps(["baseline"])), None)
-    gates = next((s for s in ledger.steps(["gates"])), None)
+    gates = next(reversed(ledger.steps(["gates"])), None)  # the last gates: those of the final tables
     data_errors = tuple(gates.data["data_errors"]) if gates else None
     after = observe.measure(the_plan["new_statements"], list(the_plan["final_tables"].values()),
                             data_errors=data_errors)

@@ -2,14 +2,24 @@
 
 The v2 pipelines write new ``<table>_v2`` tables from the earliest offset while the v1 pipelines
 keep running (Confluent's recipe for a stateful change); after the gates, reads switch to the
-``_v2`` tables and the v1 statements are stopped (not deleted: rollback resumes them).
+``_v2`` tables and the v1 statements are stopped (not deleted: rollback resumes them). With
+``final_names=original`` (the default) the run then returns to the original names, since Kafka
+topics cannot be renamed: each v1 table is backed up (counts verified), dropped and recreated with
+the v2 DDL, a final v2 statement fills it from the earliest offset while readers still use
+``_v2``, the gates pass on it, readers move back, and the interim ``_v2`` statements and tables
+are retired.
 
-Ledger kinds: ``table_created`` (statement_name, sql, table) -> the ``_v2`` table is dropped;
-``statement_created`` -> stopped; ``statement_stopped`` -> resumed (``rollback.py``).
+Ledger kinds: ``table_created`` (statement_name, sql, table) -> the table is dropped;
+``statement_created`` -> stopped; ``statement_stopped`` -> resumed, or restarted from the earliest
+offset when its table was recreated; ``table_backed_up``/``table_dropped`` -> the v1 table is
+recreated and refilled from its backup (``rollback.py``). ``statement_retired`` and
+``table_retired`` (the interim ``_v2`` writers and tables) need no undo: rollback stops every
+statement the run created and drops every table it created.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -30,20 +40,25 @@ from confluent_migration.migration.ledger import DONE, ledger_for, recorded
 from confluent_migration.migration.options import start_v2, stop_v1
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
 from confluent_migration.migration.plans import dependency_levels
+from confluent_migration.migration.recreate import recreate_tables
 from confluent_migration.operators.flink import SubmitStatementOperator
+from confluent_migration.statements import COMPLETED
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
 TABLE_CREATED = "table_created"
+STATEMENT_RETIRED, TABLE_RETIRED = "statement_retired", "table_retired"
 REQUIRE_APPROVAL = "require_approval"
 
 OPTION_PARAMS = {
     REQUIRE_APPROVAL: Param(True, type="boolean", title="Require approval to switch reads",
                             description="When statements outside this project read the tables, a person approves "
                                         "in the UI before the v1 pipelines stop. Off: no approval step."),
-    "final_names": Param(FINAL_NAMES_V2, type="string", enum=[FINAL_NAMES_V2, FINAL_NAMES_ORIGINAL],
+    "final_names": Param(FINAL_NAMES_ORIGINAL, type="string", enum=[FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2],
                          title="Final table names",
-                         description="v2: the migrated tables keep their _v2 names (v1 tables and stopped "
-                                     "pipelines are kept for rollback). original: not implemented yet."),
+                         description="original: readers keep their table names; each v1 table is backed up, "
+                                     "dropped and recreated with the v2 schema after dual write, then readers "
+                                     "move back and the _v2 tables are retired. v2: the migrated tables keep "
+                                     "their _v2 names; v1 tables and stopped pipelines are kept for rollback."),
 }
 
 
@@ -94,27 +109,29 @@ def backfill_gates(run: MigrationRun, after: Any) -> Any:
     with TaskGroup("phase_6_backfill_gates", tooltip="v2 caught up; parity and timestamps of the _v2 tables"):
         caught_up = StatementsCaughtUpSensor(
             task_id="wait_until_backfill_caught_up",
-            statement_names=planned(run.plan, "new_statements", after=run.head),
+            statement_names=planned(run.plan, "dual_write_statements", after=run.head),
             threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
             timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
-        gates = task(task_id="parity_and_timestamp_gates")(validation_gates)(run.plan)
+        gates = task(task_id="parity_and_timestamp_gates")(validation_gates)(run.plan, "dual_write_tables")
         after >> caught_up >> gates
     return gates
 
 
-def list_external_readers(the_plan: dict[str, Any], **context: Any) -> dict[str, list[str]]:
-    """The live statements reading the v1 tables that are not this project's: they must move by hand."""
-    own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
-    found = observe.readers(FlinkStatementsHook().list_statements(), the_plan["v1_tables"], own)
+def list_external_readers(the_plan: dict[str, Any], source_key: str, target_key: str,
+                          **context: Any) -> dict[str, list[str]]:
+    """The live statements reading the tables at ``source_key`` that are not this project's: their
+    owners move them to the tables at ``target_key`` by hand."""
+    own = set(the_plan["old_statements"]) | set(the_plan["new_statements"]) | set(the_plan["dual_write_statements"])
+    found = observe.readers(FlinkStatementsHook().list_statements(), the_plan[source_key], own)
     external = {t: r["external"] for t, r in found.items() if r["external"]}
-    ledger_for(context).record("readers_switched", DONE, task_id=context["ti"].task_id,
+    ledger_for(context).record(f"readers_moved_to_{target_key}", DONE, task_id=context["ti"].task_id,
                                result={"readers": found, "external": external})
-    print(f"The project's own downstream statements read the _v2 tables: {the_plan['final_tables']}")
+    print(f"The project's own downstream statements read {list(the_plan[target_key].values())}")
     if external:
-        print("EXTERNAL consumers still read the v1 tables; move them to the _v2 tables "
-              + "; ".join(f"{t} -> {the_plan['final_tables'][t]}: {', '.join(names)}" for t, names in external.items()))
+        print("EXTERNAL consumers still read the old tables; move them: "
+              + "; ".join(f"{t} -> {the_plan[target_key][t]}: {', '.join(names)}" for t, names in external.items()))
     else:
-        print("No external consumer reads the v1 tables")
+        print(f"No external consumer reads {list(the_plan[source_key].values())}")
     return external
 
 
@@ -123,9 +140,24 @@ def approval_needed(external: dict[str, list[str]], **context: Any) -> bool:
         print("No external reader: nothing to approve")
         return False
     if not context["params"].get(REQUIRE_APPROVAL, True):
-        print(f"{REQUIRE_APPROVAL} is off: the v1 pipelines stop without approval; external readers: {external}")
+        print(f"{REQUIRE_APPROVAL} is off: the old writers stop without approval; external readers: {external}")
         return False
     return True
+
+
+def move_readers(run: MigrationRun, *, after: Any, source_key: str, target_key: str, subject: str) -> tuple[Any, Any]:
+    """List the external readers of ``source_key``'s tables, ask for approval when there are any
+    (and ``require_approval`` is on); returns (listing, approval): the old writers stop after both."""
+    external = task(task_id="list_external_readers")(list_external_readers)(run.plan, source_key, target_key)
+    needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
+        approval_needed)(external)
+    approve = ApprovalOperator(
+        task_id="approve_switch_of_readers", fail_on_reject=True, subject=subject,
+        body="External statements read the old tables: {{ ti.xcom_pull(task_ids='" + external.operator.task_id
+             + "') }}. Move them to the new tables, then approve. Reject fails the run; "
+             "roll it back with rollback_migration.")
+    after >> external >> needed >> approve
+    return external, approve
 
 
 def switch_reads(run: MigrationRun, after: Any) -> Any:
@@ -133,16 +165,58 @@ def switch_reads(run: MigrationRun, after: Any) -> Any:
     then stop each v1 statement (offsets recorded; not deleted, so rollback resumes it)."""
     with TaskGroup("phase_7_switch_reads_stop_v1",
                    tooltip="External readers listed and approved; v1 statements stopped (not deleted)"):
-        external = task(task_id="list_external_readers")(list_external_readers)(run.plan)
-        needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
-            approval_needed)(external)
-        approve = ApprovalOperator(
-            task_id="approve_switch_of_readers", fail_on_reject=True,
-            subject="Switch reads to the _v2 tables and stop the v1 pipelines?",
-            body="External statements read the v1 tables: {{ ti.xcom_pull(task_ids='"
-                 "phase_7_switch_reads_stop_v1.list_external_readers') }}. Move them to the _v2 tables, then "
-                 "approve. Reject fails the run; roll it back with rollback_migration.")
+        listed, approved = move_readers(run, after=after, source_key="v1_tables",
+                                        target_key="dual_write_tables",
+                                        subject="Switch reads to the _v2 tables and stop the v1 pipelines?")
         stop = stop_v1(run, "stop_v1", "stop_v1")
-        after >> external >> needed >> approve >> stop
-        external >> stop
+        [listed, approved] >> stop
     return stop
+
+
+def original_names_chosen(the_plan: dict[str, Any]) -> bool:
+    if the_plan["final_names"] != FINAL_NAMES_ORIGINAL:
+        print(f"final_names={the_plan['final_names']}: the _v2 tables are final; v1 tables and statements are kept "
+              "for rollback")
+        return False
+    return True
+
+
+def retire_dual_write(run: MigrationRun, *, after: Any) -> Any:
+    """Readers back to the original names (approval when external ones exist), then the interim
+    ``_v2`` statements stopped and their tables dropped: the final tables passed the same gates."""
+    with TaskGroup("move_readers_back", tooltip="Readers back to the original names; _v2 writers and tables retired"):
+        listed, approved = move_readers(run, after=after, source_key="dual_write_tables",
+                                        target_key="final_tables",
+                                        subject="Move reads back to the original tables and retire the _v2 tables?")
+        stop = stop_v1(run, "stop_dual_write", "retire_statements", kind=STATEMENT_RETIRED)
+        drop = SubmitStatementOperator.partial(
+            task_id="drop_v2_tables", target_phase=COMPLETED, poll_interval=poll_seconds(),
+            **recorded(TABLE_RETIRED, ["statement_name", "sql", "table"])
+        ).expand_kwargs(planned(run.plan, "retire_tables", after=run.head))
+        [listed, approved] >> stop >> drop
+    return drop
+
+
+def return_to_original_names(run: MigrationRun, after: Any) -> Any:
+    """Phase 8 (``final_names=original``; skipped for ``v2``): recreate each v1 table with the v2
+    DDL behind a verified backup, fill it with its final v2 statement from the earliest offset
+    (upstream first) while readers use ``_v2``, gate it, move readers back, retire ``_v2``."""
+    with TaskGroup("phase_8_return_to_original_names",
+                   tooltip="Back up, drop, recreate the original tables with v2; fill them; readers back"):
+        chosen = task.short_circuit(task_id="original_names_chosen", ignore_downstream_trigger_rules=False)(
+            original_names_chosen)(run.plan)
+        after >> chosen
+        back = replace(run, head=chosen)
+        previous = recreate_tables(back, "recreate_original_tables", after=chosen)
+        with TaskGroup("fill_original_tables", tooltip="Final v2 statements from the earliest offset, upstream first"):
+            for n, _ in enumerate(dependency_levels(run.manifest)):
+                start = start_v2(back, n, "return_levels")
+                previous >> start
+                previous = start
+            caught_up = StatementsCaughtUpSensor(
+                task_id="wait_until_caught_up", statement_names=planned(run.plan, "new_statements", after=chosen),
+                threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
+                timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
+            gates = task(task_id="original_tables_gates")(validation_gates)(run.plan)
+            previous >> caught_up >> gates
+        return retire_dual_write(back, after=gates)

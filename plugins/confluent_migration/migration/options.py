@@ -26,20 +26,22 @@ COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
 STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
 
 
-def stop_v1(run: MigrationRun, task_id: str, *plan_path: Any) -> Any:
-    """Stop the v1 statements listed at ``plan_path`` of the plan (mapped), offsets recorded; not deleted."""
+def stop_v1(run: MigrationRun, task_id: str, *plan_path: Any, kind: str = STATEMENT_STOPPED) -> Any:
+    """Stop the statements listed at ``plan_path`` of the plan (mapped), offsets recorded; not deleted.
+
+    :param kind: the ledger kind (``statement_stopped``: rollback brings the statement back)."""
     return StopStatementOperator.partial(
         task_id=task_id, poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-        **recorded(STATEMENT_STOPPED, ["statement_name"])
+        **recorded(kind, ["statement_name"])
     ).expand_kwargs(planned(run.plan, *plan_path, after=run.head))
 
 
-def start_v2(run: MigrationRun, level: int) -> Any:
+def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
     """Start the v2 statements of one dependency level (mapped) from the earliest offset, recorded."""
     return SubmitStatementOperator.partial(
         task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
         **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-    ).expand_kwargs(planned(run.plan, "levels", level, "start", after=run.head))
+    ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head))
 
 
 def evolve_schemas(run: MigrationRun) -> Any:

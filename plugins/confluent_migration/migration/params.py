@@ -187,13 +187,10 @@ FINAL_NAMES_V2, FINAL_NAMES_ORIGINAL = "v2", "original"
 
 
 def check_final_names(value: Any) -> str:
-    """Option B's final table names: ``v2`` keeps the ``_v2`` tables; ``original`` is not implemented yet."""
-    if value == FINAL_NAMES_V2:
+    """Option B's final table names: ``original`` recreates them with the v2 schema; ``v2`` keeps ``_v2``."""
+    if value in (FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2):
         return value
-    if value == FINAL_NAMES_ORIGINAL:
-        raise ParamError("final_names", "'original' (recreate the original names with the v2 schema and move the "
-                                        "pipelines back onto them) is not implemented yet: choose 'v2'")
-    raise ParamError("final_names", f"must be '{FINAL_NAMES_V2}' or '{FINAL_NAMES_ORIGINAL}', got {value!r}")
+    raise ParamError("final_names", f"must be '{FINAL_NAMES_ORIGINAL}' or '{FINAL_NAMES_V2}', got {value!r}")
 
 
 def check_migration_params(params: Mapping[str, Any], manifest: Manifest, database: str | None,

@@ -118,6 +118,33 @@ def backup_table_name(flink_table: str, run_id: str) -> str:
     return f"{flink_table}{BACKUP_SUFFIX}_{hashlib.sha256(run_id.encode()).hexdigest()[:8]}"
 
 
+def _ddl(manifest: Manifest, spec: TableSpec, version: str) -> str:
+    return manifest.sql(spec.version(version).ddl).strip().rstrip(";")
+
+
+def recreation_steps(manifest: Manifest, specs: Sequence[TableSpec], run_id: str) -> dict[str, Any]:
+    """Back each v1 table up (its own DDL under the backup's name), drop it, create it with the v2 DDL.
+
+    Shared by option C (in the maintenance window) and option B's ``original`` final names (after
+    dual write, while readers use the ``_v2`` tables)."""
+    return {
+        "backups": [{"table": s.flink_table, "backup_table": backup_table_name(s.flink_table, run_id),
+                     "ddl": _ddl(manifest, s, "v1"), "create_statement": statement_name(s.name, "1-backup", run_id),
+                     "copy_statement": statement_name(s.name, "1-backup-copy", run_id)} for s in specs],
+        "drops": [{"table": s.flink_table, "sql": f"DROP TABLE `{s.flink_table}`",
+                   "statement_name": statement_name(s.name, "1-drop", run_id)} for s in specs],
+        "recreates": [{"table": s.flink_table, "sql": _ddl(manifest, s, "v2"),
+                       "statement_name": statement_name(s.name, "2-ddl", run_id)} for s in specs],
+    }
+
+
+def recreation_checks(manifest: Manifest, specs: Sequence[TableSpec], run_id: str) -> list[dict[str, str]]:
+    """The DDL of the recreation, for Confluent's ``sql.dry-run`` in pre-flight."""
+    steps = recreation_steps(manifest, specs, run_id)
+    return [{"sql": sql} for b, d, c in zip(steps["backups"], steps["drops"], steps["recreates"]) for sql in (
+        c["sql"], retarget(b["ddl"], {b["table"]: b["backup_table"]}), d["sql"])]
+
+
 def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
     """Maintenance window: stop the v1 pipelines (downstream first), back each table up, drop it,
     create it with the v2 DDL, start the v2 pipelines from the earliest offset (upstream first).
@@ -127,30 +154,16 @@ def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str) -> dic
     specs = manifest.subset(tables)
     shared = plan_option_a(manifest, tables, run_id)
     del shared["set_compatibility"], shared["register_schemas"]
-
-    def ddl(spec: TableSpec, version: str) -> str:
-        return manifest.sql(spec.version(version).ddl).strip().rstrip(";")
-
-    drops = {s.name: f"DROP TABLE `{s.flink_table}`" for s in specs}
     return {
         **shared,
         "option": OPTION_C,
-        "validate_queries": shared["validate_queries"] + [
-            {"sql": sql} for s in specs for sql in (
-                ddl(s, "v2"), retarget(ddl(s, "v1"), {s.flink_table: backup_table_name(s.flink_table, run_id)}),
-                drops[s.name])],
+        "validate_queries": shared["validate_queries"] + recreation_checks(manifest, specs, run_id),
         "levels": [{
             "stop": [{"statement_name": s.v1.statement} for s in level],
             "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
                        "properties": startup_properties(s)} for s in level],
         } for level in dependency_levels(manifest, specs)],
-        "backups": [{"table": s.flink_table, "backup_table": backup_table_name(s.flink_table, run_id),
-                     "ddl": ddl(s, "v1"), "create_statement": statement_name(s.name, "1-backup", run_id),
-                     "copy_statement": statement_name(s.name, "1-backup-copy", run_id)} for s in specs],
-        "drops": [{"table": s.flink_table, "sql": drops[s.name],
-                   "statement_name": statement_name(s.name, "1-drop", run_id)} for s in specs],
-        "creates": [{"table": s.flink_table, "sql": ddl(s, "v2"),
-                     "statement_name": statement_name(s.name, "2-ddl", run_id)} for s in specs],
+        **recreation_steps(manifest, specs, run_id),
     }
 
 
@@ -159,37 +172,67 @@ def v2_table(flink_table: str) -> str:
     return flink_table + V2_SUFFIX
 
 
-def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
+                  final_names: str = "original") -> dict[str, Any]:
     """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
-    downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones."""
+    downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones.
+
+    ``final_names="original"`` then returns to the original names (topics cannot be renamed): back
+    up, drop and recreate each v1 table with the v2 DDL, fill it with a final v2 statement from the
+    earliest offset while readers use ``_v2``, move the readers back, retire the ``_v2`` tables.
+    With ``"v2"`` the ``return_levels``, ``backups``, ``drops``, ``recreates`` and ``retire_*`` lists
+    are empty (their mapped tasks skip) and the ``_v2`` tables are final."""
     specs = manifest.subset(tables)
     shared = plan_option_a(manifest, tables, run_id)
     del shared["set_compatibility"], shared["register_schemas"]
     renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
+    levels = dependency_levels(manifest, specs)
+    dual = [new_statement_name(s, run_id) for s in specs]
+    back = final_names == "original"
+    final = [statement_name(s.name, "2-final", run_id) for s in specs] if back else dual
+    recreation = recreation_steps(manifest, specs, run_id) if back else {"backups": [], "drops": [], "recreates": []}
     return {
         **shared,
         "option": OPTION_B,
+        "final_names": final_names,
         # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
         "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
-        "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl", run_id),
+        "validate_queries": shared["validate_queries"] + (recreation_checks(manifest, specs, run_id) if back else []),
+        "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl-v2", run_id),
                      "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
         "levels": [{
             "start": [{"statement_name": new_statement_name(s, run_id),
                        "sql": _statement_sql(manifest, s, "v2", renames), "properties": startup_properties(s)}
                       for s in level],
-        } for level in dependency_levels(manifest, specs)],
+        } for level in levels],
         "stop_v1": [{"statement_name": s.v1.statement} for s in specs],
-        "final_tables": {s.name: renames[s.flink_table] for s in specs},
+        "dual_write_statements": dual,
+        "dual_write_tables": {s.name: renames[s.flink_table] for s in specs},
         "v1_tables": {s.name: s.flink_table for s in specs},
+        **recreation,
+        "return_levels": [{
+            "start": [{"statement_name": statement_name(s.name, "2-final", run_id),
+                       "sql": _statement_sql(manifest, s, "v2"), "properties": startup_properties(s)}
+                      for s in level] if back else [],
+        } for level in levels],
+        "retire_statements": [{"statement_name": n} for n in dual] if back else [],
+        "retire_tables": [{"table": renames[s.flink_table], "sql": f"DROP TABLE `{renames[s.flink_table]}`",
+                           "statement_name": statement_name(s.name, "2-retire", run_id)} for s in specs] if back else [],
+        "new_statements": final,
+        "final_tables": {s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
     }
 
 
 PLANNERS = {OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
 
 
-def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str,
+         options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plan of ``option``; ``options`` are its own checked params (``final_names`` for B)."""
     try:
         planner = PLANNERS[option]
     except KeyError:
         raise ValueError(f"unknown migration option {option!r}; known: {sorted(PLANNERS)}") from None
+    if option == OPTION_B and options and "final_names" in options:
+        return planner(manifest, tables, run_id, final_names=options["final_names"])
     return planner(manifest, tables, run_id)

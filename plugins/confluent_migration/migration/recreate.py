@@ -27,7 +27,7 @@ from airflow.sdk import Context, TaskGroup, task
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
-from confluent_migration.migration.building import MigrationRun, planned, poll_seconds
+from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import ledger_for, recorded
 from confluent_migration.migration.options import start_v2, stop_v1
 from confluent_migration.migration.plans import dependency_levels, retarget
@@ -109,6 +109,25 @@ class DropTableOperator(SubmitStatementOperator):
         return super().execute(context)
 
 
+def recreate_tables(run: MigrationRun, group_id: str, *, after: Any) -> Any:
+    """Back up (counts verified), drop and create with the v2 DDL each table of the plan's
+    ``backups``/``drops``/``recreates`` (mapped; an empty list skips); returns the create task."""
+    with TaskGroup(group_id, tooltip="Back up (counts verified), drop, create with the v2 DDL"):
+        backup = BackUpTableOperator.partial(
+            task_id="back_up_tables", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+            **recorded(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
+        ).expand_kwargs(planned(run.plan, "backups", after=run.head))
+        drop = DropTableOperator.partial(
+            task_id="drop_tables", poll_interval=poll_seconds(), **recorded(TABLE_DROPPED, ["table"])
+        ).expand_kwargs(planned(run.plan, "drops", after=run.head))
+        create = SubmitStatementOperator.partial(
+            task_id="create_v2_tables", poll_interval=poll_seconds(), target_phase=COMPLETED,
+            **recorded(TABLE_CREATED, ["table", "sql"])
+        ).expand_kwargs(planned(run.plan, "recreates", after=run.head))
+        after >> backup >> drop >> create
+    return create
+
+
 def window_opens(the_plan: dict[str, Any]) -> str:
     """When the maintenance window opens: the checked ``window_start`` param, or now."""
     start = the_plan["params"]["options"].get("window_start")
@@ -130,20 +149,7 @@ def maintenance_window(run: MigrationRun) -> Any:
             stop = stop_v1(run, f"level_{n}_stop_v1", "levels", n, "stop")
             previous >> stop
             previous = stop
-    with TaskGroup("phase_5_table_recreation",
-                   tooltip="Back up (counts verified), drop, create with the v2 DDL"):
-        backup = BackUpTableOperator.partial(
-            task_id="back_up_tables", poll_interval=poll_seconds(),
-            **recorded(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
-        ).expand_kwargs(planned(run.plan, "backups", after=run.head))
-        drop = DropTableOperator.partial(
-            task_id="drop_tables", poll_interval=poll_seconds(), **recorded(TABLE_DROPPED, ["table"])
-        ).expand_kwargs(planned(run.plan, "drops", after=run.head))
-        create = SubmitStatementOperator.partial(
-            task_id="create_v2_tables", poll_interval=poll_seconds(), target_phase=COMPLETED,
-            **recorded(TABLE_CREATED, ["table", "sql"])
-        ).expand_kwargs(planned(run.plan, "creates", after=run.head))
-        previous >> backup >> drop >> create
+    create = recreate_tables(run, "phase_5_table_recreation", after=previous)
     with TaskGroup("phase_6_start_v2_pipelines", tooltip="Start each v2 statement from the earliest offset, "
                                                           "upstream first"):
         previous = create
