@@ -14,6 +14,7 @@ from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.plans import backup_table_name, new_statement_name, v2_table
 from confluent_migration.statements import statement_name
 from tests.e2e.conftest import assert_no_change_lost, pipeline_state
+from tests.support.dag_runs import Approver
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()
@@ -26,7 +27,7 @@ def columns(spec, version: str) -> list[str]:
 def migrate(run_project_dag, database: str, **params):
     started = time.monotonic()
     result = run_project_dag("migrate_zero_downtime_dual_write", dry_run=False, confirm=database,
-                             require_approval=False, **params)
+                             **{"require_approval": False, **params})
     summary = result.xcom("summary")
     print(summary, f"\nmigration took {time.monotonic() - started:.1f}s")
     assert result.dag_run.state == "success", summary
@@ -97,6 +98,25 @@ def test_option_b_keeping_the_v2_names_and_rollback_resumes_v1(run_project_dag, 
         assert not observe.writers_of(statements, final[spec.name]), f"{final[spec.name]} is still written"
         assert flink.get_statement(spec.v1.statement).phase == "RUNNING"  # resumed from its savepoint
         assert not observe.column_names(sql, final[spec.name]), f"{final[spec.name]} was not dropped"
+
+
+def test_option_b_waits_for_a_person_to_approve_when_external_readers_exist(run_project_dag, encarta, monkeypatch):
+    """Migrating only skus_uoms_agg leaves skus_master's v1 statement reading the v1 table: a reader
+    outside the run, so the switch waits for a person's approval (given here through Airflow's REST
+    API, as the UI's Approve button does)."""
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+    flink = FlinkStatementsHook()
+    uoms, master = MANIFEST.table("skus_uoms_agg"), MANIFEST.table("skus_master")
+    approval = "phase_7_switch_reads_stop_v1.approve_switch_of_readers"
+    with Approver("migrate_zero_downtime_dual_write") as approver:
+        result = migrate(run_project_dag, encarta.config.database, tables=[uoms.name], final_names="v2",
+                         require_approval=True)
+    assert not approver.errors, approver.errors
+    assert [a["task_id"] for a in approver.answered] == [approval]
+    assert master.v1.statement in approver.answered[0]["body"]
+    assert result.state(approval) == "success"
+    assert flink.get_statement(uoms.v1.statement).phase == "STOPPED"
+    assert flink.get_statement(master.v1.statement).phase == "RUNNING"  # not this run's: left to its owner
 
 
 def test_option_b_dry_run_changes_nothing(run_project_dag, encarta):

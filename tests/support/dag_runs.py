@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,3 +39,48 @@ def serialize(dag: Any) -> None:
     with create_session() as session:
         update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(),
                                          session=session)
+
+
+class Approver:
+    """Answers a DAG's human-in-the-loop tasks through Airflow's REST API (the endpoint the UI's
+    Approve/Reject buttons call), from a thread, while ``dag.test()`` waits for the answer.
+
+    ``dag.test()`` keeps an ``AWAITING_INPUT`` task parked until a response recorded from outside
+    flips it back; here that outside is Airflow's own API app on the same metadata DB. Needs
+    ``AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True`` (anonymous admin) in the environment.
+    """
+
+    def __init__(self, dag_id: str, choice: str = "Approve", poll: float = 1.0) -> None:
+        self.dag_id, self.choice, self.poll = dag_id, choice, poll
+        self.answered: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._answer, name=f"approver-{dag_id}", daemon=True)
+
+    def __enter__(self) -> Approver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _answer(self) -> None:
+        from airflow.api_fastapi.app import create_app
+        from fastapi.testclient import TestClient
+
+        client = TestClient(create_app("core"))
+        while not self._stop.wait(self.poll):
+            listed = client.get(f"/api/v2/dags/{self.dag_id}/dagRuns/~/hitlDetails", params={"response_received": False})
+            if listed.status_code != 200:
+                self.errors.append(f"list: {listed.status_code} {listed.text}")
+                continue
+            for item in listed.json()["hitl_details"]:
+                ti = item["task_instance"]
+                url = (f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
+                       f"{ti['map_index']}/hitlDetails")
+                reply = client.patch(url, json={"chosen_options": [self.choice], "params_input": {}})
+                if reply.status_code == 200:
+                    self.answered.append({"task_id": ti["task_id"], "subject": item["subject"], "body": item["body"]})
+                else:
+                    self.errors.append(f"answer {ti['task_id']}: {reply.status_code} {reply.text}")
