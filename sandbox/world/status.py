@@ -58,20 +58,38 @@ def pending_records(url: str, auth: tuple[str, str], statements: list[str]) -> d
     return {name: latest[name][1] if name in latest else None for name in statements}
 
 
+def pipeline_statements(base: str, auth: tuple[str, str]) -> list[dict]:
+    """Every continuous ``INSERT`` statement of the environment (the world's v1 pipelines and any
+    a migration started), from the statements API, following ``metadata.next``."""
+    found, page = [], f"{base}/statements?page_size=100"
+    while page:
+        response = requests.get(page, auth=auth, timeout=10)
+        response.raise_for_status()
+        doc = response.json()
+        found += [{"statement": s["name"], "phase": s["status"]["phase"]} for s in doc["data"]
+                  if s["spec"]["statement"].lstrip().upper().startswith("INSERT")
+                  and not s["status"].get("traits", {}).get("is_bounded")]
+        page = doc.get("metadata", {}).get("next") or ""
+    return found
+
+
 def status(url: str, auth: tuple[str, str]) -> dict:
-    """Pipelines (phase, pending records), records per table, changes made and applied."""
+    """The world's pipelines and every other running or stopped pipeline statement (phase, pending
+    records), records per table, changes made and applied."""
     doc = world(url, auth)
     base = f"{url}/sql/v1/organizations/{doc['organization_id']}/environments/{doc['environment_id']}"
-    names = [p["statement"] for p in doc["pipelines"]]
-    pending = pending_records(url, auth, names) if names else {}
-    pipelines = []
-    for pipeline in doc["pipelines"]:
-        response = requests.get(f"{base}/statements/{pipeline['statement']}", auth=auth, timeout=10)
-        phase = response.json()["status"]["phase"] if response.ok else f"HTTP {response.status_code}"
-        pipelines.append({**pipeline, "phase": phase, "pending_records": pending.get(pipeline["statement"])})
+    statements = pipeline_statements(base, auth)
+    pending = pending_records(url, auth, [s["statement"] for s in statements]) if statements else {}
+    phases = {s["statement"]: s["phase"] for s in statements}
+    world_names = [p["statement"] for p in doc["pipelines"]]
+    pipelines = [{**p, "phase": phases.get(p["statement"], "ABSENT"), "pending_records": pending.get(p["statement"])}
+                 for p in doc["pipelines"]]
+    others = [{**s, "pending_records": pending.get(s["statement"])} for s in statements
+              if s["statement"] not in world_names]
     return {
         "state": doc["state"],
         "pipelines": pipelines,
+        "other_statements": others,
         "tables": doc["tables"],
         "changes": doc["changes"],
     }
@@ -80,7 +98,7 @@ def status(url: str, auth: tuple[str, str]) -> dict:
 def summary(status_doc: dict) -> str:
     """``status()`` as a few lines of text for a terminal."""
     lines = [f"encarta world: {status_doc['state']}"]
-    for p in status_doc["pipelines"]:
+    for p in status_doc["pipelines"] + status_doc["other_statements"]:
         lines.append(f"  {p['statement']:<40} {p['phase']:<10} pending records: {p['pending_records']}")
     for name, count in status_doc["tables"].items():
         lines.append(f"  {name:<55} {count:>7} records")

@@ -71,6 +71,7 @@ def test_world_is_built_from_the_projects_v1_sql_with_its_pipelines_running(worl
     for ddl in layout.derived:
         assert doc["tables"][ddl.table] > 0, f"{ddl.table} was not filled by its v1 pipeline"
     assert all(isinstance(p["pending_records"], (int, float)) for p in doc["pipelines"]), doc["pipelines"]
+    assert doc["other_statements"] == []  # the world's own pipelines are its only continuous statements
     text = summary(doc)
     assert all(f"{p.statement}" in text for p in layout.pipelines) and "changes made:" in text, text
     with closing(connect(world)) as conn:
