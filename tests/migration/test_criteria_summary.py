@@ -12,6 +12,7 @@ from confluent_migration.migration.criteria import (
     failures,
 )
 from confluent_migration.migration.ledger import DONE, STARTED, Step
+from confluent_migration.migration.observe import watermark_latency
 from confluent_migration.migration.summary import render_summary, window_seconds
 
 BASELINE = Measurements(throughput=100.0, latency_seconds=2.0, error_rate=0.0, freshness_seconds=10)
@@ -32,6 +33,17 @@ def test_a_missing_measurement_is_not_a_pass():
     verdicts = SuccessCriteria().evaluate(Measurements(), Measurements(error_rate=0.0))
     assert outcomes(verdicts)["throughput vs baseline"] == NOT_MEASURED
     assert not failures(verdicts)
+
+
+def test_latency_is_how_far_the_slowest_output_watermark_trails_now():
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 24, 12, 0, 10, tzinfo=timezone.utc)
+    ms = now.timestamp() * 1000
+    assert watermark_latency({"a": ms - 2_000, "b": ms - 7_500}, now) == 7.5
+    no_watermark = float(-(2**63))  # what the Metrics API sends before a statement has a watermark
+    assert watermark_latency({"a": no_watermark, "b": ms - 1_000}, now) == 1.0
+    assert watermark_latency({"a": no_watermark}, now) is None and watermark_latency({}, now) is None
 
 
 def test_health_alerts_on_the_guides_thresholds():

@@ -20,6 +20,7 @@ from confluent_migration.migration.criteria import Measurements
 from confluent_migration.statements import FAILED_PHASES, STOPPED, Statement
 
 RECORDS_IN = "io.confluent.flink/num_records_in"
+OUTPUT_WATERMARK = "io.confluent.flink/current_output_watermark_milliseconds"
 LIVE_PHASES = {"PENDING", "RUNNING", "DEGRADED"}
 
 
@@ -107,10 +108,20 @@ def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], mi
     return sum(p["value"] for p in points) / (minutes * 60)
 
 
+def watermark_latency(watermarks: dict[str, float], now: datetime) -> float | None:
+    """Seconds the slowest statement's output watermark trails ``now`` (its event-time latency);
+    None when no statement reports a watermark yet (the Metrics API sends Long.MIN_VALUE)."""
+    marks = [v for v in watermarks.values() if v is not None and v > 0]
+    if not marks:
+        return None
+    return max(0.0, now.timestamp() - min(marks) / 1000)
+
+
 def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_errors: tuple[int, int] | None = None,
             sql: FlinkSqlHook | None = None) -> Measurements:
-    """Throughput (Metrics API), freshness (newest ``updated_at`` of tables that have one) and the
-    error rate (rows with inconsistent timestamps / rows, when ``data_errors`` is given)."""
+    """Throughput and latency (output watermarks) from the Metrics API, freshness (newest
+    ``updated_at`` of tables that have one) and the error rate (rows with inconsistent timestamps /
+    rows, when ``data_errors`` is given)."""
     sql = sql or FlinkSqlHook()
     freshness = []
     now = datetime.now(timezone.utc)
@@ -120,9 +131,11 @@ def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_erro
             if newest is not None:
                 freshness.append(max(0.0, (now - newest).total_seconds()))
     errors, rows = data_errors or (0, 0)
+    metrics = ConfluentMetricsHook()
+    watermarks = metrics.statement_metric(OUTPUT_WATERMARK, list(statements)) if statements else {}
     return Measurements(
-        throughput=records_per_second(ConfluentMetricsHook(), statements),
-        latency_seconds=None,  # not reported by the Metrics API for statements (watermarks may be absent)
+        throughput=records_per_second(metrics, statements),
+        latency_seconds=watermark_latency(watermarks, now),
         error_rate=(errors / rows) if data_errors and rows else None,
         freshness_seconds=max(freshness) if freshness else None,
     )
