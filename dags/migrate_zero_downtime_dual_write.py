@@ -61,4 +61,5 @@ with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_pa
     switched = switch_reads(run, after=gated)
     returned = return_to_original_names(run, after=switched)
     validated = validation(run, after=returned)
-    close(run, after=validated, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"]})
+    close(run, after=validated, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"],
+                                         "first v1 table dropped to _v2 retired": ["table_dropped", "table_retired"]})

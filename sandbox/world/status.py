@@ -99,7 +99,7 @@ def summary(status_doc: dict) -> str:
     """``status()`` as a few lines of text for a terminal."""
     lines = [f"encarta world: {status_doc['state']}"]
     for p in status_doc["pipelines"] + status_doc["other_statements"]:
-        lines.append(f"  {p['statement']:<40} {p['phase']:<10} pending records: {p['pending_records']}")
+        lines.append(f"  {p['statement']:<48} {p['phase']:<10} pending records: {p['pending_records']}")
     for name, count in status_doc["tables"].items():
         lines.append(f"  {name:<55} {count:>7} records")
     c = status_doc["changes"]

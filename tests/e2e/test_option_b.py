@@ -3,6 +3,7 @@ its rollback."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -49,6 +50,8 @@ def test_option_b_returns_to_the_original_names_live_and_rollback_restores_v1(ru
     result = migrate(run_project_dag, database)  # final_names=original is the default
     run_id = result.dag_run.run_id
     assert result.state("phase_8_return_to_original_names.original_names_chosen") == "success"
+    rebuilt = re.search(r"first v1 table dropped to _v2 retired: ([0-9.]+) s", result.xcom("summary"))
+    assert rebuilt and float(rebuilt.group(1)) > 0, result.xcom("summary")
 
     statements = flink.list_statements()
     for spec in MANIFEST.tables:
