@@ -81,7 +81,7 @@ def status(url: str, auth: tuple[str, str]) -> dict:
     statements = pipeline_statements(base, auth)
     pending = pending_records(url, auth, [s["statement"] for s in statements]) if statements else {}
     phases = {s["statement"]: s["phase"] for s in statements}
-    world_names = [p["statement"] for p in doc["pipelines"]]
+    world_names = {p["statement"] for p in doc["pipelines"]}
     pipelines = [{**p, "phase": phases.get(p["statement"], "ABSENT"), "pending_records": pending.get(p["statement"])}
                  for p in doc["pipelines"]]
     others = [{**s, "pending_records": pending.get(s["statement"])} for s in statements

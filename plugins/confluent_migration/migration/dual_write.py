@@ -41,11 +41,11 @@ from confluent_migration.migration.options import start_v2, stop_v1
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
 from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.recreate import recreate_tables
+from confluent_migration.migration.rollback import TABLE_CREATED
 from confluent_migration.operators.flink import SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
-TABLE_CREATED = "table_created"
 STATEMENT_RETIRED, TABLE_RETIRED = "statement_retired", "table_retired"
 REQUIRE_APPROVAL = "require_approval"
 

@@ -19,11 +19,15 @@ from airflow.sdk import TaskGroup
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import recorded
 from confluent_migration.migration.plans import dependency_levels
+from confluent_migration.migration.rollback import (
+    COMPATIBILITY_SET,
+    SCHEMA_REGISTERED,
+    STATEMENT_CREATED,
+    STATEMENT_STOPPED,
+)
 from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
 from confluent_migration.operators.schema_registry import RegisterSchemaOperator, SetSubjectCompatibilityOperator
 
-COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
-STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
 
 
 def stop_v1(run: MigrationRun, task_id: str, *plan_path: Any, kind: str = STATEMENT_STOPPED) -> Any:

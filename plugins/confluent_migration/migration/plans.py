@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from confluent_migration.migration.manifest import Manifest, TableSpec
+from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL
 from confluent_migration.statements import statement_name
 
 OPTION_A, OPTION_B, OPTION_C = "A", "B", "C"
@@ -88,7 +89,8 @@ def table_facts(manifest: Manifest, spec: TableSpec) -> dict[str, Any]:
     }
 
 
-def plan_option_a(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+def plan_option_a(manifest: Manifest, tables: Sequence[str], run_id: str,
+                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Schema Registry evolution: evolve each value subject, then replace each v1 statement by a v2
     statement writing the same table from the earliest offset (a running statement keeps its schema)."""
     specs = manifest.subset(tables)
@@ -138,14 +140,14 @@ def recreation_steps(manifest: Manifest, specs: Sequence[TableSpec], run_id: str
     }
 
 
-def recreation_checks(manifest: Manifest, specs: Sequence[TableSpec], run_id: str) -> list[dict[str, str]]:
-    """The DDL of the recreation, for Confluent's ``sql.dry-run`` in pre-flight."""
-    steps = recreation_steps(manifest, specs, run_id)
+def recreation_checks(steps: dict[str, Any]) -> list[dict[str, str]]:
+    """The DDL of :func:`recreation_steps`, for Confluent's ``sql.dry-run`` in pre-flight."""
     return [{"sql": sql} for b, d, c in zip(steps["backups"], steps["drops"], steps["recreates"]) for sql in (
         c["sql"], retarget(b["ddl"], {b["table"]: b["backup_table"]}), d["sql"])]
 
 
-def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str) -> dict[str, Any]:
+def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str,
+                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Maintenance window: stop the v1 pipelines (downstream first), back each table up, drop it,
     create it with the v2 DDL, start the v2 pipelines from the earliest offset (upstream first).
 
@@ -154,16 +156,17 @@ def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str) -> dic
     specs = manifest.subset(tables)
     shared = plan_option_a(manifest, tables, run_id)
     del shared["set_compatibility"], shared["register_schemas"]
+    recreation = recreation_steps(manifest, specs, run_id)
     return {
         **shared,
         "option": OPTION_C,
-        "validate_queries": shared["validate_queries"] + recreation_checks(manifest, specs, run_id),
+        "validate_queries": shared["validate_queries"] + recreation_checks(recreation),
         "levels": [{
             "stop": [{"statement_name": s.v1.statement} for s in level],
             "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
                        "properties": startup_properties(s)} for s in level],
         } for level in dependency_levels(manifest, specs)],
-        **recreation_steps(manifest, specs, run_id),
+        **recreation,
     }
 
 
@@ -173,23 +176,25 @@ def v2_table(flink_table: str) -> str:
 
 
 def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
-                  final_names: str = "original") -> dict[str, Any]:
+                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
     downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones.
 
-    ``final_names="original"`` then returns to the original names (topics cannot be renamed): back
-    up, drop and recreate each v1 table with the v2 DDL, fill it with a final v2 statement from the
-    earliest offset while readers use ``_v2``, move the readers back, retire the ``_v2`` tables.
-    With ``"v2"`` the ``return_levels``, ``backups``, ``drops``, ``recreates`` and ``retire_*`` lists
-    are empty (their mapped tasks skip) and the ``_v2`` tables are final."""
+    With ``options["final_names"] == "original"`` (the default) the run then returns to the original
+    names (topics cannot be renamed): back up, drop and recreate each v1 table with the v2 DDL, fill
+    it with a final v2 statement from the earliest offset while readers use ``_v2``, move the
+    readers back, retire the ``_v2`` tables. With ``"v2"`` the ``return_levels``, ``backups``,
+    ``drops``, ``recreates`` and ``retire_*`` lists are empty (their mapped tasks skip) and the
+    ``_v2`` tables are final."""
     specs = manifest.subset(tables)
     shared = plan_option_a(manifest, tables, run_id)
     del shared["set_compatibility"], shared["register_schemas"]
     renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
     levels = dependency_levels(manifest, specs)
+    final_names = (options or {}).get("final_names", FINAL_NAMES_ORIGINAL)
+    back = final_names == FINAL_NAMES_ORIGINAL
     dual = [new_statement_name(s, run_id) for s in specs]
-    back = final_names == "original"
-    final = [statement_name(s.name, "2-final", run_id) for s in specs] if back else dual
+    finals = {s.name: statement_name(s.name, "2-final", run_id) for s in specs}
     recreation = recreation_steps(manifest, specs, run_id) if back else {"backups": [], "drops": [], "recreates": []}
     return {
         **shared,
@@ -197,7 +202,7 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
         "final_names": final_names,
         # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
         "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
-        "validate_queries": shared["validate_queries"] + (recreation_checks(manifest, specs, run_id) if back else []),
+        "validate_queries": shared["validate_queries"] + recreation_checks(recreation),
         "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl-v2", run_id),
                      "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
         "levels": [{
@@ -211,28 +216,27 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
         "v1_tables": {s.name: s.flink_table for s in specs},
         **recreation,
         "return_levels": [{
-            "start": [{"statement_name": statement_name(s.name, "2-final", run_id),
+            "start": [{"statement_name": finals[s.name],
                        "sql": _statement_sql(manifest, s, "v2"), "properties": startup_properties(s)}
                       for s in level] if back else [],
         } for level in levels],
         "retire_statements": [{"statement_name": n} for n in dual] if back else [],
         "retire_tables": [{"table": renames[s.flink_table], "sql": f"DROP TABLE `{renames[s.flink_table]}`",
                            "statement_name": statement_name(s.name, "2-retire", run_id)} for s in specs] if back else [],
-        "new_statements": final,
+        "new_statements": list(finals.values()) if back else dual,
         "final_tables": {s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
     }
 
 
+# Every planner takes (manifest, tables, run_id, options): the option's own checked params.
 PLANNERS = {OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
 
 
 def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str,
-         options: dict[str, Any] | None = None) -> dict[str, Any]:
+         options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The plan of ``option``; ``options`` are its own checked params (``final_names`` for B)."""
     try:
         planner = PLANNERS[option]
     except KeyError:
         raise ValueError(f"unknown migration option {option!r}; known: {sorted(PLANNERS)}") from None
-    if option == OPTION_B and options and "final_names" in options:
-        return planner(manifest, tables, run_id, final_names=options["final_names"])
-    return planner(manifest, tables, run_id)
+    return planner(manifest, tables, run_id, options)
