@@ -33,7 +33,9 @@ Modelled choices where Confluent's behaviour is unconfirmed or out of reach:
   and emits the difference, so the changelog is coarser than Flink's per-record one, while the
   final contents are the same. ``CURRENT_TIMESTAMP`` columns change only when their row changes.
 - A PUT with a stale ``metadata.resource_version`` answers 409, as Confluent's description of the
-  operation says, although the published contract lists no 409 response for PUT.
+  operation says, although the published contract lists no 409 response for PUT. The version
+  changes when what the API shows changes (spec, phase, detail, offsets, exceptions), not while
+  records flow through a running statement.
 - Not modelled: watermarks and windows (watermark metrics report none), ``timestamp`` and
   ``specific-offsets`` startup modes, ALTER TABLE, statement sets, UDFs, state TTL, and statement
   scaling; SQL the sandbox cannot run ends FAILED with a detail that says so.

@@ -45,6 +45,12 @@ class StatementRecord:
         self.exceptions.insert(0, {"name": name, "message": message, "timestamp": rfc3339(datetime.now(timezone.utc))})
         del self.exceptions[MAX_EXCEPTIONS:]
 
+    def shown(self) -> tuple[Any, ...]:
+        """What the statements API shows of this record besides its metadata."""
+        return (json.dumps(self.spec, sort_keys=True), self.phase, self.detail, json.dumps(self.traits, sort_keys=True),
+                self.latest_offsets, self.latest_offsets_timestamp, self.start_time, self.end_time,
+                json.dumps(self.exceptions))
+
     def to_json(self) -> str:
         doc = asdict(self)
         for key in ("created_at", "updated_at", "latest_offsets_timestamp", "start_time", "end_time"):

@@ -301,6 +301,7 @@ class FlinkService:
                 record.detail = ""
             self._save(record)
             return True
+        shown = record.shown()
         try:
             consumed = self.engine.step(record)
         except StatementFailed as failure:
@@ -313,12 +314,16 @@ class FlinkService:
             self._save(record)
             return True
         if consumed:
-            self._save(record)
+            self._save(record, changed=record.shown() != shown)
         return consumed
 
-    def _save(self, record: StatementRecord) -> None:
-        record.version += 1
-        record.updated_at = datetime.now(timezone.utc)
+    def _save(self, record: StatementRecord, changed: bool = True) -> None:
+        """Store a record; a change of what the API shows bumps ``resource_version`` and ``updated_at``
+        (processing records does not: a running statement's resource stays as it was, so a stop's
+        read-then-PUT does not race the data flowing through it)."""
+        if changed:
+            record.version += 1
+            record.updated_at = datetime.now(timezone.utc)
         self.statements.save(record)
         self.activity.notify_all()
 

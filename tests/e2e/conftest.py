@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from sandbox.world.status import wait_until_ready
-from tests.support.dag_runs import DagResult, serialize
+from tests.support.dag_runs import DagResult, run_dag_test, serialize
 from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def encarta(tmp_path, monkeypatch) -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
-def run_project_dag(airflow_db, encarta) -> Callable[..., DagResult]:
+def run_project_dag(airflow_db, encarta, capfd) -> Callable[..., DagResult]:
     """``run_project_dag(dag_id, **conf)``: parse dags/ as the DAG processor does, run one DAG with ``dag.test()``."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -48,8 +48,8 @@ def run_project_dag(airflow_db, encarta) -> Callable[..., DagResult]:
         dag = bag.dags[dag_id]
         serialize(dag)
         if logical_date is None:
-            return DagResult(dag.test(run_conf=conf))
-        return DagResult(dag.test(run_conf=conf, logical_date=logical_date))
+            return run_dag_test(dag, capfd, run_conf=conf)
+        return run_dag_test(dag, capfd, run_conf=conf, logical_date=logical_date)
 
     return run
 

@@ -59,9 +59,11 @@ def test_a_run_failing_half_way_is_rolled_back_cleanly(run_project_dag, encarta,
     injector.start()
     result = run_project_dag("migrate_schema_registry_evolution", dry_run=False, confirm=encarta.config.database)
     stop.set()
-    assert result.dag_run.state == "failed"
     summary = result.xcom("summary")
-    assert "FAILED" in summary and "skus-master-v2" in summary and "STARTED, NOT COMPLETED" in summary
+    assert result.dag_run.state == "failed", result.why()
+    assert result.failed_tasks() == ["phase_6_replace_pipelines.level_1_start_v2[0]"], result.why()
+    assert any("StatementConflictError" in error for error in result.errors), result.why()
+    assert "FAILED" in summary and "skus-master-v2" in summary and "STARTED, NOT COMPLETED" in summary, summary
 
     rollback = run_project_dag("rollback_migration", confirm=encarta.config.database)
     assert rollback.dag_run.state == "success", rollback.xcom("summary")

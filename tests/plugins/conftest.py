@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pendulum
 import pytest
 
-from tests.support.dag_runs import DagResult, serialize
+from tests.support.dag_runs import DagResult, run_dag_test, serialize
 
 
 @pytest.fixture
-def run_dag(airflow_db, tmp_path, monkeypatch) -> Callable[..., DagResult]:
+def run_dag(airflow_db, tmp_path, monkeypatch, capfd) -> Callable[..., DagResult]:
     """``run_dag(build)``: ``build()`` creates operators inside a fresh DAG; the DAG runs with ``dag.test()``.
 
     The DAGs folder is an empty directory, so the run does not parse the project's DAGs. Tests
@@ -27,7 +27,7 @@ def run_dag(airflow_db, tmp_path, monkeypatch) -> Callable[..., DagResult]:
                  catchup=False) as dag:
             build()
         serialize(dag)
-        return DagResult(dag.test())
+        return run_dag_test(dag, capfd)
 
     return run
 

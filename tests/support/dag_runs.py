@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import re
+import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
+
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Timeout)\b:? .*$", re.MULTILINE)
 
 
 @dataclass
 class DagResult:
-    """A finished ``dag.test()`` run: task states and return values."""
+    """A finished ``dag.test()`` run: task states and return values, and the exceptions its tasks
+    raised (``errors``: the first line of each, as the task logs printed them)."""
 
     dag_run: Any
+    errors: list[str] = field(default_factory=list)
+
+    def failed_tasks(self) -> list[str]:
+        return sorted(f"{ti.task_id}[{ti.map_index}]" for ti in self.dag_run.get_task_instances()
+                      if ti.state == "failed")
+
+    def why(self) -> str:
+        """What failed and why, on one line, for an assertion's message."""
+        return f"failed tasks {self.failed_tasks()}; errors {self.errors}"
 
     def state(self, task_id: str) -> str | None:
         return self.dag_run.get_task_instance(task_id).state
@@ -25,6 +41,18 @@ class DagResult:
         with create_session() as session:
             row = session.scalars(query).first()
             return None if row is None else deserialize(XComModel.deserialize_value(row))
+
+
+def run_dag_test(dag: Any, capfd: pytest.CaptureFixture[str], **kwargs: Any) -> DagResult:
+    """``dag.test(**kwargs)``, keeping the exceptions its task logs printed (the output is passed on)."""
+    capfd.readouterr()
+    try:
+        dag_run = dag.test(**kwargs)
+    finally:
+        out, err = capfd.readouterr()
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+    return DagResult(dag_run, _RAISED.findall(out + err))
 
 
 def serialize(dag: Any) -> None:

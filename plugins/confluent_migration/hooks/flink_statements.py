@@ -9,6 +9,7 @@ caller sets them.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -150,10 +151,12 @@ class FlinkStatementsHook(ConfluentHttpHook):
         """Stop (``stopped=True``) or resume a statement with a PUT of the statement as read.
 
         The PUT carries ``metadata.resource_version``; when the statement changed since the read
-        (409) it is read again and the PUT repeated, up to ``max_conflicts`` times.
+        (409) it is read again and the PUT repeated, up to ``max_conflicts`` times, a little later
+        each time.
         """
         what = f"Flink statement '{name}'"
-        for _ in range(max_conflicts):
+        for attempt in range(max_conflicts):
+            time.sleep(0.5 * attempt)
             current = self.request("GET", f"{self.base_path}/{name}", what=what).json()
             if bool((current.get("spec") or {}).get("stopped")) == stopped:
                 return Statement.from_api(current)
