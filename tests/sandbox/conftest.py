@@ -1,14 +1,19 @@
-"""Helpers for the sandbox's Schema Registry tests: unique subjects, the real client, raw HTTP."""
+"""Fixtures of the sandbox tests: the statements API client, and for the Schema Registry tests unique
+subjects, the real client and raw HTTP."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from tests.support.flink_http import Flink
+from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 SR_MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -78,3 +83,19 @@ def client(sandbox) -> Iterator[SchemaRegistryClient]:  # noqa: ANN001
 @pytest.fixture
 def raw(sandbox) -> RawSchemaRegistry:  # noqa: ANN001
     return RawSchemaRegistry(sandbox)
+
+
+@pytest.fixture(scope="module")
+def private_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """A sandbox of the test module's own; its exchanges must keep the contract."""
+    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("private")))
+    yield sandbox
+    sandbox.process.stop()
+    assert_contract_kept(sandbox)
+
+
+@pytest.fixture
+def flink(request: pytest.FixtureRequest) -> Flink:
+    """The statements API of the session sandbox, or of a private one in modules marked ``private_sandbox``."""
+    private = request.node.get_closest_marker("private_sandbox") is not None
+    return Flink(request.getfixturevalue("private_sandbox" if private else "sandbox"))

@@ -7,21 +7,11 @@ contradictions about PUT are waived centrally: ``sandbox.contracts.KNOWN_SPEC_DE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.sandbox.test_flink_api import Flink, unique
-from tests.sandbox.test_flink_streaming import aggregate_pipeline, eventually, rows_of
-from tests.support.sandbox_fixtures import assert_contract_kept, start_sandbox
+from tests.support.flink_http import Flink, aggregate_pipeline, eventually, rows_of, unique
 
-@pytest.fixture(scope="module")
-def flink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flink]:
-    sandbox = start_sandbox(Path(tmp_path_factory.mktemp("lifecycle")))
-    yield Flink(sandbox)
-    sandbox.process.stop()
-    assert_contract_kept(sandbox)
+pytestmark = pytest.mark.private_sandbox
 
 
 def test_stop_reports_offsets_and_resume_keeps_state(flink: Flink) -> None:

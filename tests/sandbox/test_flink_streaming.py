@@ -9,33 +9,8 @@ from collections.abc import Callable
 
 import requests
 
-from tests.sandbox.test_flink_api import Flink, flink, unique  # noqa: F401 - flink is a fixture
+from tests.support.flink_http import Flink, aggregate_pipeline, eventually, rows_of, unique
 from tests.support.sandbox_fixtures import RunningSandbox
-
-
-def rows_of(flink: Flink, table: str, order: str) -> list[list]:
-    return flink.snapshot(f"SELECT * FROM `{table}` ORDER BY {order}")
-
-
-def eventually(flink: Flink, check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def aggregate_pipeline(flink: Flink) -> tuple[str, str, str]:
-    """Source ``orders`` (upsert on id) -> RUNNING ``INSERT INTO totals SELECT grp, SUM, COUNT, MAX``."""
-    source = flink.table(unique("orders"), "`id` INT NOT NULL, `grp` STRING, `qty` INT", key="id")
-    sink = flink.table(unique("totals"), "`grp` STRING NOT NULL, `total` INT, `n` BIGINT, `biggest` INT", key="grp")
-    name = unique("agg")
-    flink.create(name, f"INSERT INTO `{sink}` SELECT grp, SUM(qty), COUNT(*), MAX(qty) FROM `{source}` GROUP BY grp")
-    statement = flink.phase(name, "RUNNING")
-    assert statement["status"]["traits"]["sql_kind"] == "INSERT_INTO"
-    assert statement["status"]["traits"]["is_bounded"] is False
-    return source, sink, name
 
 
 def test_continuous_aggregate_updates_as_records_arrive(flink: Flink) -> None:

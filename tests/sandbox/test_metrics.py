@@ -1,14 +1,15 @@
 """The sandbox's Metrics API (``POST /v2/metrics/cloud/query``) over real HTTP, for the Flink statement
-metrics, computed from the statements' real counters. (On the private sandbox of
-``test_flink_lifecycle``, since one test stops a statement.)"""
+metrics, computed from the statements' real counters. (On a private sandbox, since one test stops a
+statement.)"""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
-from tests.sandbox.test_flink_api import Flink, unique
-from tests.sandbox.test_flink_lifecycle import flink  # noqa: F401 - a private sandbox where stopping is allowed
-from tests.sandbox.test_flink_streaming import eventually, rows_of
+from tests.support.flink_http import Flink, eventually, rows_of, unique
+
+pytestmark = pytest.mark.private_sandbox
 
 METRIC = "io.confluent.flink/"
 
