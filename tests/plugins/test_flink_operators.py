@@ -71,18 +71,18 @@ def test_submit_defers_until_running_and_links_to_the_statement(run_dag, tables)
         f"https://confluent.cloud/environments/env-sandbox/flink/statements/{name}/activity")
 
 
-def test_a_retried_task_adopts_its_running_statement(run_dag, tables, capsys):
+def test_a_retried_task_adopts_its_running_statement(run_dag, tables):
     source, sink = tables
     run = uuid.uuid4().hex
     first = run_dag(lambda: submit(source, sink, run, deferrable=False))
     again = run_dag(lambda: submit(source, sink, run))  # the same migration run: a retry of the task
     name = statement_name(sink, 2, run)
     assert first.state("submit") == again.state("submit") == "success"
-    assert f"Adopted existing Flink statement '{name}' (phase RUNNING)" in capsys.readouterr().out
+    assert f"Adopted existing Flink statement '{name}' (phase RUNNING)" in again.output
     assert [s.name for s in FlinkStatementsHook().list_statements()].count(name) == 1
 
 
-def test_a_statement_of_that_name_with_other_sql_is_refused_naming_both(run_dag, tables, capsys):
+def test_a_statement_of_that_name_with_other_sql_is_refused_naming_both(run_dag, tables):
     source, sink = tables
     run = uuid.uuid4().hex
     run_dag(lambda: submit(source, sink, run, deferrable=False))
@@ -91,30 +91,30 @@ def test_a_statement_of_that_name_with_other_sql_is_refused_naming_both(run_dag,
                                                      migration_run=run,
                                                      properties={"sql.tables.scan.startup.mode": "earliest-offset"}))
     assert result.state("submit") == "failed"
-    out = capsys.readouterr().out
+    out = result.output
     assert f"Flink statement '{statement_name(sink, 2, run)}' already exists and differs" in out
     assert "SUM(qty)" in out and "MAX(qty)" in out
 
 
 @pytest.mark.parametrize("deferrable", [True, False])
-def test_a_failed_statement_fails_the_task_with_its_detail_and_exceptions(run_dag, flink, capsys, deferrable):
+def test_a_failed_statement_fails_the_task_with_its_detail_and_exceptions(run_dag, flink, deferrable):
     name = unique("ops-bad")
     result = run_dag(lambda: SubmitStatementOperator(task_id="bad", sql="SELECT nope FROM `no-such-table`",
                                                      statement_name=name, target_phase="COMPLETED",
                                                      deferrable=deferrable, poll_interval=0.5))
     assert result.state("bad") == "failed"
-    out = capsys.readouterr().out
+    out = result.output
     assert f"Flink statement '{name}' is FAILED:" in out and "not found" in out.lower()
     assert "exception" in out and "StatementFailedError" in out
 
 
 @pytest.mark.parametrize("deferrable", [True, False])
-def test_a_wait_that_outlasts_its_timeout_fails_saying_so(run_dag, tables, capsys, deferrable):
+def test_a_wait_that_outlasts_its_timeout_fails_saying_so(run_dag, tables, deferrable):
     source, sink = tables  # a continuous statement never COMPLETES
     result = run_dag(lambda: submit(source, sink, uuid.uuid4().hex, target_phase="COMPLETED", wait_timeout=2,
                                     deferrable=deferrable))
     assert result.state("submit") == "failed"
-    out = capsys.readouterr().out
+    out = result.output
     assert "was still RUNNING when the wait for COMPLETED timed out" in out and "StatementTimeoutError" in out
 
 
@@ -147,7 +147,7 @@ def test_stop_records_offsets_then_resume_list_and_delete(run_dag, tables):
     assert FlinkStatementsHook().find_statement(name) is None
 
 
-def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, tables, capsys):
+def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, tables):
     source, sink = tables
     result = run_dag(lambda: [
         DryRunStatementOperator(task_id="ok", sql=pipeline_sql(source, sink)),
@@ -155,7 +155,7 @@ def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, table
     ])
     assert result.state("ok") == "success" and result.xcom("ok")["phase"] == "COMPLETED"
     assert result.state("bad") == "failed"
-    assert "Flink rejected the statement in a dry run" in capsys.readouterr().out
+    assert "Flink rejected the statement in a dry run" in result.output
     assert not [s for s in FlinkStatementsHook().list_statements() if s.name.startswith("dry-run-")]
 
 
@@ -169,8 +169,8 @@ def test_catch_up_sensor_waits_for_pending_records_under_the_threshold(run_dag, 
     assert result.xcom("caught_up") == {name: 0}
 
 
-def test_catch_up_sensor_times_out_for_a_statement_without_metrics(run_dag, flink, capsys):
+def test_catch_up_sensor_times_out_for_a_statement_without_metrics(run_dag, flink):
     result = run_dag(lambda: StatementsCaughtUpSensor(task_id="caught_up", statement_names=["no-such-statement"],
                                                       poke_interval=0.5, timeout=2))
     assert result.state("caught_up") == "failed"
-    assert "statements still behind when the wait timed out: {'no-such-statement': None}" in capsys.readouterr().out
+    assert "statements still behind when the wait timed out: {'no-such-statement': None}" in result.output

@@ -97,12 +97,12 @@ def test_set_compatibility_records_the_previous_level_and_revert_restores_it(run
     assert json.loads(hook.version(subject).schema) == json.loads(V1)
 
 
-def test_revert_refuses_a_readonly_subject_with_a_clear_error(run_dag, subject, sandbox, capsys):
+def test_revert_refuses_a_readonly_subject_with_a_clear_error(run_dag, subject, sandbox):
     import requests
 
     requests.put(f"{sandbox.url}/mode/{subject}", json={"mode": "READONLY"}, auth=sandbox.auth,
                  timeout=5).raise_for_status()
     result = run_dag(lambda: RevertSubjectOperator(task_id="revert", subject=subject, versions=[1]))
     assert result.state("revert") == "failed"
-    assert f"Cannot revert subject '{subject}': it is in READONLY mode" in capsys.readouterr().out
+    assert f"Cannot revert subject '{subject}': it is in READONLY mode" in result.output
     assert SchemaRegistryHook().versions(subject) == [1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,11 +15,15 @@ _RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Timeout
 
 @dataclass
 class DagResult:
-    """A finished ``dag.test()`` run: task states and return values, and the exceptions its tasks
-    raised (``errors``: the first line of each, as the task logs printed them)."""
+    """A finished ``dag.test()`` run: task states and return values, what its task logs printed
+    (``output``), and the exceptions its tasks raised (``errors``: the first line of each)."""
 
     dag_run: Any
-    errors: list[str] = field(default_factory=list)
+    output: str = ""
+
+    @property
+    def errors(self) -> list[str]:
+        return _RAISED.findall(self.output)
 
     def failed_tasks(self) -> list[str]:
         return sorted(f"{ti.task_id}[{ti.map_index}]" for ti in self.dag_run.get_task_instances()
@@ -44,7 +48,7 @@ class DagResult:
 
 
 def run_dag_test(dag: Any, capfd: pytest.CaptureFixture[str], **kwargs: Any) -> DagResult:
-    """``dag.test(**kwargs)``, keeping the exceptions its task logs printed (the output is passed on)."""
+    """``dag.test(**kwargs)``, keeping what its task logs printed (and passing it on to the test's output)."""
     capfd.readouterr()
     try:
         dag_run = dag.test(**kwargs)
@@ -52,7 +56,7 @@ def run_dag_test(dag: Any, capfd: pytest.CaptureFixture[str], **kwargs: Any) -> 
         out, err = capfd.readouterr()
         sys.stdout.write(out)
         sys.stderr.write(err)
-    return DagResult(dag_run, _RAISED.findall(out + err))
+    return DagResult(dag_run, out + err)
 
 
 def serialize(dag: Any) -> None:
