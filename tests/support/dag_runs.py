@@ -49,14 +49,14 @@ class DagResult:
 
 def run_dag_test(dag: Any, capfd: pytest.CaptureFixture[str], **kwargs: Any) -> DagResult:
     """``dag.test(**kwargs)``, keeping what its task logs printed (and passing it on to the test's output)."""
-    capfd.readouterr()
+    earlier = capfd.readouterr()  # the test's output so far (earlier runs included): passed on, not this run's
     try:
         dag_run = dag.test(**kwargs)
     finally:
-        out, err = capfd.readouterr()
-        sys.stdout.write(out)
-        sys.stderr.write(err)
-    return DagResult(dag_run, out + err)
+        now = capfd.readouterr()
+        sys.stdout.write(earlier.out + now.out)
+        sys.stderr.write(earlier.err + now.err)
+    return DagResult(dag_run, now.out + now.err)
 
 
 def serialize(dag: Any) -> None:

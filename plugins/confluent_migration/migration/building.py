@@ -306,16 +306,26 @@ def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str,
     return result
 
 
+def caught_up_and_gated(run: MigrationRun, *, after: Any, statements_key: str = "new_statements",
+                        tables_key: str = "final_tables", wait_id: str = "wait_until_caught_up",
+                        gates_id: str = "validation_gates") -> Any:
+    """Wait until the plan's statements at ``statements_key`` are caught up, then run the validation
+    gates on its tables at ``tables_key``; returns the gates task."""
+    caught_up = StatementsCaughtUpSensor(
+        task_id=wait_id, statement_names=planned(run.plan, statements_key, after=run.head),
+        threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
+        timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
+    gates = task(task_id=gates_id)(validation_gates)(run.plan, tables_key)
+    after >> caught_up >> gates
+    return gates
+
+
 def validation(run: MigrationRun, *, after: Any) -> Any:
     """Phase 7 (validation and testing): caught up, gates, success criteria."""
     with TaskGroup("phase_7_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
-        caught_up = StatementsCaughtUpSensor(
-            task_id="wait_until_caught_up", statement_names=planned(run.plan, "new_statements", after=run.head),
-            threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
-            timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
-        gates = task(task_id="validation_gates")(validation_gates)(run.plan)
+        gates = caught_up_and_gated(run, after=after)
         criteria = task(task_id="success_criteria")(success_criteria)(run.plan)
-        after >> caught_up >> gates >> criteria
+        gates >> criteria
     return criteria
 
 

@@ -28,23 +28,14 @@ from airflow.sdk import Param, TaskGroup, task
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
-from confluent_migration.migration.building import (
-    AFTER_EMPTY_LEVELS,
-    MigrationRun,
-    catch_up_timeout_seconds,
-    planned,
-    poll_seconds,
-    validation_gates,
-)
+from confluent_migration.migration.building import MigrationRun, caught_up_and_gated, planned, poll_seconds
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
-from confluent_migration.migration.options import start_v2, stop_v1
+from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
-from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.recreate import recreate_tables
 from confluent_migration.migration.rollback import TABLE_CREATED
 from confluent_migration.operators.flink import SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
-from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
 STATEMENT_RETIRED, TABLE_RETIRED = "statement_retired", "table_retired"
 REQUIRE_APPROVAL = "require_approval"
@@ -95,26 +86,16 @@ def start_dual_write(run: MigrationRun, after: Any) -> Any:
     ``_v2`` table from the earliest offset, while the v1 statements keep writing the old tables."""
     with TaskGroup("phase_5_dual_write_backfill",
                    tooltip="v2 statements write the _v2 tables from the earliest offset; v1 keeps running"):
-        previous = after
-        for n, _ in enumerate(dependency_levels(run.manifest)):
-            start = start_v2(run, n)
-            previous >> start
-            previous = start
-    return previous
+        return start_levels(run, after=after)
 
 
 def backfill_gates(run: MigrationRun, after: Any) -> Any:
     """Phase 6 (backfill gates): the v2 statements caught up, then parity and timestamp gates on the
     ``_v2`` tables, before anything stops (the full validation runs again once v1 is stopped)."""
     with TaskGroup("phase_6_backfill_gates", tooltip="v2 caught up; parity and timestamps of the _v2 tables"):
-        caught_up = StatementsCaughtUpSensor(
-            task_id="wait_until_backfill_caught_up",
-            statement_names=planned(run.plan, "dual_write_statements", after=run.head),
-            threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
-            timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
-        gates = task(task_id="parity_and_timestamp_gates")(validation_gates)(run.plan, "dual_write_tables")
-        after >> caught_up >> gates
-    return gates
+        return caught_up_and_gated(run, after=after, statements_key="dual_write_statements",
+                                   tables_key="dual_write_tables", wait_id="wait_until_backfill_caught_up",
+                                   gates_id="parity_and_timestamp_gates")
 
 
 def list_external_readers(the_plan: dict[str, Any], source_key: str, target_key: str,
@@ -168,7 +149,7 @@ def switch_reads(run: MigrationRun, after: Any) -> Any:
         listed, approved = move_readers(run, after=after, source_key="v1_tables",
                                         target_key="dual_write_tables",
                                         subject="Switch reads to the _v2 tables and stop the v1 pipelines?")
-        stop = stop_v1(run, "stop_v1", "stop_v1")
+        stop = stop_statements(run, "stop_v1", "stop_v1")
         [listed, approved] >> stop
     return stop
 
@@ -188,7 +169,7 @@ def retire_dual_write(run: MigrationRun, *, after: Any) -> Any:
         listed, approved = move_readers(run, after=after, source_key="dual_write_tables",
                                         target_key="final_tables",
                                         subject="Move reads back to the original tables and retire the _v2 tables?")
-        stop = stop_v1(run, "stop_dual_write", "retire_statements", kind=STATEMENT_RETIRED)
+        stop = stop_statements(run, "stop_dual_write", "retire_statements", kind=STATEMENT_RETIRED)
         drop = SubmitStatementOperator.partial(
             task_id="drop_v2_tables", target_phase=COMPLETED, poll_interval=poll_seconds(),
             **recorded(TABLE_RETIRED, ["statement_name", "sql", "table"])
@@ -207,16 +188,8 @@ def return_to_original_names(run: MigrationRun, after: Any) -> Any:
             original_names_chosen)(run.plan)
         after >> chosen
         back = replace(run, head=chosen)
-        previous = recreate_tables(back, "recreate_original_tables", after=chosen)
+        recreated = recreate_tables(back, "recreate_original_tables", after=chosen)
         with TaskGroup("fill_original_tables", tooltip="Final v2 statements from the earliest offset, upstream first"):
-            for n, _ in enumerate(dependency_levels(run.manifest)):
-                start = start_v2(back, n, "return_levels")
-                previous >> start
-                previous = start
-            caught_up = StatementsCaughtUpSensor(
-                task_id="wait_until_caught_up", statement_names=planned(run.plan, "new_statements", after=chosen),
-                threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
-                timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
-            gates = task(task_id="original_tables_gates")(validation_gates)(run.plan)
-            previous >> caught_up >> gates
+            filled = start_levels(back, after=recreated, levels_key="return_levels")
+            gates = caught_up_and_gated(back, after=filled, gates_id="original_tables_gates")
         return retire_dual_write(back, after=gates)

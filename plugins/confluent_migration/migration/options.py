@@ -29,8 +29,7 @@ from confluent_migration.operators.flink import StopStatementOperator, SubmitSta
 from confluent_migration.operators.schema_registry import RegisterSchemaOperator, SetSubjectCompatibilityOperator
 
 
-
-def stop_v1(run: MigrationRun, task_id: str, *plan_path: Any, kind: str = STATEMENT_STOPPED) -> Any:
+def stop_statements(run: MigrationRun, task_id: str, *plan_path: Any, kind: str = STATEMENT_STOPPED) -> Any:
     """Stop the statements listed at ``plan_path`` of the plan (mapped), offsets recorded; not deleted.
 
     :param kind: the ledger kind (``statement_stopped``: rollback brings the statement back)."""
@@ -46,6 +45,16 @@ def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
         task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
         **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
     ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head))
+
+
+def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -> Any:
+    """Start the v2 statements level by level, upstream first; returns the last level's task."""
+    previous = after
+    for n, _ in enumerate(dependency_levels(run.manifest)):
+        start = start_v2(run, n, levels_key)
+        previous >> start
+        previous = start
+    return previous
 
 
 def evolve_schemas(run: MigrationRun) -> Any:
@@ -69,7 +78,7 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
                    tooltip="Stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
         for n, _ in enumerate(dependency_levels(run.manifest)):
-            stop = stop_v1(run, f"level_{n}_stop_v1", "levels", n, "stop")
+            stop = stop_statements(run, f"level_{n}_stop_v1", "levels", n, "stop")
             start = start_v2(run, n)
             previous >> stop >> start
             previous = start

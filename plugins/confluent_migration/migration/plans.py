@@ -195,14 +195,24 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
     back = final_names == FINAL_NAMES_ORIGINAL
     dual = [new_statement_name(s, run_id) for s in specs]
     finals = {s.name: statement_name(s.name, "2-final", run_id) for s in specs}
-    recreation = recreation_steps(manifest, specs, run_id) if back else {"backups": [], "drops": [], "recreates": []}
+    returning = {
+        **recreation_steps(manifest, specs, run_id),
+        "return_levels": [{"start": [{"statement_name": finals[s.name],
+                                      "sql": _statement_sql(manifest, s, "v2"), "properties": startup_properties(s)}
+                                     for s in level]} for level in levels],
+        "retire_statements": [{"statement_name": n} for n in dual],
+        "retire_tables": [{"table": renames[s.flink_table], "sql": f"DROP TABLE `{renames[s.flink_table]}`",
+                           "statement_name": statement_name(s.name, "2-retire", run_id)} for s in specs],
+    }
+    if not back:  # the _v2 tables are final: phase 8's mapped tasks get empty lists and skip
+        returning = {key: [] for key in returning} | {"return_levels": [{"start": []} for _ in levels]}
     return {
         **shared,
         "option": OPTION_B,
         "final_names": final_names,
         # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
         "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
-        "validate_queries": shared["validate_queries"] + recreation_checks(recreation),
+        "validate_queries": shared["validate_queries"] + recreation_checks(returning),
         "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl-v2", run_id),
                      "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
         "levels": [{
@@ -214,15 +224,7 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
         "dual_write_statements": dual,
         "dual_write_tables": {s.name: renames[s.flink_table] for s in specs},
         "v1_tables": {s.name: s.flink_table for s in specs},
-        **recreation,
-        "return_levels": [{
-            "start": [{"statement_name": finals[s.name],
-                       "sql": _statement_sql(manifest, s, "v2"), "properties": startup_properties(s)}
-                      for s in level] if back else [],
-        } for level in levels],
-        "retire_statements": [{"statement_name": n} for n in dual] if back else [],
-        "retire_tables": [{"table": renames[s.flink_table], "sql": f"DROP TABLE `{renames[s.flink_table]}`",
-                           "statement_name": statement_name(s.name, "2-retire", run_id)} for s in specs] if back else [],
+        **returning,
         "new_statements": list(finals.values()) if back else dual,
         "final_tables": {s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
     }

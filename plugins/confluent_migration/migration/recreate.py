@@ -29,7 +29,7 @@ from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import ledger_for, recorded
-from confluent_migration.migration.options import start_v2, stop_v1
+from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.plans import dependency_levels, retarget
 from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
 from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
@@ -146,16 +146,11 @@ def maintenance_window(run: MigrationRun) -> Any:
     with TaskGroup("stop_pipelines", tooltip="Stop each v1 statement, downstream first, recording its offsets"):
         previous = window
         for n in reversed(levels):
-            stop = stop_v1(run, f"level_{n}_stop_v1", "levels", n, "stop")
+            stop = stop_statements(run, f"level_{n}_stop_v1", "levels", n, "stop")
             previous >> stop
             previous = stop
     create = recreate_tables(run, "phase_5_table_recreation", after=previous)
     with TaskGroup("phase_6_start_v2_pipelines", tooltip="Start each v2 statement from the earliest offset, "
                                                           "upstream first"):
-        previous = create
-        for n in levels:
-            start = start_v2(run, n)
-            previous >> start
-            previous = start
-    return previous
+        return start_levels(run, after=create)
 
