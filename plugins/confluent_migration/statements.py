@@ -17,6 +17,13 @@ KNOWN_PHASES = frozenset({PENDING, RUNNING, COMPLETED, DELETING, FAILING, FAILED
 FAILED_PHASES = frozenset({FAILING, FAILED})
 TERMINAL_PHASES = frozenset({COMPLETED, FAILED, STOPPED})
 
+
+
+def stalled(phase: str) -> bool:
+    """A continuous statement in this phase processes nothing and never will by itself."""
+    return phase in FAILED_PHASES or phase in (STOPPING, STOPPED, COMPLETED, DELETING)
+
+
 NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 NAME_MAX_LENGTH = 100
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from airflow.providers.standard.operators.python import PythonOperator
 
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
@@ -101,7 +102,7 @@ def test_a_failed_statement_fails_the_task_with_its_detail_and_exceptions(run_da
     name = unique("ops-bad")
     result = run_dag(lambda: SubmitStatementOperator(task_id="bad", sql="SELECT nope FROM `no-such-table`",
                                                      statement_name=name, target_phase="COMPLETED",
-                                                     deferrable=deferrable, poll_interval=0.5))
+                                                     deferrable=deferrable, defer_after=0, poll_interval=0.5))
     assert result.state("bad") == "failed"
     out = result.output
     assert f"Flink statement '{name}' is FAILED:" in out and "not found" in out.lower()
@@ -112,7 +113,7 @@ def test_a_failed_statement_fails_the_task_with_its_detail_and_exceptions(run_da
 def test_a_wait_that_outlasts_its_timeout_fails_saying_so(run_dag, tables, deferrable):
     source, sink = tables  # a continuous statement never COMPLETES
     result = run_dag(lambda: submit(source, sink, uuid.uuid4().hex, target_phase="COMPLETED", wait_timeout=2,
-                                    deferrable=deferrable))
+                                    deferrable=deferrable, defer_after=0))
     assert result.state("submit") == "failed"
     out = result.output
     assert "was still RUNNING when the wait for COMPLETED timed out" in out and "StatementTimeoutError" in out
@@ -169,8 +170,35 @@ def test_catch_up_sensor_waits_for_pending_records_under_the_threshold(run_dag, 
     assert result.xcom("caught_up") == {name: 0}
 
 
-def test_catch_up_sensor_times_out_for_a_statement_without_metrics(run_dag, flink):
+def test_catch_up_sensor_fails_for_a_statement_that_does_not_exist(run_dag, flink):
     result = run_dag(lambda: StatementsCaughtUpSensor(task_id="caught_up", statement_names=["no-such-statement"],
-                                                      poke_interval=0.5, timeout=2))
+                                                      poke_interval=0.5, timeout=30))
     assert result.state("caught_up") == "failed"
-    assert "statements still behind when the wait timed out: {'no-such-statement': None}" in result.output
+    assert "no-such-statement" in result.output and "ConfluentApiError" in result.output, result.why()
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_catch_up_sensor_fails_at_once_when_a_statement_turns_failed_after_running(run_dag, flink, deferrable):
+    """A FAILED statement reports no pending records: without a look at its phase the wait would pass."""
+    source, sink = unique("ops_nullable", "_"), unique("ops_not_null", "_")
+    ddl(f"CREATE TABLE `{source}` (`id` INT NOT NULL, `label` STRING, PRIMARY KEY (`id`) NOT ENFORCED)")
+    ddl(f"CREATE TABLE `{sink}` (`id` INT NOT NULL, `label` STRING NOT NULL, PRIMARY KEY (`id`) NOT ENFORCED)")
+    ddl(f"INSERT INTO `{source}` VALUES (1, 'a')")
+    run = uuid.uuid4().hex
+    name = statement_name(sink, 2, run)
+
+    def build() -> None:
+        start = SubmitStatementOperator(task_id="submit", sql=f"INSERT INTO `{sink}` SELECT id, label FROM `{source}`",
+                                        table=sink, pipeline_version=2, migration_run=run, poll_interval=0.5)
+        break_it = PythonOperator(task_id="write_null", python_callable=ddl,
+                                  op_args=[f"INSERT INTO `{source}` VALUES (2, CAST(NULL AS STRING))"])
+        caught_up = StatementsCaughtUpSensor(task_id="caught_up", statement_names=[name], threshold=0,
+                                             poke_interval=0.5, timeout=120, deferrable=deferrable, defer_after=0)
+        start >> break_it >> caught_up
+
+    result = run_dag(build)
+    assert result.state("submit") == result.state("write_null") == "success", result.why()
+    assert result.state("caught_up") == "failed", result.why()
+    assert f"Flink statement '{name}' is FAILED" in result.output and "never catch up" in result.output
+    assert FlinkStatementsHook().get_statement(name).phase == "FAILED"
+

@@ -1,8 +1,11 @@
 """Flink statement operators: submit (idempotent, waits for a phase), stop, resume, delete, list, dry run.
 
 All share :class:`FlinkStatementOperator`: the connection, the console link, and the wait for a
-phase (deferred to :class:`~confluent_migration.triggers.flink.StatementPhaseTrigger` by default,
-or polled in the worker with ``deferrable=False``). A wait ends in success, in
+phase (polled in the worker for the first ``defer_after`` seconds, then deferred to
+:class:`~confluent_migration.triggers.flink.StatementPhaseTrigger`, or polled in the worker throughout
+with ``deferrable=False``). A wait that ends in seconds (a stop, a start) never defers: a trigger
+that fires while the executor still reports the deferring process is a race in Airflow 3 that
+fails a task which succeeded. A wait ends in success, in
 ``StatementFailedError`` carrying ``status.detail`` and the statement's exceptions, or in
 ``StatementTimeoutError`` after ``wait_timeout`` seconds. Bounded queries use
 ``FlinkSQLExecuteQueryOperator`` (common-sql) from ``operators.flink_sql``.
@@ -37,6 +40,7 @@ from confluent_migration.statements import (
 from confluent_migration.triggers.flink import StatementPhaseTrigger, next_interval
 
 DEFAULT_WAIT_SECONDS = 3600.0
+DEFER_AFTER_SECONDS = 60.0
 
 
 def statement_event_result(log: Any, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,19 +63,21 @@ class FlinkStatementOperator(BaseOperator):
     :param flink_conn_id: the Flink connection (``confluent_flink_default``).
     :param wait_timeout: seconds to wait for the awaited phase before failing.
     :param poll_interval: seconds between the first polls (later polls back off, to 60 s).
-    :param deferrable: wait in the triggerer (no worker slot held) instead of the worker.
+    :param deferrable: wait in the triggerer (no worker slot held) once the wait outlasts ``defer_after``.
+    :param defer_after: seconds to poll in the worker before deferring (default 60).
     """
 
     operator_extra_links = (ConfluentStatementLink(),)
 
     def __init__(self, *, flink_conn_id: str = FlinkStatementsHook.default_conn_name,
                  wait_timeout: float = DEFAULT_WAIT_SECONDS, poll_interval: float = 5.0, deferrable: bool = True,
-                 **kwargs: Any) -> None:
+                 defer_after: float = DEFER_AFTER_SECONDS, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flink_conn_id = flink_conn_id
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
         self.deferrable = deferrable
+        self.defer_after = defer_after
 
     @cached_property
     def hook(self) -> FlinkStatementsHook:
@@ -81,8 +87,10 @@ class FlinkStatementOperator(BaseOperator):
         context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=statement_url(self.hook.extra["environment_id"], name))
 
     def wait_for(self, statement: Statement, targets: set[str]) -> dict[str, Any]:
-        """Wait until ``statement`` reaches one of ``targets``; defer unless already there or not deferrable."""
+        """Wait until ``statement`` reaches one of ``targets``: polled in the worker, deferred once the
+        wait outlasts ``defer_after`` (when deferrable)."""
         name, deadline, interval = statement.name, time.time() + self.wait_timeout, self.poll_interval
+        defer_at = time.time() + self.defer_after
         while True:
             verdict = judge(statement.phase, targets)
             if verdict == SUCCESS:
@@ -95,7 +103,7 @@ class FlinkStatementOperator(BaseOperator):
                 return statement_event_result(self.log, {
                     "status": "failed", "message": describe_failure(statement, exceptions)
                     + f"\n(awaited {', '.join(sorted(targets))})"})
-            if self.deferrable:
+            if self.deferrable and time.time() >= defer_at:
                 self.defer(trigger=StatementPhaseTrigger(name, sorted(targets), deadline, self.flink_conn_id,
                                                          self.poll_interval),
                            method_name="execute_complete", timeout=timedelta(seconds=self.wait_timeout + 60))

@@ -16,7 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
 from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
-from confluent_migration.statements import DEGRADED, FAILURE, SUCCESS, judge
+from confluent_migration.statements import DEGRADED, FAILURE, SUCCESS, judge, stalled
 
 MAX_POLL_SECONDS = 60.0
 
@@ -86,32 +86,45 @@ class StatementPhaseTrigger(BaseTrigger):
 class PendingRecordsTrigger(BaseTrigger):
     """Wait until every statement has at most ``threshold`` pending records (Metrics API).
 
-    A statement without data points counts as not caught up.
+    A statement without data points counts as not caught up; one that FAILED or stopped never
+    catches up (a failed statement reports no pending records at all), so it ends the wait with
+    status ``failed``, its detail and exceptions in the message.
 
     :param statement_names: the statements.
     :param threshold: the largest acceptable ``pending_records`` ("Messages Behind").
     :param end_time: epoch seconds after which the wait ends with status ``timeout``.
+    :param flink_conn_id: the Flink connection, for the statements' phases.
     """
 
     def __init__(self, statement_names: Sequence[str], threshold: float, end_time: float,
-                 conn_id: str = ConfluentMetricsHook.default_conn_name, poll_interval: float = 30.0) -> None:
+                 conn_id: str = ConfluentMetricsHook.default_conn_name, poll_interval: float = 30.0,
+                 flink_conn_id: str = FlinkStatementsHook.default_conn_name) -> None:
         super().__init__()
         self.statement_names = list(statement_names)
         self.threshold = threshold
         self.end_time = end_time
         self.conn_id = conn_id
         self.poll_interval = poll_interval
+        self.flink_conn_id = flink_conn_id
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
             "statement_names": self.statement_names, "threshold": self.threshold, "end_time": self.end_time,
-            "conn_id": self.conn_id, "poll_interval": self.poll_interval})
+            "conn_id": self.conn_id, "poll_interval": self.poll_interval, "flink_conn_id": self.flink_conn_id})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = ConfluentMetricsHook(self.conn_id)
+        hook, flink = ConfluentMetricsHook(self.conn_id), FlinkStatementsHook(self.flink_conn_id)
         interval, behind = self.poll_interval, {}
         try:
             while True:
+                for name in self.statement_names:
+                    statement = await flink.aget_statement(name)
+                    if stalled(statement.phase):
+                        exceptions = await flink.aget_exceptions(name) if statement.is_failed else []
+                        yield TriggerEvent({"status": "failed", "statement_name": name, "phase": statement.phase,
+                                            "message": describe_failure(statement, exceptions)
+                                            + "\n(it can never catch up: the wait for caught up fails)"})
+                        return
                 pending = await hook.astatement_metric(PENDING_RECORDS, self.statement_names)
                 behind = lagging(pending, self.statement_names, self.threshold)
                 if not behind:
