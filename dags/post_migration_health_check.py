@@ -17,12 +17,12 @@ from datetime import datetime, timezone
 
 from airflow.sdk import DAG, task
 
-from confluent_migration.migration.building import TAGS
+from confluent_migration.migration.building import RETRIES, TAGS
 from confluent_migration.migration.health import check_health
 from confluent_migration.migration.notify import WebhookNotifier
 from confluent_migration.migration.params import health_params
 
 with DAG("post_migration_health_check", schedule="@daily", start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
          catchup=False, doc_md=__doc__, tags=[*TAGS, "health"], params=health_params(),
-         default_args={"retries": 0, "on_failure_callback": WebhookNotifier()}) as dag:
+         default_args={**RETRIES, "on_failure_callback": WebhookNotifier()}) as dag:
     task(task_id="check_pipeline_health")(check_health)()

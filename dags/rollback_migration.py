@@ -27,14 +27,14 @@ from datetime import datetime, timezone
 
 from airflow.sdk import DAG, TaskGroup, task
 
-from confluent_migration.migration.building import TAGS, release_lock
+from confluent_migration.migration.building import RETRIES, TAGS, release_lock
 from confluent_migration.migration.building import acquire_lock as lock_tables
 from confluent_migration.migration.params import rollback_params
 from confluent_migration.migration.rollback import GROUPS, choose_run, rollback_summary, undo, verify_data_flow
 
 with DAG("rollback_migration", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
          max_active_runs=1, doc_md=__doc__, tags=[*TAGS, "rollback"], params=rollback_params(),
-         default_args={"retries": 0}) as dag:
+         default_args=dict(RETRIES)) as dag:
     with TaskGroup("choose_the_run"):
         choice = task(task_id="check_params_and_find_run")(choose_run)()
         lock = task(task_id="acquire_table_lock")(lock_tables)(choice)

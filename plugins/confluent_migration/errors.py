@@ -1,12 +1,14 @@
 """Exceptions that say what failed (which statement, subject or table) and what to do next.
 
-All derive from :class:`AirflowException` so Airflow retries them like any task failure; the
-``*Conflict*`` and ``StatementFailedError`` cases are not fixed by a retry and say so.
+API errors and timeouts derive from :class:`AirflowException`, so Airflow retries them like any
+task failure; verdicts a retry cannot change (a FAILED statement, a name taken by another
+statement, an incompatible schema, a READONLY subject, a backup that read back wrong) derive from
+:class:`AirflowFailException` and fail the task at once.
 """
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class ConfluentApiError(AirflowException):
@@ -27,11 +29,11 @@ class ConfluentApiError(AirflowException):
         super().__init__(f"{what}: {answer}: {detail}" + (f". {hint}" if hint else ""))
 
 
-class StatementFailedError(AirflowException):
+class StatementFailedError(AirflowFailException):
     """A Flink statement ended FAILED (or another phase the task cannot accept)."""
 
 
-class StatementConflictError(AirflowException):
+class StatementConflictError(AirflowFailException):
     """A statement of the same name exists with different SQL or properties: never adopted."""
 
 
@@ -39,13 +41,13 @@ class StatementTimeoutError(AirflowException):
     """A statement did not reach the awaited phase within the task's timeout."""
 
 
-class SchemaIncompatibleError(AirflowException):
+class SchemaIncompatibleError(AirflowFailException):
     """A candidate schema is incompatible with a subject under its compatibility level."""
 
 
-class SubjectReadOnlyError(AirflowException):
+class SubjectReadOnlyError(AirflowFailException):
     """A subject (or the registry) is in READONLY mode, so the change was refused."""
 
 
-class BackupVerificationError(AirflowException):
+class BackupVerificationError(AirflowFailException):
     """A subject backup read back differently from what was written."""

@@ -71,10 +71,27 @@ def test_option_flags_must_be_booleans():
                                {"keep_v2_names": False})
 
 
+def test_a_maintenance_window_in_the_past_is_refused_before_anything_stops():
+    from datetime import datetime, timedelta, timezone
+
+    last_year = (datetime.now(timezone.utc) - timedelta(days=365)).isoformat()
+    with pytest.raises(ParamError, match="param 'window_start': .* is in the past"):
+        check(window_start=last_year)
+    moments_ago = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    assert check(window_start=moments_ago).options["window_start"] == moments_ago
+
+
+def test_a_param_error_fails_the_task_without_retries():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException):
+        check(confirm="another-cluster")
+
+
 def test_window_start_needs_a_time_zone():
-    run = check_migration_params({"tables": ALL, "dry_run": True, "window_start": "2026-01-31T22:00:00Z"},
+    run = check_migration_params({"tables": ALL, "dry_run": True, "window_start": "2099-01-31T22:00:00Z"},
                                  MANIFEST, None)
-    assert run.options["window_start"] == "2026-01-31T22:00:00+00:00"
+    assert run.options["window_start"] == "2099-01-31T22:00:00+00:00"
     with pytest.raises(ParamError, match="param 'window_start': must carry a time zone"):
         check_migration_params({"tables": ALL, "dry_run": True, "window_start": "2026-01-31T22:00:00"},
                                MANIFEST, None)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from confluent_migration.errors import StatementConflictError, StatementFailedError
+from confluent_migration.errors import ConfluentApiError, StatementConflictError, StatementFailedError
 from confluent_migration.hooks.base import ConfluentHttpHook
 from confluent_migration.statements import Statement, check_statement_name
 
@@ -172,8 +172,8 @@ class FlinkStatementsHook(ConfluentHttpHook):
             if response.status_code != 409:
                 return Statement.from_api(response.json()) if response.content else self.get_statement(name)
             self.log.info("%s changed since it was read (409): reading it again", what)
-        raise StatementConflictError(f"{what} kept changing while being {'stopped' if stopped else 'resumed'} "
-                                     f"({max_conflicts} conflicts in a row): retry the task")
+        raise ConfluentApiError(what, 409, f"it kept changing while being {'stopped' if stopped else 'resumed'} "
+                                f"({max_conflicts} conflicts in a row)", "the task is retried; or retry it by hand")
 
     def delete_statement(self, name: str) -> bool:
         """Delete a statement; False when there was none of that name."""

@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, TaskGroup, task
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
@@ -32,7 +33,7 @@ from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
-from confluent_migration.migration.lock import TableLocks
+from confluent_migration.migration.lock import LockHeldError, TableLocks
 from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
 from confluent_migration.migration.params import RunParams, check_migration_params, migration_params
 from confluent_migration.migration.plans import plan
@@ -53,6 +54,11 @@ def catch_up_timeout_seconds() -> float:
     return float(os.environ.get("CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT", str(2 * 3600)))
 
 TAGS = ["confluent", "flink", "schema-migration"]
+# Every step is safe to retry (a stop of a stopped statement keeps its offsets, a create adopts its
+# own statement, a registration finds its schema, the ledger keeps the first "before" state), so a
+# 429 storm, an outage of a minute or a killed worker costs a retry, not the run. Verdicts that a
+# retry cannot change (bad params, a held lock, a failed gate, a rejection) fail at once.
+RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20)}
 # A dependency level with none of the chosen tables maps to no task instance and is skipped; the
 # next level still runs, since its own plan task succeeded. A dry run skips every plan task of the
 # changing phases too (they come after the short-circuit), so nothing after it runs; and the
@@ -60,8 +66,8 @@ TAGS = ["confluent", "flink", "schema-migration"]
 AFTER_EMPTY_LEVELS = "none_failed_min_one_success"
 
 
-class GateError(RuntimeError):
-    """A validation gate or success criterion failed; the message lists each failure."""
+class GateError(AirflowFailException):
+    """A validation gate or success criterion failed; the message lists each failure (not retried)."""
 
 
 @dataclass
@@ -90,7 +96,7 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         params=migration_params(manifest, extra=option_params),
         template_searchpath=[str(INCLUDE_DIR)],
         render_template_as_native_obj=False,
-        default_args={"retries": 0},
+        default_args=dict(RETRIES),
     )
 
 
@@ -133,7 +139,10 @@ def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **conte
 
 def acquire_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
     locks = TableLocks(ledger_base())
-    taken = locks.acquire(the_plan["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
+    try:
+        taken = locks.acquire(the_plan["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
+    except LockHeldError as held:
+        raise AirflowFailException(str(held)) from held
     print(f"Locked {taken} for run {context['run_id']} (locks at {locks.folder})")
     return taken
 
@@ -351,10 +360,44 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
         facts[name] = "not reached" if seconds is None else f"{seconds:.1f} s"
     text = render_summary(header, [s for s in steps if s.kind not in ("gates", "criteria")], gates=gates,
                           criteria=criteria, facts=facts, outcome=outcome)
-    path = ledger.write_report("summary.txt", text)
-    print(text)
+    next_step = "" if outcome in ("dry run", "success") else what_next(the_plan, context["run_id"])
+    path = ledger.write_report("summary.txt", text + next_step)
+    print(text + next_step)
     print(f"Summary written to {path}; roll back with DAG rollback_migration, migration_run={context['run_id']}")
-    return text
+    if next_step:
+        print(next_step.strip().splitlines()[-1])  # the log's last line says what to do
+    return text + next_step
+
+
+def unwritten_tables(the_plan: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The run's tables that no live statement writes under any of their names (original, ``_v2``,
+    final), each with the phases of the statements that wrote it before: the worst outcome."""
+    statements = FlinkStatementsHook().list_statements()
+    names: dict[str, set[str]] = {f["table"]: {f["flink_table"]} for f in the_plan["facts"]}
+    for key in ("v1_tables", "dual_write_tables", "final_tables"):
+        for table, flink_table in (the_plan.get(key) or {}).items():
+            names.setdefault(table, set()).add(flink_table)
+    return {table: {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}
+            for table, flink_tables in names.items()
+            if not any(observe.writers_of(statements, t) for t in flink_tables)}
+
+
+def what_next(the_plan: dict[str, Any], run_id: str) -> str:
+    """The next step after a failed run: which tables have no writer, and the rollback to trigger."""
+    rollback = (f"trigger DAG rollback_migration with migration_run={run_id} and confirm=<the target database> "
+                "(mode planned; emergency skips the data-flow check)")
+    try:
+        unwritten = unwritten_tables(the_plan)
+    except Exception as exc:  # noqa: BLE001 - the API is down: say so, and what to do regardless
+        return (f"NEXT STEP: the run failed and the statements could not be listed ({exc}); "
+                f"check which tables have a RUNNING writer in the console, then {rollback}\n")
+    if not unwritten:
+        return (f"NEXT STEP: the run failed; every table still has a running writer. Fix the cause and clear the "
+                f"failed task to resume the run, or {rollback}\n")
+    lines = [f"  {table}: no RUNNING statement writes it (was written by {writers or 'none found'})"
+             for table, writers in sorted(unwritten.items())]
+    return ("TABLES WITHOUT A WRITER:\n" + "\n".join(lines) + "\n"
+            f"NEXT STEP: NO WRITER for {', '.join(sorted(unwritten))}: {rollback} now\n")
 
 
 def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | None = None) -> None:

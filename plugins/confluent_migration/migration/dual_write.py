@@ -133,7 +133,7 @@ def move_readers(run: MigrationRun, *, after: Any, source_key: str, target_key: 
     needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
         approval_needed)(external)
     approve = ApprovalOperator(
-        task_id="approve_switch_of_readers", fail_on_reject=True, subject=subject,
+        task_id="approve_switch_of_readers", fail_on_reject=True, subject=subject, retries=0,
         body="External statements read the old tables: {{ ti.xcom_pull(task_ids='" + external.operator.task_id
              + "') }}. Move them to the new tables, then approve. Reject fails the run; "
              "roll it back with rollback_migration.")

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
@@ -25,7 +27,7 @@ from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.params import check_health_params
 
 
-class HealthBreach(RuntimeError):
+class HealthBreach(AirflowFailException):
     """A health threshold was breached; the message lists each breach."""
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.sdk import Param
+from airflow.sdk.exceptions import AirflowFailException
 
 from confluent_migration.migration.criteria import HealthThresholds, SuccessCriteria
 from confluent_migration.migration.manifest import Manifest
@@ -22,8 +23,8 @@ from confluent_migration.migration.manifest import Manifest
 EMERGENCY, PLANNED = "emergency", "planned"
 
 
-class ParamError(ValueError):
-    """A trigger param is wrong; the message names the param and says why and what to enter."""
+class ParamError(AirflowFailException, ValueError):
+    """A trigger param is wrong; the message names the param and says why and what to enter (not retried)."""
 
     def __init__(self, param: str, problem: str) -> None:
         self.param = param
@@ -169,6 +170,9 @@ def check_tables(params: Mapping[str, Any], manifest: Manifest) -> list[str]:
     return [t.name for t in manifest.subset(chosen)]
 
 
+WINDOW_GRACE = timedelta(minutes=5)  # a window that opened moments ago (the form was slow) still counts
+
+
 def check_window_start(value: Any) -> datetime | None:
     """An ISO 8601 date-time with a time zone, or empty for no wait."""
     if value in (None, ""):
@@ -180,6 +184,10 @@ def check_window_start(value: Any) -> datetime | None:
                                          f"got {value!r}") from None
     if moment.tzinfo is None:
         raise ParamError("window_start", f"must carry a time zone (e.g. +00:00), got {value!r}")
+    if moment < datetime.now(timezone.utc) - WINDOW_GRACE:
+        raise ParamError("window_start", f"{value!r} is in the past: a maintenance window that already opened "
+                                         "would stop pipelines at once; enter when the next window opens, or "
+                                         "leave it empty to start now")
     return moment
 
 
