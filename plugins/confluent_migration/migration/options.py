@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup
+from airflow.sdk import TaskGroup, task
 
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import recorded
+from confluent_migration.errors import StatementFailedError
+from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
 from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.rollback import (
     COMPATIBILITY_SET,
@@ -71,13 +73,35 @@ def evolve_schemas(run: MigrationRun) -> Any:
     return register
 
 
+def upstream_running(the_plan: dict[str, Any], level: int) -> list[str]:
+    """The v2 statements started at the levels before ``level`` are still RUNNING (DEGRADED warns):
+    a level whose upstream v2 failed after it started must not lose its own v1 writer too."""
+    started = [entry["statement_name"] for earlier in the_plan["levels"][:level] for entry in earlier["start"]]
+    hook = FlinkStatementsHook()
+    for name in started:
+        statement = hook.get_statement(name)
+        if statement.phase not in ("RUNNING", "DEGRADED"):
+            raise StatementFailedError(
+                describe_failure(statement, hook.get_exceptions(name) if statement.is_failed else [])
+                + f"\nLevel {level}'s v1 statements are not stopped while an upstream v2 statement is "
+                  f"{statement.phase}: roll the run back (rollback_migration), fix the cause, migrate again")
+    print(f"Upstream v2 statements RUNNING: {started or 'none'}")
+    return started
+
+
 def replace_pipelines(run: MigrationRun, after: Any) -> Any:
     """Phase 6 (update SQL scripts): per dependency level, stop each v1 statement (offsets recorded,
-    not deleted) and start its v2 statement writing the same table from the earliest offset."""
+    not deleted) and start its v2 statement writing the same table from the earliest offset; a
+    level starts only while the v2 statements upstream of it are still RUNNING."""
     with TaskGroup("phase_6_replace_pipelines",
                    tooltip="Stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
         for n, _ in enumerate(dependency_levels(run.manifest)):
+            if n:
+                check = task(task_id=f"level_{n}_upstream_running", trigger_rule=AFTER_EMPTY_LEVELS)(
+                    upstream_running)(run.plan, n)
+                previous >> check
+                previous = check
             stop = stop_statements(run, f"level_{n}_stop_v1", "levels", n, "stop")
             start = start_v2(run, n)
             previous >> stop >> start

@@ -1,4 +1,5 @@
-"""A failed run says which tables nobody writes any more and which rollback to trigger."""
+"""When a run fails: no level loses its writer after an upstream v2 failed, and the run says which
+tables nobody writes any more and which rollback to trigger."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import uuid
 
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.building import unwritten_tables, what_next
+from confluent_migration.migration.options import upstream_running
 from tests.plugins.conftest import unique
 
 
@@ -17,6 +20,37 @@ def ddl(sql: str) -> None:
         conn.execute_snapshot_ddl(sql)
     finally:
         conn.close()
+
+
+def wait_for(hook: FlinkStatementsHook, name: str, phase: str) -> None:
+    for _ in range(150):
+        if hook.get_statement(name).phase == phase:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{name} never reached {phase}: {hook.get_statement(name).phase}")
+
+
+def test_a_level_is_not_cut_over_while_an_upstream_v2_statement_failed_after_running(flink):
+    source, sink = unique("up_nullable", "_"), unique("up_not_null", "_")
+    ddl(f"CREATE TABLE `{source}` (`id` INT NOT NULL, `label` STRING, PRIMARY KEY (`id`) NOT ENFORCED)")
+    ddl(f"CREATE TABLE `{sink}` (`id` INT NOT NULL, `label` STRING NOT NULL, PRIMARY KEY (`id`) NOT ENFORCED)")
+    ddl(f"INSERT INTO `{source}` VALUES (1, 'a')")
+    hook, name = FlinkStatementsHook(), unique("up-v2")
+    hook.submit_statement(name, f"INSERT INTO `{sink}` SELECT id, label FROM `{source}`")
+    wait_for(hook, name, "RUNNING")
+    plan = {"levels": [{"start": [{"statement_name": name}]}, {"start": []}]}
+    assert upstream_running(plan, 1) == [name]
+    assert upstream_running(plan, 0) == []
+
+    ddl(f"INSERT INTO `{source}` VALUES (2, CAST(NULL AS STRING))")  # NULL into a NOT NULL column
+    wait_for(hook, name, "FAILED")
+    try:
+        upstream_running(plan, 1)
+    except StatementFailedError as failed:
+        assert f"Flink statement '{name}' is FAILED" in str(failed)
+        assert "Level 1's v1 statements are not stopped" in str(failed)
+    else:
+        raise AssertionError("a FAILED upstream statement let the next level cut over")
 
 
 def test_a_table_whose_writer_stopped_is_named_with_the_rollback_to_trigger(flink):
@@ -35,10 +69,7 @@ def test_a_table_whose_writer_stopped_is_named_with_the_rollback_to_trigger(flin
     assert "every table still has a running writer" in what_next(plan, run_id)
 
     hook.set_stopped(writer, True)
-    for _ in range(100):
-        if hook.get_statement(writer).phase == "STOPPED":
-            break
-        time.sleep(0.2)
+    wait_for(hook, writer, "STOPPED")
     assert unwritten_tables(plan) == {"orders": {writer: "STOPPED"}}
     text = what_next(plan, run_id)
     assert f"orders: no RUNNING statement writes it (was written by {{'{writer}': 'STOPPED'}})" in text
