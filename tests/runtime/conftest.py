@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox.config import SandboxConfig
-from sandbox.connections import airflow_connection_env
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
-from tests.support.airflow_stack import AirflowStack, RunResult
+from tests.support.airflow_stack import AirflowStack, RunResult, stack_env
 from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 TRIGGERED = ["migrate_schema_registry_evolution", "migrate_zero_downtime_dual_write",
@@ -27,19 +24,6 @@ HEALTH_CHECK = "post_migration_health_check"  # @daily: unpausing it starts a sc
 DAG_IDS = [*TRIGGERED, HEALTH_CHECK]
 STACK = pytest.StashKey["AirflowStack"]()
 RUN_TIMEOUT = 1200  # a safety limit per DAG run; a migration of the four tables takes a few minutes
-
-
-def stack_env(workdir: Path, sandbox_port: int) -> dict[str, str]:
-    """What the e2e tests set for ``dag.test()``, for the Airflow components: connections to the
-    sandbox on ``sandbox_port``, a private ledger and backups, fast polls."""
-    config = SandboxConfig(data_dir=workdir, port=sandbox_port)
-    return {
-        **airflow_connection_env(config),
-        "CONFLUENT_MIGRATION_LEDGER": f"file://{workdir}/ledger",
-        "CONFLUENT_MIGRATION_POLL_SECONDS": "1",
-        "CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT": "600",
-        "AIRFLOW__CONFLUENT_MIGRATION__BACKUP_LOCATION": f"file://{workdir}/schema-backups",
-    }
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -47,3 +47,40 @@ def test_option_a_then_the_health_check_then_rollback(runs, encarta):
     for spec in MANIFEST.tables:
         assert len(registry.versions(spec.value_subject)) == 1
         assert registry.subject_compatibility(spec.value_subject) is None
+
+
+def test_option_b_keeping_the_v2_names_then_rollback(runs, encarta):
+    result = runs.migrate("migrate_zero_downtime_dual_write", final_names="v2", require_approval=False)
+    assert result.task_states["phase_8_return_to_original_names.recreate_original_tables.drop_tables"] == "skipped"
+    sql, flink = FlinkSqlHook(), FlinkStatementsHook()
+    final = {s.name: v2_table(s.flink_table) for s in MANIFEST.tables}
+    statements = flink.list_statements()
+    for spec in MANIFEST.tables:
+        assert observe.column_names(sql, final[spec.name]) == columns(spec, "v2"), spec.name
+        assert flink.get_statement(spec.v1.statement).phase == "STOPPED"
+        assert [w.phase for w in observe.writers_of(statements, final[spec.name])] == ["RUNNING"], spec.name
+    print(f"{assert_no_change_lost(encarta, MANIFEST, final)} source changes are in the _v2 tables")
+
+    runs.rollback()
+    assert_v1_restored(V1)
+    for table in final.values():
+        assert not observe.column_names(sql, table), f"{table} was not dropped"
+
+
+def test_option_c_then_rollback(runs, encarta):
+    window_start = datetime.now(timezone.utc) + timedelta(seconds=60)  # the run defers until then
+    result = runs.migrate("migrate_maintenance_window_recreate", window_start=window_start.isoformat())
+    assert result.task_states["wait_for_the_window.wait_for_window_start"] == "success"
+    sql, flink = FlinkSqlHook(), FlinkStatementsHook()
+    for spec in MANIFEST.tables:
+        assert observe.column_names(sql, spec.flink_table) == columns(spec, "v2"), spec.name
+        assert flink.get_statement(spec.v1.statement).phase == "STOPPED"
+        assert flink.get_statement(new_statement_name(spec, result.run_id)).phase == "RUNNING"
+        assert observe.row_count(sql, backup_table_name(spec.flink_table, result.run_id)) > 0
+    print(f"{assert_no_change_lost(encarta, MANIFEST)} source changes are in the final tables")
+
+    runs.rollback()
+    assert_v1_restored({spec.name: statement_name(spec.name, "1-rollback", result.run_id) for spec in MANIFEST.tables})
+    for spec in MANIFEST.tables:
+        assert flink.find_statement(spec.v1.statement) is None  # never resumed onto the recreated topic
+        assert observe.row_count(sql, spec.flink_table) > 0

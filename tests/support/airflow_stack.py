@@ -24,6 +24,8 @@ from urllib.parse import quote
 
 import requests
 
+from sandbox.config import SandboxConfig
+from sandbox.connections import airflow_connection_env
 from sandbox.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,19 @@ def tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError as exc:
         return f"(cannot read {path}: {exc})"
+
+
+def stack_env(workdir: Path, sandbox_port: int) -> dict[str, str]:
+    """What the e2e tests set for ``dag.test()``, for the Airflow components: connections to the
+    sandbox on ``sandbox_port``, a private ledger and backups, fast polls."""
+    config = SandboxConfig(data_dir=workdir, port=sandbox_port)
+    return {
+        **airflow_connection_env(config),
+        "CONFLUENT_MIGRATION_LEDGER": f"file://{workdir}/ledger",
+        "CONFLUENT_MIGRATION_POLL_SECONDS": "1",
+        "CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT": "600",
+        "AIRFLOW__CONFLUENT_MIGRATION__BACKUP_LOCATION": f"file://{workdir}/schema-backups",
+    }
 
 
 class AirflowStack:
@@ -197,8 +212,18 @@ class AirflowClient:
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.api}/{path}", timeout=30, **kwargs)
+    def _call(self, method: str, path: str, patience: float = 180, **kwargs: Any) -> Any:
+        """One REST call. A GET that times out or finds no server is repeated for up to ``patience``
+        seconds: on SQLite the api-server can stall while another process holds the database lock."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                response = self.session.request(method, f"{self.api}/{path}", timeout=60, **kwargs)
+                break
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if method != "GET" or time.monotonic() > deadline:
+                    raise AssertionError(f"{method} {path}: {exc!r}") from exc
+                time.sleep(self.poll)
         if response.status_code >= 400:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
         return response.json() if response.content else None
@@ -291,15 +316,17 @@ class AirflowClient:
 
     def failures(self, dag_id: str, run_id: str, lines: int = 40) -> str:
         """Every task instance not in a good state, with the tail of the failed ones' logs."""
-        parts = []
+        parts, others = [], {}
         for ti in self.task_instances(dag_id, run_id):
-            if ti["state"] in ("success", "skipped"):
-                continue
-            parts.append(f"task {_ti_key(ti)}: {ti['state']} (try {ti['try_number']})")
-            if ti["state"] in PROBLEM_STATES and ti["try_number"]:
+            if ti["state"] in PROBLEM_STATES - {"upstream_failed"} and ti["try_number"]:
+                parts.append(f"task {_ti_key(ti)}: {ti['state']} (try {ti['try_number']})")
                 for try_number in range(1, ti["try_number"] + 1):
                     parts.append(f"  --- log of try {try_number} (tail) ---\n"
                                  + _indent(self.task_log(ti, try_number, lines)))
+            elif ti["state"] not in ("success", "skipped"):
+                others.setdefault(str(ti["state"]), []).append(_ti_key(ti))
+        parts += [f"{len(tasks)} tasks {state}: {', '.join(tasks[:3])}{', ...' if len(tasks) > 3 else ''}"
+                  for state, tasks in others.items()]
         return "\n".join(parts) or "(no task instance in a bad state)"
 
     def task_log(self, ti: dict, try_number: int, lines: int = 40) -> str:
