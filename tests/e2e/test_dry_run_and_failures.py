@@ -13,7 +13,7 @@ import pytest
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.statements import statement_name
-from tests.e2e.conftest import pipeline_state
+from tests.support.world_checks import pipeline_state
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()

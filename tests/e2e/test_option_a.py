@@ -10,7 +10,7 @@ from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration.manifest import load_manifest
-from tests.e2e.conftest import assert_no_change_lost
+from tests.support.world_checks import assert_no_change_lost
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()

@@ -14,7 +14,7 @@ from confluent_migration.migration import observe
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.plans import backup_table_name, new_statement_name, v2_table
 from confluent_migration.statements import statement_name
-from tests.e2e.conftest import assert_no_change_lost, pipeline_state
+from tests.support.world_checks import assert_no_change_lost, pipeline_state
 from tests.support.dag_runs import Approver
 
 pytestmark = pytest.mark.e2e

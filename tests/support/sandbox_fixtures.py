@@ -57,7 +57,8 @@ class RunningSandbox:
 
 
 def start_sandbox(data_dir: Path, **overrides: object) -> RunningSandbox:
-    config = SandboxConfig(data_dir=data_dir, port=0, contracts_dir=contracts_dir(), **overrides)
+    """A sandbox on a free loopback port (or ``port=...``), checking every exchange against the contracts."""
+    config = SandboxConfig(**{"data_dir": data_dir, "port": 0, "contracts_dir": contracts_dir(), **overrides})
     return RunningSandbox(SandboxProcess(config).start())
 
 
