@@ -249,8 +249,8 @@ class Undoer:
         if version is None or version in before or version not in self.registry.versions(subject):
             return {"subject": subject, "action": "none (no version of this migration is live)"}
         self._writable(subject)
-        self.registry.soft_delete_version(subject, version)
-        return {"subject": subject, "action": f"soft-deleted version {version}",
+        deleted = self.registry.soft_delete_version(subject, version)
+        return {"subject": subject, "action": f"soft-deleted version {version}" + ("" if deleted else " (already)"),
                 "latest": (self.registry.versions(subject) or [None])[-1]}
 
     def restore_compatibility(self, step: Step) -> dict[str, Any]:
