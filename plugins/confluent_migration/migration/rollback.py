@@ -237,16 +237,27 @@ class Undoer:
             raise SubjectReadOnlyError(f"cannot restore subject '{subject}': it is in {mode} mode; set it to "
                                        "READWRITE if the rollback is intended, then re-run the rollback")
 
+    def subject_before(self, subject: str) -> dict[str, Any] | None:
+        """The subject as pre-flight recorded it, before any change of the run (None if it did not)."""
+        return self.preflight.get("subjects", {}).get(subject)
+
     def delete_registered_version(self, step: Step) -> dict[str, Any]:
+        """Soft-delete the version holding the run's schema unless pre-flight found it there already.
+
+        Pre-flight's versions decide; the step's own ``registered`` only when pre-flight did not
+        record the subject (a retried register task records ``registered: False``)."""
         subject = step.data["subject"]
-        version = (step.result or {}).get("version") if step.done else None
-        if step.done and not (step.result or {}).get("registered", True):
+        before = self.subject_before(subject)
+        result = (step.result or {}) if step.done else {}
+        if before is None and not result.get("registered", True):
             return {"subject": subject, "action": "none (the schema was there before the migration)"}
+        version = result.get("version")
         if version is None:
             found = self.registry.lookup(subject, step.data["schema"].strip())
             version = found.version if found else None
-        before = self.preflight.get("subjects", {}).get(subject, {}).get("versions", [])
-        if version is None or version in before or version not in self.registry.versions(subject):
+        if version is not None and version in (before or {}).get("versions", []):
+            return {"subject": subject, "action": f"none (version {version} was there before the migration)"}
+        if version is None or version not in self.registry.versions(subject):
             return {"subject": subject, "action": "none (no version of this migration is live)"}
         self._writable(subject)
         deleted = self.registry.soft_delete_version(subject, version)
@@ -254,11 +265,17 @@ class Undoer:
                 "latest": (self.registry.versions(subject) or [None])[-1]}
 
     def restore_compatibility(self, step: Step) -> dict[str, Any]:
+        """Put back the subject's own level as pre-flight recorded it (else as the task recorded it)."""
         subject = step.data["subject"]
-        if step.done:
+        before = self.subject_before(subject)
+        if before is not None and "subject_compatibility" in before:
+            previous = before["subject_compatibility"]
+        elif step.done:
             previous = (step.result or {}).get("previous")
         else:
-            previous = self.preflight.get("subjects", {}).get(subject, {}).get("subject_compatibility")
+            raise RollbackError(f"neither pre-flight nor task {step.task_id} of run {self.target.run_id} recorded "
+                                f"the compatibility of subject '{subject}' before the change: set it by hand "
+                                "(PUT /config/<subject>) to what it was, then re-run the rollback")
         self._writable(subject)
         self.registry.set_compatibility(subject, previous)
         return {"subject": subject, "action": f"compatibility {previous or 'inherited'}",
