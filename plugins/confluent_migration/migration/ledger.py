@@ -201,6 +201,13 @@ def run_ids(base: ObjectStoragePath, kind: str = "migration") -> list[str]:
     return [run_id for _, run_id in sorted(headers)]
 
 
+def runs_to_undo(base: ObjectStoragePath, change_kinds: Iterable[str]) -> list[str]:
+    """Migration runs that recorded a step of ``change_kinds`` and were not rolled back, newest first."""
+    kinds = list(change_kinds)
+    return [run for run in reversed(run_ids(base)) if not Ledger(base, run).header().get("rolled_back_by")
+            and Ledger(base, run).steps(kinds)]
+
+
 def latest_run(base: ObjectStoragePath, kind: str = "migration") -> str:
     runs = run_ids(base, kind)
     if not runs:
