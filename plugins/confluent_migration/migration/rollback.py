@@ -1,10 +1,15 @@
 """Undoing a migration run from its ledger, in reverse, from whatever point it reached.
 
 Each undo is tolerant: it looks at the current state first (a statement already stopped, a
-version already deleted, a step that only
-*started*), so a rollback can be re-run and can undo a run that failed half way. Undos are grouped in the order the runbook wants (stop the new
-pipelines, restore schemas, restore tables, bring the old pipelines back); within a group the
-steps are undone newest first. Every undo is recorded in the rollback run's own ledger.
+version already deleted, a level already restored, a table already restored, a step that only
+*started*), so a rollback can be re-run and can undo a run that failed half way. Undos are
+grouped in the order the runbook wants (stop the new pipelines, restore schemas, restore tables,
+bring the old pipelines back); within a group the steps are undone newest first. Every undo is
+recorded in the rollback run's own ledger.
+
+Every task of ``rollback_migration`` is safe to retry: ``choose_run`` (the header is kept), the
+lock (same owner), each ``undo`` group (each undo looks first), ``verify_data_flow`` (reads
+only), the summary and the release.
 """
 
 from __future__ import annotations
@@ -206,19 +211,20 @@ class Undoer:
         return {"table": table, "action": "dropped", "statement_name": name}
 
     def restore_dropped_table(self, step: Step) -> dict[str, Any]:
-        """Recreate a dropped table from its recorded v1 DDL and refill it from its verified backup."""
+        """Recreate a dropped table from its recorded v1 DDL and refill it from its verified backup; a
+        retry after the recreate (the table is there, created by this rollback) still refills it."""
         from confluent_migration.migration.recreate import copy_rows
 
         table = step.data["table"]
         backup = next((s for s in self.target.steps([TABLE_BACKED_UP]) if s.done and s.data["table"] == table), None)
-        if self.table_exists(table):
+        created = statement_name(short_name(table), "1-restore", self.target.run_id)
+        if self.table_exists(table) and self.flink.find_statement(created) is None:
             return {"table": table, "action": "none (the table is there: it was never dropped)"}
         if backup is None:
             raise RollbackError(f"`{table}` was dropped by run {self.target.run_id} without a verified backup: "
                                 "recreate it from include/sql/v1 by hand; its pipeline refills it from the earliest "
                                 "offset when the rollback is re-run")
-        created = statement_name(short_name(table), "1-restore", self.target.run_id)
-        self.run_bounded(created, backup.data["ddl"])
+        self.run_bounded(created, backup.data["ddl"])  # a retry adopts both statements and refills (upsert)
         refill = statement_name(short_name(table), "1-refill", self.target.run_id)
         rows = copy_rows(self.flink, refill, backup.result["backup_table"], table, self.wait_seconds)
         if rows != backup.result["rows"]:
@@ -297,6 +303,8 @@ class Undoer:
             raise RollbackError(f"neither pre-flight nor task {step.task_id} of run {self.target.run_id} recorded "
                                 f"the compatibility of subject '{subject}' before the change: set it by hand "
                                 "(PUT /config/<subject>) to what it was, then re-run the rollback")
+        if self.registry.subject_compatibility(subject) == previous:
+            return {"subject": subject, "action": f"none (compatibility already {previous or 'inherited'})"}
         self._writable(subject)
         self.registry.set_compatibility(subject, previous)
         return {"subject": subject, "action": f"compatibility {previous or 'inherited'}",
