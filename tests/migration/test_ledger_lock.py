@@ -114,10 +114,14 @@ def test_the_rollback_of_a_killed_run_takes_over_its_locks(base, monkeypatch):
     assert {h["run_id"] for h in locks.holders().values()} == {"manual__1"}
     Ledger(base, "rb-1").start(dag_id="rollback_migration", option="rollback of A", tables=["a", "b"], params={},
                                kind="rollback", target_run="manual__1")
+    locks.acquire(["c"], dag_id="d9", run_id="r9")
+    with pytest.raises(LockHeldError, match="table 'c' is locked by run 'r9'"):  # nothing half taken over
+        locks.acquire(["a", "b", "c"], dag_id="rollback_migration", run_id="rb-1")
+    assert {t: h["run_id"] for t, h in locks.holders().items()} == {"a": "manual__1", "b": "manual__1", "c": "r9"}
     rollback_dag = SimpleNamespace(dag_id="rollback_migration")
     assert acquire_lock({"tables": ["a", "b"]}, dag=rollback_dag, run_id="rb-1") == ["a", "b"]  # the DAG's task
     holders = locks.holders()
-    assert {h["run_id"] for h in holders.values()} == {"rb-1"}
+    assert {t: h["run_id"] for t, h in holders.items()} == {"a": "rb-1", "b": "rb-1", "c": "r9"}
     assert holders["a"]["took_over_from"]["run_id"] == "manual__1"
     assert locks.acquire(["a", "b"], dag_id="rollback_migration", run_id="rb-1") == ["a", "b"]  # a retry
     assert locks.release(["a", "b"], dag_id="rollback_migration", run_id="rb-1") == ["a", "b"]

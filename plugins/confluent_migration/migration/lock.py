@@ -102,12 +102,21 @@ class TableLocks:
             refused.append(f"table '{table}' is locked by run '{held.get('run_id')}' of DAG '{held.get('dag_id')}' "
                            f"since {held.get('since')} (lock file {self.path(table)})")
         if refused:
-            self.release(taken, dag_id=dag_id, run_id=run_id)
+            self._give_back(taken, owner)
             raise LockHeldError(
                 f"run '{run_id}' of DAG '{dag_id}' locked nothing: " + "; ".join(refused) + ". Wait for those runs "
                 "to finish, or roll them back (the rollback of a run takes over its locks). If a run is over and "
                 "its lock was left behind, delete that lock file")
         return taken
+
+    def _give_back(self, tables: Iterable[str], owner: Owner) -> None:
+        """Undo a partial acquire: locks taken over go back to their holder, new ones are released."""
+        for table in tables:
+            held = self.holder(table) or {}
+            if owner.same_run(held) and "took_over_from" in held:
+                self.path(table).write_text(json.dumps(held["took_over_from"]))
+            else:
+                self.release([table], dag_id=owner.dag_id, run_id=owner.run_id)
 
     def release(self, tables: Iterable[str], *, dag_id: str, run_id: str) -> list[str]:
         """Release the tables this run holds; locks of other runs are left alone."""
