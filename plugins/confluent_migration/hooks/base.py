@@ -55,6 +55,16 @@ class RetryPolicy:
             return backoff * random.uniform(0.8, 1.2)
         return None
 
+    def wait_or_raise(self, what: str, status: int | None, retry_after: str | None, detail: str, attempt: int,
+                      *, hint: str, log: Any) -> float:
+        """Seconds to wait before the next attempt (logged), or raise the final :class:`ConfluentApiError`."""
+        delay = self.delay(status, retry_after, attempt)
+        if delay is None:
+            raise ConfluentApiError(what, status, detail, hint)
+        log.warning("%s: %s (HTTP %s); retrying in %.1fs (attempt %d of %d)",
+                    what, detail, status, delay, attempt, self.max_attempts)
+        return delay
+
 
 def retry_after_seconds(value: str | None) -> float | None:
     """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
@@ -87,6 +97,20 @@ def error_detail(body: str) -> str:
             code = data.get("error_code")
             return f"{data['message']} (error code {code})" if code else str(data["message"])
     return str(data)[:500]
+
+
+def api_hint(conn_id: str, status: int | None, attempts: int) -> str:
+    """What to do about a final error answer of the API behind Airflow connection ``conn_id``."""
+    if status in (401, 403):
+        return (f"Check the API key and secret of Airflow connection '{conn_id}' "
+                "and that the key may use this resource")
+    if status == 404:
+        return f"Check the name and the ids in Airflow connection '{conn_id}'"
+    if status == 429:
+        return "Still rate limited after retries: retry the task later or poll less often"
+    if status is None or status >= 500:
+        return f"Confluent Cloud did not answer properly after {attempts} attempts: retry the task later"
+    return ""
 
 
 class ConfluentHttpHook(HttpHook):
@@ -130,26 +154,12 @@ class ConfluentHttpHook(HttpHook):
 
     def hint(self, status: int | None) -> str:
         """What to do about a final error answer."""
-        if status in (401, 403):
-            return (f"Check the API key and secret of Airflow connection '{self.conn_id}' "
-                    "and that the key may use this resource")
-        if status == 404:
-            return f"Check the name and the ids in Airflow connection '{self.conn_id}'"
-        if status == 429:
-            return "Still rate limited after retries: retry the task later or poll less often"
-        if status is None or status >= 500:
-            return (f"Confluent Cloud did not answer properly after {self.retry.max_attempts} attempts: "
-                    "retry the task later")
-        return ""
+        return api_hint(self.conn_id, status, self.retry.max_attempts)
 
     def _final_or_wait(self, what: str, status: int | None, retry_after: str | None, detail: str,
                        attempt: int) -> float:
-        delay = self.retry.delay(status, retry_after, attempt)
-        if delay is None:
-            raise ConfluentApiError(what, status, detail, self.hint(status))
-        self.log.warning("%s: %s (HTTP %s); retrying in %.1fs (attempt %d of %d)",
-                         what, detail, status, delay, attempt, self.retry.max_attempts)
-        return delay
+        return self.retry.wait_or_raise(what, status, retry_after, detail, attempt, hint=self.hint(status),
+                                        log=self.log)
 
     def request(
         self,

@@ -25,6 +25,7 @@ from confluent_migration.hooks.base import DEFAULT_TIMEOUT_SECONDS, ConfluentHtt
 
 T = TypeVar("T")
 NOT_FOUND_CODES = {40401, 40402, 40403, 40404, 40406, 40408, 40409}
+ALREADY_SOFT_DELETED = 40406
 SR_JSON = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
 
@@ -179,5 +180,17 @@ class SchemaRegistryHook(BaseHook):
         body = response.json()
         return bool(body["is_compatible"]), list(body.get("messages") or [])
 
-    def soft_delete_version(self, subject: str, version: int) -> None:
-        self._call(f"subject '{subject}' version {version}", lambda: self.client.delete_version(subject, version))
+    def soft_delete_version(self, subject: str, version: int) -> bool:
+        """Soft-delete a version; False when the registry had soft-deleted it already (40406).
+
+        That answer counts as done: it is what a retried delete gets after the first one acted and
+        its answer was lost (the client retries lost connections and 5xx itself), or a re-run undo.
+        """
+        try:
+            self.client.delete_version(subject, version)
+        except SchemaRegistryError as exc:
+            if exc.error_code != ALREADY_SOFT_DELETED:
+                raise self._error(f"subject '{subject}' version {version}", exc) from None
+            self.log.info("Version %s of subject '%s' was soft-deleted already", version, subject)
+            return False
+        return True

@@ -152,7 +152,13 @@ class Ledger:
                 if p.name.endswith(".json")]
 
     def steps(self, kinds: Iterable[str] | None = None) -> list[Step]:
-        """One :class:`Step` per action, in the order the actions started; the latest event wins."""
+        """One :class:`Step` per (task, map index, kind), in the order the actions started.
+
+        The first ``done`` wins: a task retried after it acted records the state it left itself
+        as its "before" (a compatibility level it set, a schema it registered), so later events
+        never overwrite a recorded result (pre-flight's ``preflight_state`` included). Until a
+        ``done``, the step is ``started`` with the data of its first start.
+        """
         wanted = set(kinds) if kinds is not None else None
         merged: dict[tuple[str, int, str], Step] = {}
         first_seen: dict[tuple[str, int, str], int] = {}
@@ -162,14 +168,15 @@ class Ledger:
             key = (event["task_id"], event["map_index"], event["kind"])
             first_seen.setdefault(key, index)
             previous = merged.get(key)
+            if previous is not None and (previous.done or event["status"] != DONE):
+                continue
             if event["status"] == DONE:
                 data = {**(previous.data if previous else {}), **event["data"]}
                 merged[key] = Step(event["kind"], event["task_id"], event["map_index"], DONE, data,
                                    event["result"], previous.at if previous else event["at"], event["at"])
-            elif previous is None or previous.done:
-                # a task retried after it was done re-records its intent; keep the earlier start time
+            else:
                 merged[key] = Step(event["kind"], event["task_id"], event["map_index"], STARTED, event["data"],
-                                   None, previous.at if previous else event["at"])
+                                   None, event["at"])
         return [merged[key] for key in sorted(merged, key=first_seen.__getitem__)]
 
     def write_report(self, name: str, text: str) -> ObjectStoragePath:
@@ -192,6 +199,13 @@ def run_ids(base: ObjectStoragePath, kind: str = "migration") -> list[str]:
             if doc.get("kind") == kind:
                 headers.append((doc["started_at"], doc["run_id"]))
     return [run_id for _, run_id in sorted(headers)]
+
+
+def runs_to_undo(base: ObjectStoragePath, change_kinds: Iterable[str]) -> list[str]:
+    """Migration runs that recorded a step of ``change_kinds`` and were not rolled back, newest first."""
+    kinds = list(change_kinds)
+    return [run for run in reversed(run_ids(base)) if not Ledger(base, run).header().get("rolled_back_by")
+            and Ledger(base, run).steps(kinds)]
 
 
 def latest_run(base: ObjectStoragePath, kind: str = "migration") -> str:

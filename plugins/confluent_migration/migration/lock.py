@@ -7,8 +7,12 @@ create (``open(mode="x")``: atomic on local and shared file systems); where a st
 exclusively, the object is written and read back, and the reader who does not find itself loses.
 A run takes all its tables or none (sorted order, taken ones released on a conflict), takes them
 again harmlessly on a retry (same owner), and releases them in a teardown task that runs even when
-the run failed. Locks are visible as files; :func:`holders` lists them, and a lock left by a
-crashed worker is removed by deleting its file after checking the run named in it is over.
+the run failed. A refusal names every lock held by another run, its holder and its file.
+
+A lock left by a killed worker (kill -9: no teardown ran) is taken over by the rollback *of that
+run*: a run whose ledger header says it is a rollback with ``target_run`` = the holder (same DAG as
+the target's header) becomes the owner. Any other holder is refused; its lock is removed by
+deleting its file after checking the run named in it is over. :func:`holders` lists the locks.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 from airflow.sdk import ObjectStoragePath
 
-from confluent_migration.migration.ledger import now_iso, safe_name
+from confluent_migration.migration.ledger import Ledger, now_iso, safe_name
 
 
 class LockHeldError(RuntimeError):
@@ -40,6 +44,7 @@ class TableLocks:
     """The table locks under a ledger location."""
 
     def __init__(self, base: ObjectStoragePath) -> None:
+        self.base = base
         self.folder = base / "locks"
 
     def path(self, table: str) -> ObjectStoragePath:
@@ -52,8 +57,17 @@ class TableLocks:
         except FileNotFoundError:
             return None
 
-    def _create(self, table: str, owner: Owner) -> bool:
-        """Create the lock object if absent; True when this owner now holds it."""
+    def rolled_back(self, run_id: str) -> dict | None:
+        """``{"dag_id", "run_id"}`` of the run that ``run_id`` rolls back (from its ledger header), else None."""
+        ledger = Ledger(self.base, run_id)
+        header = ledger.header() if ledger.exists() else {}
+        target = header.get("target_run") if header.get("kind") == "rollback" else None
+        if not target or not Ledger(self.base, target).exists():
+            return None
+        return {"dag_id": Ledger(self.base, target).header()["dag_id"], "run_id": target}
+
+    def _create(self, table: str, owner: Owner, take_over_from: dict | None) -> bool:
+        """Create the lock object if absent (or take it over from ``take_over_from``); True when ``owner`` holds it."""
         path = self.path(table)
         text = json.dumps({**asdict(owner), "table": table})
         try:
@@ -61,32 +75,48 @@ class TableLocks:
                 handle.write(text)
             return True
         except FileExistsError:
-            held = self.holder(table)
-            return held is not None and owner.same_run(held)
+            pass
         except (ValueError, NotImplementedError):  # a store without exclusive create: write, then read back
-            if path.exists():
-                held = self.holder(table)
-                return held is not None and owner.same_run(held)
-            path.write_text(text)
+            if not path.exists():
+                path.write_text(text)
+        held = self.holder(table)
+        if held is not None and take_over_from is not None and Owner(**take_over_from).same_run(held):
+            path.write_text(json.dumps({**asdict(owner), "table": table, "took_over_from": held}))
             held = self.holder(table)
-            return held is not None and owner.same_run(held)
+        return held is not None and owner.same_run(held)
 
     def acquire(self, tables: Iterable[str], *, dag_id: str, run_id: str) -> list[str]:
-        """Lock every table or none; raise :class:`LockHeldError` naming the holder."""
+        """Lock every table or none; raise :class:`LockHeldError` naming every lock held by another run.
+
+        A rollback run takes over the locks of the run it rolls back (see the module docstring)."""
         owner = Owner(dag_id, run_id, now_iso())
+        take_over_from = self.rolled_back(run_id)
         self.folder.mkdir(parents=True, exist_ok=True)
         taken: list[str] = []
+        refused: list[str] = []
         for table in sorted(set(tables)):
-            if self._create(table, owner):
+            if self._create(table, owner, take_over_from):
                 taken.append(table)
                 continue
-            self.release(taken, dag_id=dag_id, run_id=run_id)
             held = self.holder(table) or {}
+            refused.append(f"table '{table}' is locked by run '{held.get('run_id')}' of DAG '{held.get('dag_id')}' "
+                           f"since {held.get('since')} (lock file {self.path(table)})")
+        if refused:
+            self._give_back(taken, owner)
             raise LockHeldError(
-                f"table '{table}' is locked by run '{held.get('run_id')}' of DAG '{held.get('dag_id')}' "
-                f"since {held.get('since')}: wait for it to finish (or roll it back). If that run is over and "
-                f"its lock was left behind, delete {self.path(table)}")
+                f"run '{run_id}' of DAG '{dag_id}' locked nothing: " + "; ".join(refused) + ". Wait for those runs "
+                "to finish, or roll them back (the rollback of a run takes over its locks). If a run is over and "
+                "its lock was left behind, delete that lock file")
         return taken
+
+    def _give_back(self, tables: Iterable[str], owner: Owner) -> None:
+        """Undo a partial acquire: locks taken over go back to their holder, new ones are released."""
+        for table in tables:
+            held = self.holder(table) or {}
+            if owner.same_run(held) and "took_over_from" in held:
+                self.path(table).write_text(json.dumps(held["took_over_from"]))
+            else:
+                self.release([table], dag_id=owner.dag_id, run_id=owner.run_id)
 
     def release(self, tables: Iterable[str], *, dag_id: str, run_id: str) -> list[str]:
         """Release the tables this run holds; locks of other runs are left alone."""

@@ -1,10 +1,15 @@
 """Undoing a migration run from its ledger, in reverse, from whatever point it reached.
 
 Each undo is tolerant: it looks at the current state first (a statement already stopped, a
-version already deleted, a step that only *started*), so a rollback can be re-run and can undo a
-run that failed half way. Undos are grouped in the order the runbook wants (stop the new
-pipelines, restore schemas, restore tables, bring the old pipelines back); within a group the
-steps are undone newest first. Every undo is recorded in the rollback run's own ledger.
+version already deleted, a level already restored, a table already restored, a step that only
+*started*), so a rollback can be re-run and can undo a run that failed half way. Undos are
+grouped in the order the runbook wants (stop the new pipelines, restore schemas, restore tables,
+bring the old pipelines back); within a group the steps are undone newest first. Every undo is
+recorded in the rollback run's own ledger.
+
+Every task of ``rollback_migration`` is safe to retry: ``choose_run`` (the header is kept), the
+lock (same owner), each ``undo`` group (each undo looks first), ``verify_data_flow`` (reads
+only), the summary and the release.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from confluent_migration.hooks.metrics import (
     statement_metric_query,
 )
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
-from confluent_migration.migration.ledger import DONE, Ledger, Step
+from confluent_migration.migration.ledger import DONE, Ledger, Step, runs_to_undo
 from confluent_migration.migration.plans import EARLIEST
 from confluent_migration.statements import (
     FAILED_PHASES,
@@ -47,6 +52,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "restore_tables": (TABLE_CREATED, TABLE_DROPPED),
     "restart_old_pipelines": (STATEMENT_STOPPED,),
 }
+CHANGE_KINDS = tuple(kind for kinds in GROUPS.values() for kind in kinds)
+LIVE = (RUNNING, "PENDING", "DEGRADED")
 
 
 class RollbackError(RuntimeError):
@@ -204,19 +211,20 @@ class Undoer:
         return {"table": table, "action": "dropped", "statement_name": name}
 
     def restore_dropped_table(self, step: Step) -> dict[str, Any]:
-        """Recreate a dropped table from its recorded v1 DDL and refill it from its verified backup."""
+        """Recreate a dropped table from its recorded v1 DDL and refill it from its verified backup; a
+        retry after the recreate (the table is there, created by this rollback) still refills it."""
         from confluent_migration.migration.recreate import copy_rows
 
         table = step.data["table"]
         backup = next((s for s in self.target.steps([TABLE_BACKED_UP]) if s.done and s.data["table"] == table), None)
-        if self.table_exists(table):
+        created = statement_name(short_name(table), "1-restore", self.target.run_id)
+        if self.table_exists(table) and self.flink.find_statement(created) is None:
             return {"table": table, "action": "none (the table is there: it was never dropped)"}
         if backup is None:
             raise RollbackError(f"`{table}` was dropped by run {self.target.run_id} without a verified backup: "
                                 "recreate it from include/sql/v1 by hand; its pipeline refills it from the earliest "
                                 "offset when the rollback is re-run")
-        created = statement_name(short_name(table), "1-restore", self.target.run_id)
-        self.run_bounded(created, backup.data["ddl"])
+        self.run_bounded(created, backup.data["ddl"])  # a retry adopts both statements and refills (upsert)
         refill = statement_name(short_name(table), "1-refill", self.target.run_id)
         rows = copy_rows(self.flink, refill, backup.result["backup_table"], table, self.wait_seconds)
         if rows != backup.result["rows"]:
@@ -224,6 +232,25 @@ class Undoer:
                                 f"backup recorded {backup.result['rows']}: compare the two tables by hand")
         return {"table": table, "action": f"recreated (v1 DDL) and refilled with {rows} rows",
                 "backup_table": backup.result["backup_table"]}
+
+    def writers_not_back(self) -> dict[str, str]:
+        """Statements writing the run's tables that pre-flight found live and that are not RUNNING now
+        (under their restarted name, if the rollback starts them again): name -> phase now."""
+        from confluent_migration.migration.manifest import load_manifest
+        from confluent_migration.migration.observe import writes
+
+        manifest = load_manifest()
+        tables = [manifest.table(t).flink_table if t in manifest.names else t for t in self.target.header()["tables"]]
+        missing = {}
+        for recorded in self.preflight.get("statements", []):
+            was = Statement(recorded["name"], recorded["sql"], {}, recorded["phase"])
+            if recorded["phase"] not in LIVE or recorded.get("stopped") or not any(writes(was, t) for t in tables):
+                continue
+            name = self.restarted.get(was.name, was.name)
+            now = self.flink.find_statement(name)
+            if now is None or now.phase != RUNNING or now.stopped:
+                missing[name] = "gone" if now is None else now.phase + (" (stopped)" if now.stopped else "")
+        return missing
 
     def run_bounded(self, name: str, sql: str) -> None:
         from confluent_migration.migration.recreate import run_bounded
@@ -237,28 +264,47 @@ class Undoer:
             raise SubjectReadOnlyError(f"cannot restore subject '{subject}': it is in {mode} mode; set it to "
                                        "READWRITE if the rollback is intended, then re-run the rollback")
 
+    def subject_before(self, subject: str) -> dict[str, Any] | None:
+        """The subject as pre-flight recorded it, before any change of the run (None if it did not)."""
+        return self.preflight.get("subjects", {}).get(subject)
+
     def delete_registered_version(self, step: Step) -> dict[str, Any]:
+        """Soft-delete the version holding the run's schema unless pre-flight found it there already.
+
+        Pre-flight's versions decide; the step's own ``registered`` only when pre-flight did not
+        record the subject (a retried register task records ``registered: False``)."""
         subject = step.data["subject"]
-        version = (step.result or {}).get("version") if step.done else None
-        if step.done and not (step.result or {}).get("registered", True):
+        before = self.subject_before(subject)
+        result = (step.result or {}) if step.done else {}
+        if before is None and not result.get("registered", True):
             return {"subject": subject, "action": "none (the schema was there before the migration)"}
+        version = result.get("version")
         if version is None:
             found = self.registry.lookup(subject, step.data["schema"].strip())
             version = found.version if found else None
-        before = self.preflight.get("subjects", {}).get(subject, {}).get("versions", [])
-        if version is None or version in before or version not in self.registry.versions(subject):
+        if version is not None and version in (before or {}).get("versions", []):
+            return {"subject": subject, "action": f"none (version {version} was there before the migration)"}
+        if version is None or version not in self.registry.versions(subject):
             return {"subject": subject, "action": "none (no version of this migration is live)"}
         self._writable(subject)
-        self.registry.soft_delete_version(subject, version)
-        return {"subject": subject, "action": f"soft-deleted version {version}",
+        deleted = self.registry.soft_delete_version(subject, version)
+        return {"subject": subject, "action": f"soft-deleted version {version}" + ("" if deleted else " (already)"),
                 "latest": (self.registry.versions(subject) or [None])[-1]}
 
     def restore_compatibility(self, step: Step) -> dict[str, Any]:
+        """Put back the subject's own level as pre-flight recorded it (else as the task recorded it)."""
         subject = step.data["subject"]
-        if step.done:
+        before = self.subject_before(subject)
+        if before is not None and "subject_compatibility" in before:
+            previous = before["subject_compatibility"]
+        elif step.done:
             previous = (step.result or {}).get("previous")
         else:
-            previous = self.preflight.get("subjects", {}).get(subject, {}).get("subject_compatibility")
+            raise RollbackError(f"neither pre-flight nor task {step.task_id} of run {self.target.run_id} recorded "
+                                f"the compatibility of subject '{subject}' before the change: set it by hand "
+                                "(PUT /config/<subject>) to what it was, then re-run the rollback")
+        if self.registry.subject_compatibility(subject) == previous:
+            return {"subject": subject, "action": f"none (compatibility already {previous or 'inherited'})"}
         self._writable(subject)
         self.registry.set_compatibility(subject, previous)
         return {"subject": subject, "action": f"compatibility {previous or 'inherited'}",
@@ -292,24 +338,70 @@ def verify_flow(statements: Sequence[str], since: datetime, timeout: float, thre
 
 # -- the tasks of rollback_migration -----------------------------------------------------------------
 
+def instead(base: Any, target_run: str) -> str:
+    """Which run to roll back instead of ``target_run``, if any run has changes left to undo."""
+    others = [run for run in runs_to_undo(base, CHANGE_KINDS) if run != target_run]
+    if not others:
+        return "No other recorded migration run has changes left to undo"
+    return f"Roll back run '{others[0]}' instead (rollback_migration with migration_run={others[0]})"
+
+
+def default_target(base: Any) -> str:
+    """The latest migration run that recorded a change and was not rolled back yet."""
+    runs = runs_to_undo(base, CHANGE_KINDS)
+    if not runs:
+        raise RollbackError(f"no migration run recorded at {base}/runs changed something that is not rolled back "
+                            "yet: nothing to roll back (runs refused at the table lock, dry runs and runs that failed "
+                            "in pre-flight change nothing). To undo a run again, name it in migration_run")
+    return runs[0]
+
+
+def nothing_recorded(target: Ledger, base: Any) -> RollbackError:
+    header = target.header()
+    preflight = next((s.result for s in target.steps(["preflight_state"])), None) or {}
+    statements = ", ".join(f"{s['name']} ({s['phase']})" for s in preflight.get("statements", [])) or "none recorded"
+    return RollbackError(
+        f"run '{target.run_id}' of {header['dag_id']} (outcome {header.get('outcome')}) recorded no change (refused "
+        f"at the table lock, a dry run, or failed in pre-flight): there is nothing to undo on tables "
+        f"{header['tables']}; the statements its pre-flight recorded: {statements}. {instead(base, target.run_id)}")
+
+
+def check_undone(undoer: Undoer, base: Any) -> None:
+    """Fail a rollback that changed nothing while the run's tables are not back on their pre-flight writers."""
+    kinds = [f"undo_{kind}" for kind in CHANGE_KINDS]
+    actions = [(s.result or {}).get("action", "") for s in undoer.ledger.steps(kinds)]
+    if any(not action.startswith("none") for action in actions):
+        return
+    missing = undoer.writers_not_back()
+    if missing:
+        run = undoer.target.run_id
+        raise RollbackError(
+            f"the rollback of run '{run}' changed nothing (each of its {len(actions)} steps was undone already or "
+            f"never happened), yet tables {undoer.target.header()['tables']} are not back on the writers pre-flight "
+            "recorded: " + ", ".join(f"'{name}' is {phase}" for name, phase in missing.items())
+            + f". {instead(base, run)}; or start those statements again by hand")
+
+
 def choose_run(**context: Any) -> dict[str, Any]:
-    """Check the params, find the migration run to undo, start this rollback's ledger."""
-    from confluent_migration.migration.ledger import latest_run, ledger_base, ledger_for
+    """Check the params, find the migration run to undo (one that recorded a change), start this rollback's ledger."""
+    from confluent_migration.migration.ledger import ledger_base, ledger_for
     from confluent_migration.migration.params import check_rollback_params
 
     params = check_rollback_params(context["params"], FlinkStatementsHook().extra.get("database"))
     base = ledger_base()
-    target_run = params["migration_run"] or latest_run(base)
-    header = Ledger(base, target_run).header()
+    target_run = params["migration_run"] or default_target(base)
+    target = Ledger(base, target_run)
+    header, steps = target.header(), target.steps()
+    if not any(step.kind in CHANGE_KINDS for step in steps):
+        raise nothing_recorded(target, base)
     ledger_for(context).start(dag_id=context["dag"].dag_id, option=f"rollback of {header['option']}",
                               tables=header["tables"], params=params, kind="rollback", target_run=target_run)
-    steps = Ledger(base, target_run).steps()
     print(f"Rolling back run {target_run} ({header['dag_id']}, outcome {header.get('outcome')}), "
           f"{params['mode']} mode; its steps:")
     for step in steps:
         print(f"  {step.kind:<22} {step.status:<8} {step.task_id}[{step.map_index}] "
               f"{step.data.get('statement_name') or step.data.get('subject') or ''}")
-    restarted = restarted_statements(Ledger(base, target_run))
+    restarted = restarted_statements(target)
     return {**params, "target_run": target_run, "tables": header["tables"],
             "old_statements": [restarted.get(s.data["statement_name"], s.data["statement_name"])
                                for s in steps if s.kind == STATEMENT_STOPPED]}
@@ -322,6 +414,7 @@ def undo(group: str, choice: dict[str, Any], **context: Any) -> list[dict[str, A
     undoer = Undoer(Ledger(ledger_base(), choice["target_run"]), ledger, task_id=context["ti"].task_id)
     done = undoer.undo_group(group)
     if group == list(GROUPS)[-1]:
+        check_undone(undoer, ledger_base())
         ledger.record("undo_complete", DONE, task_id=context["ti"].task_id, result={"groups": list(GROUPS)})
     return done
 
