@@ -11,8 +11,14 @@ import requests
 from tests.support.sandbox_fixtures import RunningSandbox
 
 
+# The world's control endpoints share the sandbox's store with every running pipeline: on a loaded
+# 2-core machine an answer can take tens of seconds, which is load, not a fault of the product.
+CONTROL_TIMEOUT = 120
+
+
 def world_get(sandbox: RunningSandbox, path: str, **params: Any) -> dict:
-    response = requests.get(f"{sandbox.url}/sandbox/v1/{path}", auth=sandbox.auth, params=params, timeout=10)
+    response = requests.get(f"{sandbox.url}/sandbox/v1/{path}", auth=sandbox.auth, params=params,
+                            timeout=CONTROL_TIMEOUT)
     response.raise_for_status()
     return response.json()
 
@@ -32,12 +38,12 @@ def pipeline_state(sandbox: RunningSandbox) -> dict[str, Any]:
 
 
 def world_post(sandbox: RunningSandbox, path: str) -> dict:
-    response = requests.post(f"{sandbox.url}/sandbox/v1/{path}", auth=sandbox.auth, timeout=10)
+    response = requests.post(f"{sandbox.url}/sandbox/v1/{path}", auth=sandbox.auth, timeout=CONTROL_TIMEOUT)
     response.raise_for_status()
     return response.json()
 
 
-def quiesce(sandbox: RunningSandbox, timeout: float = 120, statements: list[str] | None = None) -> int:
+def quiesce(sandbox: RunningSandbox, timeout: float = 300, statements: list[str] | None = None) -> int:
     """Pause the change generator and wait until every change made is applied; the last change's seq.
 
     ``statements``: when the final tables are not the world's own (option B's ``_v2`` tables, which
@@ -50,7 +56,7 @@ def quiesce(sandbox: RunningSandbox, timeout: float = 120, statements: list[str]
     world_post(sandbox, "world/pause")
     deadline = time.monotonic() + timeout
     while True:
-        changes = world_get(sandbox, "world")["changes"]
+        changes = world_get(sandbox, "world", tables=False)["changes"]
         if statements:
             pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, statements)
             if all(pending.get(n) == 0 for n in statements):
