@@ -29,11 +29,12 @@ from airflow.sdk import DAG, TaskGroup, task
 
 from confluent_migration.migration.building import RETRIES, TAGS, release_lock
 from confluent_migration.migration.building import acquire_lock as lock_tables
-from confluent_migration.migration.params import rollback_params
+from confluent_migration.migration.params import describe_target, flink_target, rollback_params
 from confluent_migration.migration.rollback import GROUPS, choose_run, rollback_summary, undo, verify_data_flow
 
 with DAG("rollback_migration", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
          max_active_runs=1, doc_md=__doc__, tags=[*TAGS, "rollback"], params=rollback_params(),
+         description=f"Undoes a migration run in {describe_target(flink_target())}",
          default_args=dict(RETRIES)) as dag:
     with TaskGroup("choose_the_run"):
         choice = task(task_id="check_params_and_find_run")(choose_run)()

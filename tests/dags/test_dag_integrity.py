@@ -57,7 +57,7 @@ def test_migration_forms_offer_tables_dry_run_confirm_and_thresholds(dagbag, dag
 
     params = dagbag.dags[dag_id].params
     assert params["tables"] == load_manifest().names
-    assert params["dry_run"] is True and params["confirm"] == ""
+    assert params["dry_run"] is True and params["confirm"] is None
     for name in ("pending_records_threshold", "throughput_min_pct", "latency_max_pct", "error_rate_max_pct",
                  "freshness_max_seconds", "parity_tolerance_pct"):
         assert name in params
@@ -76,3 +76,16 @@ def test_rollback_undoes_in_the_runbooks_order(dagbag):
     order = ["stop_new_pipelines", "restore_schemas", "restore_tables", "restart_old_pipelines"]
     for before, after in zip(order, order[1:]):
         assert f"{after}.undo_{after}" in dag.get_task(f"{before}.undo_{before}").downstream_task_ids
+
+
+@pytest.mark.parametrize("dag_id", ALL)
+def test_every_form_submits_with_its_defaults_and_describes_every_field(dagbag, dag_id):
+    """The UI marks a field required unless its type allows null; a dry run needs none of them."""
+    dag = dagbag.dags[dag_id]
+    dag.params.validate()  # the defaults are valid values
+    for name, param in dag.params.items():
+        schema = dag.params.get_param(name).schema
+        assert dag.params.get_param(name).description, f"{dag_id}: param {name} has no description"
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        empty = param in (None, "", [])
+        assert not empty or "null" in types, f"{dag_id}: param {name} is empty by default but required by the form"

@@ -35,7 +35,13 @@ from confluent_migration.migration.criteria import Measurements, SuccessCriteria
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
 from confluent_migration.migration.lock import LockHeldError, TableLocks
 from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
-from confluent_migration.migration.params import RunParams, check_migration_params, migration_params
+from confluent_migration.migration.params import (
+    RunParams,
+    check_migration_params,
+    describe_target,
+    flink_target,
+    migration_params,
+)
 from confluent_migration.migration.plans import plan
 from confluent_migration.migration.summary import render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
@@ -85,6 +91,7 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
                   manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
     """A migration DAG: manual trigger only, one run at a time, the params form, templates from include/."""
     manifest = manifest or load_manifest()
+    target = flink_target()
     return DAG(
         dag_id,
         schedule=None,
@@ -92,8 +99,9 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         catchup=False,
         max_active_runs=1,
         doc_md=doc_md,
+        description=f"Changes {describe_target(target)}; a dry run (the default) changes nothing",
         tags=[*TAGS, *(tags or [])],
-        params=migration_params(manifest, extra=option_params),
+        params=migration_params(manifest, extra=option_params, target=target),
         template_searchpath=[str(INCLUDE_DIR)],
         render_template_as_native_obj=False,
         default_args=dict(RETRIES),
