@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -64,6 +65,13 @@ def test_a_run_failing_half_way_is_rolled_back_cleanly(run_project_dag, encarta,
     assert result.failed_tasks() == ["phase_6_replace_pipelines.level_1_start_v2[0]"], result.why()
     assert any("StatementConflictError" in error for error in result.errors), result.why()
     assert "FAILED" in summary and "skus-master-v2" in summary and "STARTED, NOT COMPLETED" in summary, summary
+    failed = "phase_6_replace_pipelines.level_1_start_v2[0]"
+    assert f"FAILED TASKS:\n  {failed}: StatementConflictError" in summary, summary
+    assert "v1 stopped to v2 caught up: not measured (failed)" in summary, summary
+    assert re.search(r"  skus_master: written by .*STOPPED.*; latest schema skus_master-value v2", summary), summary
+    last = summary.strip().splitlines()[-1]
+    assert last.startswith(f"NEXT STEP: task {failed} failed (StatementConflictError") and "NO WRITER for skus_master" \
+        in last and f"migration_run={result.dag_run.run_id}" in last, summary
 
     rollback = run_project_dag("rollback_migration", confirm=encarta.config.database)
     assert rollback.dag_run.state == "success", rollback.xcom("summary")

@@ -35,6 +35,7 @@ from confluent_migration.migration.criteria import Measurements, SuccessCriteria
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
 from confluent_migration.migration.lock import LockHeldError, TableLocks
 from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
+from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
 from confluent_migration.migration.params import (
     RunParams,
     check_migration_params,
@@ -104,7 +105,7 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         params=migration_params(manifest, extra=option_params, target=target),
         template_searchpath=[str(INCLUDE_DIR)],
         render_template_as_native_obj=False,
-        default_args=dict(RETRIES),
+        default_args={**RETRIES, "on_failure_callback": record_failure},
     )
 
 
@@ -364,48 +365,19 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
     header = ledger.finish(outcome)
     facts = {}
     for name, (start_kind, end_kind) in (windows or {}).items():
-        seconds = window_seconds(steps, start_kind, end_kind)
-        facts[name] = "not reached" if seconds is None else f"{seconds:.1f} s"
+        seconds = window_seconds(steps, start_kind, end_kind) if outcome == "success" else None
+        facts[name] = f"{seconds:.1f} s" if seconds is not None else (
+            "not reached" if outcome == "success" else f"not measured ({outcome})")
     text = render_summary(header, [s for s in steps if s.kind not in ("gates", "criteria")], gates=gates,
                           criteria=criteria, facts=facts, outcome=outcome)
-    next_step = "" if outcome in ("dry run", "success") else what_next(the_plan, context["run_id"])
+    next_step = ("" if outcome in ("dry run", "success")
+                 else what_next(the_plan, context["run_id"], failed_tasks(ledger)))
     path = ledger.write_report("summary.txt", text + next_step)
     print(text + next_step)
     print(f"Summary written to {path}; roll back with DAG rollback_migration, migration_run={context['run_id']}")
     if next_step:
         print(next_step.strip().splitlines()[-1])  # the log's last line says what to do
     return text + next_step
-
-
-def unwritten_tables(the_plan: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """The run's tables that no live statement writes under any of their names (original, ``_v2``,
-    final), each with the phases of the statements that wrote it before: the worst outcome."""
-    statements = FlinkStatementsHook().list_statements()
-    names: dict[str, set[str]] = {f["table"]: {f["flink_table"]} for f in the_plan["facts"]}
-    for key in ("v1_tables", "dual_write_tables", "final_tables"):
-        for table, flink_table in (the_plan.get(key) or {}).items():
-            names.setdefault(table, set()).add(flink_table)
-    return {table: {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}
-            for table, flink_tables in names.items()
-            if not any(observe.writers_of(statements, t) for t in flink_tables)}
-
-
-def what_next(the_plan: dict[str, Any], run_id: str) -> str:
-    """The next step after a failed run: which tables have no writer, and the rollback to trigger."""
-    rollback = (f"trigger DAG rollback_migration with migration_run={run_id} and confirm=<the target database> "
-                "(mode planned; emergency skips the data-flow check)")
-    try:
-        unwritten = unwritten_tables(the_plan)
-    except Exception as exc:  # noqa: BLE001 - the API is down: say so, and what to do regardless
-        return (f"NEXT STEP: the run failed and the statements could not be listed ({exc}); "
-                f"check which tables have a RUNNING writer in the console, then {rollback}\n")
-    if not unwritten:
-        return (f"NEXT STEP: the run failed; every table still has a running writer. Fix the cause and clear the "
-                f"failed task to resume the run, or {rollback}\n")
-    lines = [f"  {table}: no RUNNING statement writes it (was written by {writers or 'none found'})"
-             for table, writers in sorted(unwritten.items())]
-    return ("TABLES WITHOUT A WRITER:\n" + "\n".join(lines) + "\n"
-            f"NEXT STEP: NO WRITER for {', '.join(sorted(unwritten))}: {rollback} now\n")
 
 
 def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | None = None) -> None:
