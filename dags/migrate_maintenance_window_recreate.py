@@ -43,6 +43,6 @@ with migration_dag("migrate_maintenance_window_recreate", doc_md=__doc__, tags=[
                    option_params={"window_start": WINDOW_START}) as dag:
     run = preflight(OPTION_C)
     started = maintenance_window(run)
-    validated = validation(run, after=started)
+    validated = validation(run, after=started, step=6)
     close(run, after=validated, windows={"maintenance window (first v1 stop to v2 caught up and gates checked)":
                                          ["statement_stopped", "gates"]})

@@ -5,7 +5,7 @@ A migration DAG file is::
     with migration_dag(...) as dag:
         run = preflight(OPTION_X)            # Phase 1: backup and prepare (changes nothing)
         ...the option's own phases...        # each change recorded in the ledger as it happens
-        validation(run, after=...)           # Phase 7: gates and success criteria
+        validation(run, after=..., step=N)   # the last step: gates and success criteria
         close(run)                           # summary and lock release, also after a failure
 
 The first task checks the params and computes the run's plan (``plans.py``); later tasks read it
@@ -259,7 +259,7 @@ def all_subjects(the_plan: dict[str, Any]) -> list[str]:
     return [s for f in the_plan["facts"] for s in f["subjects"]]
 
 
-# -- Phase 7: validation -----------------------------------------------------------------------------
+# -- the last step: validation -----------------------------------------------------------------------------
 
 def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
                      **context: Any) -> list[dict[str, Any]]:
@@ -338,9 +338,11 @@ def caught_up_and_gated(run: MigrationRun, *, after: Any, statements_key: str = 
     return gates
 
 
-def validation(run: MigrationRun, *, after: Any) -> Any:
-    """Phase 7 (validation and testing): caught up, gates, success criteria."""
-    with TaskGroup("phase_7_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
+def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
+    """The last step (validation and testing): caught up, gates, success criteria.
+
+    :param step: its number in the DAG's runbook (the group is ``phase_<step>_validation``)."""
+    with TaskGroup(f"phase_{step}_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
         gates = caught_up_and_gated(run, after=after)
         criteria = task(task_id="success_criteria")(success_criteria)(run.plan)
         gates >> criteria
