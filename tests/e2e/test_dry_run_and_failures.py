@@ -29,7 +29,8 @@ def test_a_dry_run_validates_everything_and_changes_nothing(run_project_dag, enc
                  if ti.task_id == "phase_1_backup_and_prepare.validate_v2_pipelines"]
     assert validated and {ti.state for ti in validated} == {"success"}, "the dry run must validate every statement"
     assert result.state("phase_1_backup_and_prepare.print_plan") == "success"
-    assert "DRY RUN" in result.xcom("summary")
+    summary = result.xcom("summary")
+    assert "DRY RUN" in summary and "PLAN (option A" in summary and "expected write gap" in summary, summary
     assert pipeline_state(encarta) == before
 
 

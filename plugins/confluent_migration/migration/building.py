@@ -44,7 +44,7 @@ from confluent_migration.migration.params import (
     migration_params,
 )
 from confluent_migration.migration.plans import plan
-from confluent_migration.migration.summary import render_summary, window_seconds
+from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
@@ -372,12 +372,16 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
             "not reached" if outcome == "success" else f"not measured ({outcome})")
     text = render_summary(header, [s for s in steps if s.kind not in ("gates", "criteria")], gates=gates,
                           criteria=criteria, facts=facts, outcome=outcome)
-    next_step = ("" if outcome in ("dry run", "success")
-                 else what_next(the_plan, context["run_id"], failed_tasks(ledger)))
+    if outcome == "dry run":
+        state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None)
+        stateful = {t.name: t.stateful for t in load_manifest().tables}
+        next_step = render_plan(the_plan, state, stateful)
+    else:
+        next_step = "" if outcome == "success" else what_next(the_plan, context["run_id"], failed_tasks(ledger))
     path = ledger.write_report("summary.txt", text + next_step)
     print(text + next_step)
     print(f"Summary written to {path}; roll back with DAG rollback_migration, migration_run={context['run_id']}")
-    if next_step:
+    if outcome == "failed":
         print(next_step.strip().splitlines()[-1])  # the log's last line says what to do
     return text + next_step
 
