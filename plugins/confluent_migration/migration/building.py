@@ -381,9 +381,24 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
     path = ledger.write_report("summary.txt", text + next_step)
     print(text + next_step)
     print(f"Summary written to {path}; roll back with DAG rollback_migration, migration_run={context['run_id']}")
+    write_run_report(ledger, header, steps, text + next_step, the_plan)
     if outcome == "failed":
         print(next_step.strip().splitlines()[-1])  # the log's last line says what to do
     return text + next_step
+
+
+def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summary: str,
+                     the_plan: dict[str, Any]) -> None:
+    """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
+    from confluent_migration.migration.report import render_report
+
+    try:
+        sql = FlinkSqlHook()
+        rows = {t: observe.row_count(sql, flink) for t, flink in the_plan["final_tables"].items()} \
+            if header.get("outcome") != "dry run" else {}
+        print(f"Report with charts: {ledger.write_report('report.html', render_report(header, steps, summary, rows_after=rows))}")
+    except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
+        print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")
 
 
 def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | None = None) -> None:
