@@ -31,10 +31,11 @@ from __future__ import annotations
 from airflow.sdk import Param
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation
+from confluent_migration.migration.params import OPTIONAL_STRING
 from confluent_migration.migration.plans import OPTION_C
 from confluent_migration.migration.recreate import maintenance_window
 
-WINDOW_START = Param("", type="string", title="Window start",
+WINDOW_START = Param(None, type=OPTIONAL_STRING, title="Window start",
                      description="When the maintenance window opens (ISO 8601 with a time zone, e.g. "
                                  "2026-01-31T22:00:00+00:00); empty: at once. Checks run before the wait.")
 
@@ -42,6 +43,6 @@ with migration_dag("migrate_maintenance_window_recreate", doc_md=__doc__, tags=[
                    option_params={"window_start": WINDOW_START}) as dag:
     run = preflight(OPTION_C)
     started = maintenance_window(run)
-    validated = validation(run, after=started)
+    validated = validation(run, after=started, step=6)
     close(run, after=validated, windows={"maintenance window (first v1 stop to v2 caught up and gates checked)":
                                          ["statement_stopped", "gates"]})

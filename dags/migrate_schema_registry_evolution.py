@@ -32,5 +32,5 @@ with migration_dag("migrate_schema_registry_evolution", doc_md=__doc__, tags=["o
     run = preflight(OPTION_A)
     registered = evolve_schemas(run)
     replaced = replace_pipelines(run, after=registered)
-    validated = validation(run, after=replaced)
+    validated = validation(run, after=replaced, step=4)
     close(run, after=validated, windows={"v1 stopped to v2 caught up": ["statement_stopped", "statement_created"]})

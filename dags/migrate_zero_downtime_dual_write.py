@@ -60,6 +60,6 @@ with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_pa
     gated = backfill_gates(run, after=backfilling)
     switched = switch_reads(run, after=gated)
     returned = return_to_original_names(run, after=switched)
-    validated = validation(run, after=returned)
+    validated = validation(run, after=returned, step=7)
     close(run, after=validated, windows={"dual write to v1 stopped": ["statement_created", "statement_stopped"],
                                          "first v1 table dropped to _v2 retired": ["table_dropped", "table_retired"]})

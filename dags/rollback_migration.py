@@ -29,24 +29,25 @@ from airflow.sdk import DAG, TaskGroup, task
 
 from confluent_migration.migration.building import RETRIES, TAGS, release_lock
 from confluent_migration.migration.building import acquire_lock as lock_tables
-from confluent_migration.migration.params import rollback_params
+from confluent_migration.migration.params import describe_target, flink_target, rollback_params
 from confluent_migration.migration.rollback import GROUPS, choose_run, rollback_summary, undo, verify_data_flow
 
 with DAG("rollback_migration", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
          max_active_runs=1, doc_md=__doc__, tags=[*TAGS, "rollback"], params=rollback_params(),
+         description=f"Undoes a migration run in {describe_target(flink_target())}",
          default_args=dict(RETRIES)) as dag:
-    with TaskGroup("choose_the_run"):
+    with TaskGroup("phase_1_choose_the_run"):
         choice = task(task_id="check_params_and_find_run")(choose_run)()
         lock = task(task_id="acquire_table_lock")(lock_tables)(choice)
         go = task.short_circuit(task_id="changes_allowed")(lambda c: not c["dry_run"])(choice)
         choice >> lock >> go
     previous = go
-    for group in GROUPS:
-        with TaskGroup(group):
+    for step, group in enumerate(GROUPS, start=2):
+        with TaskGroup(f"phase_{step}_{group}"):
             undone = task(task_id=f"undo_{group}")(undo)(group, choice)
         previous >> undone
         previous = undone
-    with TaskGroup("verify_data_flow"):
+    with TaskGroup(f"phase_{len(GROUPS) + 2}_verify_data_flow"):
         flowing = task(task_id="verify_new_changes_flow")(verify_data_flow)(choice)
     previous >> flowing
     summary = task(task_id="summary")(rollback_summary)(choice)

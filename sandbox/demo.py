@@ -4,7 +4,8 @@ Starts a fresh sandbox with the encarta world (its four pipelines RUNNING under 
 changes) in the background, points the Airflow connections at it, runs a migration DAG with
 ``airflow dags test`` in a project-local AIRFLOW_HOME and prints the run's summary and the world's
 state (``--rollback`` then rolls it back).
-``--ui`` instead starts ``airflow standalone`` on the same sandbox.
+``--ui`` instead starts ``airflow standalone`` on the same sandbox (``--airflow-port``), with a local
+webhook receiver for the health check's alerts (printed as they arrive, kept in ``.sandbox/alerts.log``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from sandbox.alert_receiver import AlertReceiver
 from sandbox.config import SandboxConfig
 from sandbox.connections import airflow_connection_env
 from sandbox.process import SandboxProcess, wait_until_ready
@@ -117,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ui", action="store_true", help="run airflow standalone on the sandbox instead")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", 8085)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", 8085)), help="the sandbox's port")
+    parser.add_argument("--airflow-port", type=int, default=int(os.environ.get("AIRFLOW_PORT", 8080)),
+                        help="--ui: the Airflow UI's port (default 8080, env AIRFLOW_PORT)")
+    parser.add_argument("--webhook-port", type=int, default=0,
+                        help="--ui: the alert webhook receiver's port (default: a free one)")
     parser.add_argument("--changes-per-second", type=float, default=5.0)
     parser.add_argument("--option", choices=sorted(OPTIONS), default="A",
                         help="A: Schema Registry evolution (default), B: zero-downtime dual write, "
@@ -139,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     airflow_db_migrate()
 
     if args.ui:
-        env = {**os.environ, "AIRFLOW__API__PORT": "8080"}
-        print("Airflow standalone on http://127.0.0.1:8080 (Ctrl-C stops it; the sandbox keeps running)")
+        alerts = AlertReceiver(args.webhook_port, log=ROOT / ".sandbox" / "alerts.log", echo=True).start()
+        env = {**os.environ, **alerts.connection_env(), "AIRFLOW__API__PORT": str(args.airflow_port)}
+        print(f"Airflow standalone on http://127.0.0.1:{args.airflow_port} (Ctrl-C stops it; the sandbox keeps "
+              f"running); health-check alerts arrive at {alerts.url} (printed here, kept in .sandbox/alerts.log)")
         proc = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env)
         try:
             return proc.wait()

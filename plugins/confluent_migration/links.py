@@ -15,6 +15,8 @@ from airflow.sdk.execution_time.xcom import XCom
 CONSOLE = "https://confluent.cloud/environments"
 STATEMENT_URL_KEY = "confluent_statement_url"
 SUBJECT_URL_KEY = "confluent_subject_url"
+# A mapped task is shown by what it acts on (its table, statement or subject), not by its index.
+MAP_LABEL = "{{ task.map_label }}"
 
 
 def statement_url(environment_id: str, statement_name: str) -> str:

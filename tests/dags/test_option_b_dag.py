@@ -23,14 +23,14 @@ def dag():
 
 def test_the_steps_follow_the_runbook_order(dag):
     before = upstream_closure
-    assert "phase_1_backup_and_prepare.changes_allowed" in before(dag, "phase_3_create_v2_tables.create_v2_tables")
-    assert "phase_3_create_v2_tables.check_v2_tables_absent" in before(dag, "phase_3_create_v2_tables.create_v2_tables")
-    assert "phase_3_create_v2_tables.create_v2_tables" in before(dag, "phase_5_dual_write_backfill.level_0_start_v2")
-    assert "phase_5_dual_write_backfill.level_0_start_v2" in before(dag, "phase_5_dual_write_backfill.level_1_start_v2")
-    stop = "phase_7_switch_reads_stop_v1.stop_v1"
-    assert {"phase_6_backfill_gates.wait_until_backfill_caught_up", "phase_6_backfill_gates.parity_and_timestamp_gates",
-            "phase_7_switch_reads_stop_v1.approve_switch_of_readers"} <= before(dag, stop)
-    back = "phase_8_return_to_original_names"
+    assert "phase_1_backup_and_prepare.changes_allowed" in before(dag, "phase_2_create_v2_tables.create_v2_tables")
+    assert "phase_2_create_v2_tables.check_v2_tables_absent" in before(dag, "phase_2_create_v2_tables.create_v2_tables")
+    assert "phase_2_create_v2_tables.create_v2_tables" in before(dag, "phase_3_dual_write_backfill.level_0_start_v2")
+    assert "phase_3_dual_write_backfill.level_0_start_v2" in before(dag, "phase_3_dual_write_backfill.level_1_start_v2")
+    stop = "phase_5_switch_reads_stop_v1.stop_v1"
+    assert {"phase_4_backfill_gates.wait_until_backfill_caught_up", "phase_4_backfill_gates.parity_and_timestamp_gates",
+            "phase_5_switch_reads_stop_v1.approve_switch_of_readers"} <= before(dag, stop)
+    back = "phase_6_return_to_original_names"
     assert {stop, f"{back}.original_names_chosen"} <= before(dag, f"{back}.recreate_original_tables.back_up_tables")
     assert f"{back}.recreate_original_tables.back_up_tables" in before(
         dag, f"{back}.recreate_original_tables.drop_tables")
@@ -46,7 +46,7 @@ def test_the_steps_follow_the_runbook_order(dag):
 def test_the_approval_is_human_in_the_loop_and_a_reject_fails_the_run(dag):
     from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-    approve = dag.get_task("phase_7_switch_reads_stop_v1.approve_switch_of_readers")
+    approve = dag.get_task("phase_5_switch_reads_stop_v1.approve_switch_of_readers")
     assert isinstance(approve, ApprovalOperator) and approve.fail_on_reject
     assert dag.params["require_approval"] is True and dag.params["final_names"] == "original"
     assert dag.max_active_runs == 1 and "option-b" in dag.tags

@@ -19,21 +19,21 @@ def dag():
 
 def test_the_steps_follow_the_runbook_order(dag):
     before = upstream_closure
-    assert "phase_1_backup_and_prepare.validate_v2_pipelines" in before(dag, "wait_for_the_window.wait_for_window_start")
-    assert "wait_for_the_window.wait_for_window_start" in before(dag, "stop_pipelines.level_1_stop_v1")
-    assert "stop_pipelines.level_1_stop_v1" in before(dag, "stop_pipelines.level_0_stop_v1")  # downstream first
-    assert "stop_pipelines.level_0_stop_v1" in before(dag, "phase_5_table_recreation.back_up_tables")
-    assert "phase_5_table_recreation.back_up_tables" in before(dag, "phase_5_table_recreation.drop_tables")
-    assert "phase_5_table_recreation.drop_tables" in before(dag, "phase_5_table_recreation.create_v2_tables")
-    assert "phase_6_start_v2_pipelines.level_0_start_v2" in before(dag, "phase_6_start_v2_pipelines.level_1_start_v2")
-    assert "phase_6_start_v2_pipelines.level_1_start_v2" in before(dag, "phase_7_validation.wait_until_caught_up")
+    assert "phase_1_backup_and_prepare.validate_v2_pipelines" in before(dag, "phase_2_wait_for_the_window.wait_for_window_start")
+    assert "phase_2_wait_for_the_window.wait_for_window_start" in before(dag, "phase_3_stop_pipelines.level_1_stop_v1")
+    assert "phase_3_stop_pipelines.level_1_stop_v1" in before(dag, "phase_3_stop_pipelines.level_0_stop_v1")  # downstream first
+    assert "phase_3_stop_pipelines.level_0_stop_v1" in before(dag, "phase_4_table_recreation.back_up_tables")
+    assert "phase_4_table_recreation.back_up_tables" in before(dag, "phase_4_table_recreation.drop_tables")
+    assert "phase_4_table_recreation.drop_tables" in before(dag, "phase_4_table_recreation.create_v2_tables")
+    assert "phase_5_start_v2_pipelines.level_0_start_v2" in before(dag, "phase_5_start_v2_pipelines.level_1_start_v2")
+    assert "phase_5_start_v2_pipelines.level_1_start_v2" in before(dag, "phase_6_validation.wait_until_caught_up")
 
 
 def test_the_window_wait_is_deferrable_and_offered_in_the_form(dag):
     from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 
-    assert isinstance(dag.get_task("wait_for_the_window.wait_for_window_start"), DateTimeSensorAsync)
-    assert dag.params["window_start"] == "" and dag.params["dry_run"] is True
+    assert isinstance(dag.get_task("phase_2_wait_for_the_window.wait_for_window_start"), DateTimeSensorAsync)
+    assert dag.params["window_start"] is None and dag.params["dry_run"] is True
     assert dag.max_active_runs == 1 and "option-c" in dag.tags
 
 

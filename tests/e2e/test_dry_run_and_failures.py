@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.statements import statement_name
+from sandbox.alert_receiver import CONN_ENV, AlertReceiver
 from tests.support.world_checks import pipeline_state
 
 pytestmark = pytest.mark.e2e
@@ -23,12 +24,13 @@ def test_a_dry_run_validates_everything_and_changes_nothing(run_project_dag, enc
     before = pipeline_state(encarta)
     result = run_project_dag("migrate_schema_registry_evolution")  # dry_run is the default
     assert result.dag_run.state == "success"
-    assert result.state("phase_4_schema_registry_updates.set_full_transitive") == "skipped"
+    assert result.state("phase_2_schema_registry_updates.set_full_transitive") == "skipped"
     validated = [ti for ti in result.dag_run.get_task_instances()
                  if ti.task_id == "phase_1_backup_and_prepare.validate_v2_pipelines"]
     assert validated and {ti.state for ti in validated} == {"success"}, "the dry run must validate every statement"
     assert result.state("phase_1_backup_and_prepare.print_plan") == "success"
-    assert "DRY RUN" in result.xcom("summary")
+    summary = result.xcom("summary")
+    assert "DRY RUN" in summary and "PLAN (option A" in summary and "expected write gap" in summary, summary
     assert pipeline_state(encarta) == before
 
 
@@ -61,9 +63,16 @@ def test_a_run_failing_half_way_is_rolled_back_cleanly(run_project_dag, encarta,
     stop.set()
     summary = result.xcom("summary")
     assert result.dag_run.state == "failed", result.why()
-    assert result.failed_tasks() == ["phase_6_replace_pipelines.level_1_start_v2[0]"], result.why()
+    assert result.failed_tasks() == ["phase_3_replace_pipelines.level_1_start_v2[0]"], result.why()
     assert any("StatementConflictError" in error for error in result.errors), result.why()
     assert "FAILED" in summary and "skus-master-v2" in summary and "STARTED, NOT COMPLETED" in summary, summary
+    failed = "phase_3_replace_pipelines.level_1_start_v2[0]"
+    assert f"FAILED TASKS:\n  {failed}: StatementConflictError" in summary, summary
+    assert "v1 stopped to v2 caught up: not measured (failed)" in summary, summary
+    assert re.search(r"  skus_master: written by .*STOPPED.*; latest schema skus_master-value v2", summary), summary
+    last = summary.strip().splitlines()[-1]
+    assert last.startswith(f"NEXT STEP: task {failed} failed (StatementConflictError") and "NO WRITER for skus_master" \
+        in last and f"migration_run={result.dag_run.run_id}" in last, summary
 
     rollback = run_project_dag("rollback_migration", confirm=encarta.config.database)
     assert rollback.dag_run.state == "success", rollback.xcom("summary")
@@ -75,37 +84,37 @@ def test_a_run_failing_half_way_is_rolled_back_cleanly(run_project_dag, encarta,
     assert [n for n, p in phases.items() if "-v2-" in n and p == "RUNNING"] == []
 
 
-class _Webhook(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):  # quiet
-        pass
-
-
 @pytest.fixture
 def webhook(monkeypatch):
-    server = HTTPServer(("127.0.0.1", 0), _Webhook)
-    _Webhook.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("AIRFLOW_CONN_MIGRATION_ALERTS_WEBHOOK", json.dumps(
-        {"conn_type": "http", "host": f"http://127.0.0.1:{server.server_port}/hooks/alerts"}))
-    yield _Webhook.received
-    server.shutdown()
+    receiver = AlertReceiver().start()
+    for key, value in receiver.connection_env().items():
+        monkeypatch.setenv(key, value)
+    yield receiver.received
+    receiver.stop()
 
 
 def test_the_health_check_passes_on_a_healthy_world_and_alerts_on_a_broken_one(run_project_dag, encarta, webhook):
     healthy = run_project_dag("post_migration_health_check", version="v1")
     assert healthy.dag_run.state == "success"
-    assert "HEALTHY" in healthy.xcom("check_pipeline_health")["report"]
+    assert "HEALTHY" in healthy.xcom("check_pipeline_health")
     assert webhook == []
 
     FlinkStatementsHook().set_stopped(MANIFEST.table("skus_master").v1.statement, True)
     broken = run_project_dag("post_migration_health_check", version="v1")
     assert broken.dag_run.state == "failed"
     assert len(webhook) == 1 and "post_migration_health_check" in webhook[0]["text"]
-    assert "check_pipeline_health" in webhook[0]["text"]
+    assert "check_pipeline_health" in webhook[0]["text"] and "running pipelines" in webhook[0]["text"]
+
+
+def test_an_alert_that_cannot_be_delivered_fails_the_health_check_naming_the_connection(
+        run_project_dag, encarta, monkeypatch):
+    monkeypatch.delenv(CONN_ENV, raising=False)
+    healthy = run_project_dag("post_migration_health_check", version="v1")
+    assert healthy.dag_run.state == "failed", "a healthy day without an alert route must still fail"
+    assert any("the connection 'migration_alerts_webhook' isn't defined" in e for e in healthy.errors), healthy.why()
+
+    FlinkStatementsHook().set_stopped(MANIFEST.table("skus_master").v1.statement, True)
+    broken = run_project_dag("post_migration_health_check", version="v1")
+    assert broken.dag_run.state == "failed"
+    assert any("isn't defined" in e for e in broken.errors), broken.why()
+    assert "The undelivered alert: :rotating_light: *post_migration_health_check*" in broken.output

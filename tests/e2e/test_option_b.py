@@ -49,7 +49,7 @@ def test_option_b_returns_to_the_original_names_live_and_rollback_restores_v1(ru
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     result = migrate(run_project_dag, database)  # final_names=original is the default
     run_id = result.dag_run.run_id
-    assert result.state("phase_8_return_to_original_names.original_names_chosen") == "success"
+    assert result.state("phase_6_return_to_original_names.original_names_chosen") == "success"
     rebuilt = re.search(r"first v1 table dropped to _v2 retired: ([0-9.]+) s", result.xcom("summary"))
     assert rebuilt and float(rebuilt.group(1)) > 0, result.xcom("summary")
 
@@ -82,7 +82,7 @@ def test_option_b_keeping_the_v2_names_and_rollback_resumes_v1(run_project_dag, 
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     rows_before = {s.name: observe.row_count(sql, s.flink_table) for s in MANIFEST.tables}
     result = migrate(run_project_dag, database, final_names="v2")
-    assert result.state("phase_8_return_to_original_names.recreate_original_tables.drop_tables") == "skipped"
+    assert result.state("phase_6_return_to_original_names.recreate_original_tables.drop_tables") == "skipped"
 
     final = {s.name: v2_table(s.flink_table) for s in MANIFEST.tables}
     for spec in MANIFEST.tables:
@@ -110,7 +110,7 @@ def test_option_b_waits_for_a_person_to_approve_when_external_readers_exist(run_
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
     flink = FlinkStatementsHook()
     uoms, master = MANIFEST.table("skus_uoms_agg"), MANIFEST.table("skus_master")
-    approval = "phase_7_switch_reads_stop_v1.approve_switch_of_readers"
+    approval = "phase_5_switch_reads_stop_v1.approve_switch_of_readers"
     with Approver("migrate_zero_downtime_dual_write") as approver:
         result = migrate(run_project_dag, encarta.config.database, tables=[uoms.name], final_names="v2",
                          require_approval=True)
@@ -126,7 +126,7 @@ def test_option_b_dry_run_changes_nothing(run_project_dag, encarta):
     before = pipeline_state(encarta)
     dry = run_project_dag("migrate_zero_downtime_dual_write")  # dry_run is the default
     assert dry.dag_run.state == "success"
-    assert dry.state("phase_3_create_v2_tables.create_v2_tables") == "skipped"
-    assert dry.state("phase_8_return_to_original_names.recreate_original_tables.drop_tables") == "skipped"
+    assert dry.state("phase_2_create_v2_tables.create_v2_tables") == "skipped"
+    assert dry.state("phase_6_return_to_original_names.recreate_original_tables.drop_tables") == "skipped"
     assert "DRY RUN" in dry.xcom("summary")
     assert pipeline_state(encarta) == before

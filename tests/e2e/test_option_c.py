@@ -78,7 +78,7 @@ def test_option_c_dry_run_plans_the_ddl_and_changes_nothing(run_project_dag, enc
     queries = [q["sql"] for q in result.xcom("phase_1_backup_and_prepare.plan_validate_queries")]
     assert len(queries) == 4 * len(MANIFEST.tables)  # v2 query, v2 DDL, backup DDL, DROP per table
     assert sum(q.startswith("DROP TABLE") for q in queries) == len(MANIFEST.tables)
-    assert result.state("wait_for_the_window.wait_for_window_start") == "skipped"
-    assert result.state("phase_5_table_recreation.drop_tables") == "skipped"
+    assert result.state("phase_2_wait_for_the_window.wait_for_window_start") == "skipped"
+    assert result.state("phase_4_table_recreation.drop_tables") == "skipped"
     assert "DRY RUN" in result.xcom("summary")
     assert pipeline_state(encarta) == before

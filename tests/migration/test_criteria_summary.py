@@ -65,3 +65,54 @@ def test_the_summary_shows_steps_gates_and_an_unfinished_step():
     assert "FAILED" in text and "v2" in text and "STARTED, NOT COMPLETED" in text
     assert "PASS" in text and "throughput vs baseline" in text
     assert window_seconds(steps, "statement_stopped", "statement_stopped") == 5.0
+
+
+def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
+    from confluent_migration.migration.manifest import load_manifest
+    from confluent_migration.migration.params import check_migration_params
+    from confluent_migration.migration.plans import plan
+    from confluent_migration.migration.summary import render_plan
+
+    manifest = load_manifest()
+    master = manifest.table("skus_master")
+    stateful = {t.name: t.stateful for t in manifest.tables}
+    state = {"readers": {"skus_master": {"external": ["bi-report"]}}, "rows": {"skus_master": 1200},
+             "subjects": {master.value_subject: {"versions": [1]}}}
+    params = check_migration_params({"tables": ["skus_master"]}, manifest, None).as_dict()
+    option_a = {**plan("A", manifest, ["skus_master"], "manual__r1", {}), "params": params}
+    text = render_plan(option_a, state, stateful)
+    v2 = option_a["new_statements"][0]
+    for line in (f"register the v2 schema on {master.value_subject} (latest now v1)",
+                 f"set compatibility of {master.value_subject} to FULL_TRANSITIVE",
+                 f"stop {master.v1.statement} (offsets recorded",
+                 f"start {v2} ({'stateful' if master.stateful else 'stateless'}) from the",
+                 "external readers: bi-report",
+                 f"expected write gap: no new rows from the stop of {master.v1.statement} until {v2} has caught up "
+                 "(reprocesses 1200 rows", "row parity with the source within 1 %", "throughput >= 95 %"):
+        assert line in text, text
+    option_c = {**plan("C", manifest, ["skus_master"], "manual__r1", {}), "params": params}
+    text = render_plan(option_c, None, stateful)
+    backup = option_c["backups"][0]
+    assert f"back up table `{master.flink_table}` into `{backup['backup_table']}` (counts verified)" in text
+    assert f"drop table `{master.flink_table}`" in text and "external readers: none found" in text
+
+
+def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_and_throughput():
+    from confluent_migration.migration.ledger import Step
+    from confluent_migration.migration.report import render_report, write_gaps
+
+    steps = [Step("preflight_state", "t", -1, "done", {}, {"rows": {"skus_master": 100}}, "2026-01-01T00:00:00+00:00"),
+             Step("baseline", "t", -1, "done", {}, {"throughput": 5.0}, "2026-01-01T00:00:01+00:00"),
+             Step("statement_stopped", "s", 0, "done", {"statement_name": "encarta-skus-master-v1"}, None,
+                  "2026-01-01T00:00:10+00:00", "2026-01-01T00:00:11+00:00"),
+             Step("statement_created", "c", 0, "done", {"statement_name": "skus-master-v2-ab12"}, None,
+                  "2026-01-01T00:00:12+00:00", "2026-01-01T00:00:14+00:00"),
+             Step("criteria", "k", -1, "done", {"after": {"throughput": 4.5}}, [], "2026-01-01T00:01:00+00:00")]
+    assert write_gaps(steps, ["skus_master"]) == {"skus_master": 4.0}
+    page = render_report({"dag_id": "migrate_schema_registry_evolution", "run_id": "manual__r1", "outcome": "success",
+                          "tables": ["skus_master"]}, steps, "Migration run manual__r1: SUCCESS <ok>",
+                         rows_after={"skus_master": 101})
+    assert page.startswith("<!doctype html>") and page.count("<svg") == 3
+    for title in ("Rows per table", "Write gap per table", "Throughput against the baseline"):
+        assert title in page
+    assert "SUCCESS &lt;ok&gt;" in page and "src=" not in page  # self-contained, summary escaped

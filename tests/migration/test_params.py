@@ -102,7 +102,25 @@ def test_the_form_offers_the_manifest_tables_and_safe_defaults():
     assert form["tables"].value == ALL
     assert form["tables"].schema["items"]["enum"] == ALL
     assert form["dry_run"].value is True
-    assert form["confirm"].value == ""
+    assert form["confirm"].value is None
+
+
+def test_the_form_names_the_target_from_the_connection_in_the_environment():
+    import json
+
+    from confluent_migration.migration.params import flink_target
+
+    extra = {"database": "lkc-prod", "catalog": "prod-env", "environment_id": "env-123"}
+    as_json = {"AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT": json.dumps({"conn_type": "http", "extra": extra})}
+    as_uri = {"AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT": "http://k:s@flink.example?database=lkc-prod&catalog=prod-env"
+                                                      "&environment_id=env-123"}
+    assert flink_target(as_json) == flink_target(as_uri) == extra
+    form = migration_params(MANIFEST, target=flink_target(as_json))
+    assert form["confirm"].description == ("This run changes database 'lkc-prod' (catalog prod-env, environment_id "
+                                           "env-123). Type 'lkc-prod' to allow the changes; leave empty for a dry run.")
+    assert flink_target({}) == {} and flink_target({"AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT": "{not json"}) == {}
+    unknown = migration_params(MANIFEST, target={})["confirm"].description
+    assert "extra of connection 'confluent_flink_default'" in unknown and "cannot be shown here" in unknown
 
 
 def test_rollback_mode_and_health_thresholds():

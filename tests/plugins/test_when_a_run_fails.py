@@ -1,16 +1,18 @@
 """When a run fails: no level loses its writer after an upstream v2 failed, and the run says which
-tables nobody writes any more and which rollback to trigger."""
+task failed, the state of each table, which tables nobody writes any more, and which rollback to
+trigger (or which task to clear)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.errors import StatementFailedError
-from confluent_migration.migration.building import unwritten_tables, what_next
 from confluent_migration.migration.options import upstream_running
+from confluent_migration.migration.outcome import unwritten_tables, what_next
 from tests.plugins.conftest import unique
 
 
@@ -65,8 +67,19 @@ def test_a_table_whose_writer_stopped_is_named_with_the_rollback_to_trigger(flin
     plan = {"facts": [{"table": "orders", "flink_table": table}, {"table": "customers", "flink_table": other}],
             "final_tables": {"orders": table, "customers": other}}
     run_id = f"manual__{uuid.uuid4().hex}"
+    plan["facts"][0]["subjects"] = [f"{table}-value"]
+    plan["facts"][1]["subjects"] = []
     assert unwritten_tables(plan) == {}
-    assert "every table still has a running writer" in what_next(plan, run_id)
+    failed = [{"task_id": "phase_3_replace_pipelines.level_1_start_v2", "map_index": 0,
+               "error": "StatementConflictError: the name is taken\nmore detail", "at": "2026-01-01T00:00:00"}]
+    text = what_next(plan, run_id, failed)
+    assert "FAILED TASKS:\n  phase_3_replace_pipelines.level_1_start_v2[0]: StatementConflictError" in text
+    assert re.search(rf"  orders: written by {writer} RUNNING; latest schema {table}-value (v\d+|none)\n", text), text
+    assert text.strip().splitlines()[-1].startswith(
+        "NEXT STEP: task phase_3_replace_pipelines.level_1_start_v2[0] failed (StatementConflictError: the name is "
+        "taken); every table still has a running writer. Fix the cause and clear task "
+        "phase_3_replace_pipelines.level_1_start_v2 (with its downstream) to resume the run, or trigger DAG "
+        f"rollback_migration with migration_run={run_id}")
 
     hook.set_stopped(writer, True)
     wait_for(hook, writer, "STOPPED")
@@ -74,5 +87,5 @@ def test_a_table_whose_writer_stopped_is_named_with_the_rollback_to_trigger(flin
     text = what_next(plan, run_id)
     assert f"orders: no RUNNING statement writes it (was written by {{'{writer}': 'STOPPED'}})" in text
     last = text.strip().splitlines()[-1]
-    assert last.startswith("NEXT STEP: NO WRITER for orders:") and f"migration_run={run_id}" in last
+    assert last.startswith("NEXT STEP: the run failed; NO WRITER for orders:") and f"migration_run={run_id}" in last
     assert "customers" not in last

@@ -51,7 +51,7 @@ def test_option_a_then_the_health_check_then_rollback(runs, encarta):
 
 def test_option_b_keeping_the_v2_names_then_rollback(runs, encarta):
     result = runs.migrate("migrate_zero_downtime_dual_write", final_names="v2", require_approval=False)
-    assert result.task_states["phase_8_return_to_original_names.recreate_original_tables.drop_tables"] == "skipped"
+    assert result.task_states["phase_6_return_to_original_names.recreate_original_tables.drop_tables"] == "skipped"
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     final = {s.name: v2_table(s.flink_table) for s in MANIFEST.tables}
     statements = flink.list_statements()
@@ -70,7 +70,7 @@ def test_option_b_keeping_the_v2_names_then_rollback(runs, encarta):
 def test_option_c_then_rollback(runs, encarta):
     window_start = datetime.now(timezone.utc) + timedelta(seconds=60)  # the run defers until then
     result = runs.migrate("migrate_maintenance_window_recreate", window_start=window_start.isoformat())
-    assert result.task_states["wait_for_the_window.wait_for_window_start"] == "success"
+    assert result.task_states["phase_2_wait_for_the_window.wait_for_window_start"] == "success"
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     for spec in MANIFEST.tables:
         assert observe.column_names(sql, spec.flink_table) == columns(spec, "v2"), spec.name

@@ -5,7 +5,7 @@ A migration DAG file is::
     with migration_dag(...) as dag:
         run = preflight(OPTION_X)            # Phase 1: backup and prepare (changes nothing)
         ...the option's own phases...        # each change recorded in the ledger as it happens
-        validation(run, after=...)           # Phase 7: gates and success criteria
+        validation(run, after=..., step=N)   # the last step: gates and success criteria
         close(run)                           # summary and lock release, also after a failure
 
 The first task checks the params and computes the run's plan (``plans.py``); later tasks read it
@@ -35,9 +35,16 @@ from confluent_migration.migration.criteria import Measurements, SuccessCriteria
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
 from confluent_migration.migration.lock import LockHeldError, TableLocks
 from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
-from confluent_migration.migration.params import RunParams, check_migration_params, migration_params
+from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
+from confluent_migration.migration.params import (
+    RunParams,
+    check_migration_params,
+    describe_target,
+    flink_target,
+    migration_params,
+)
 from confluent_migration.migration.plans import plan
-from confluent_migration.migration.summary import render_summary, window_seconds
+from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
@@ -85,6 +92,7 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
                   manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
     """A migration DAG: manual trigger only, one run at a time, the params form, templates from include/."""
     manifest = manifest or load_manifest()
+    target = flink_target()
     return DAG(
         dag_id,
         schedule=None,
@@ -92,11 +100,12 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         catchup=False,
         max_active_runs=1,
         doc_md=doc_md,
+        description=f"Changes {describe_target(target)}; a dry run (the default) changes nothing",
         tags=[*TAGS, *(tags or [])],
-        params=migration_params(manifest, extra=option_params),
+        params=migration_params(manifest, extra=option_params, target=target),
         template_searchpath=[str(INCLUDE_DIR)],
         render_template_as_native_obj=False,
-        default_args=dict(RETRIES),
+        default_args={**RETRIES, "on_failure_callback": record_failure},
     )
 
 
@@ -250,7 +259,7 @@ def all_subjects(the_plan: dict[str, Any]) -> list[str]:
     return [s for f in the_plan["facts"] for s in f["subjects"]]
 
 
-# -- Phase 7: validation -----------------------------------------------------------------------------
+# -- the last step: validation -----------------------------------------------------------------------------
 
 def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
                      **context: Any) -> list[dict[str, Any]]:
@@ -329,9 +338,11 @@ def caught_up_and_gated(run: MigrationRun, *, after: Any, statements_key: str = 
     return gates
 
 
-def validation(run: MigrationRun, *, after: Any) -> Any:
-    """Phase 7 (validation and testing): caught up, gates, success criteria."""
-    with TaskGroup("phase_7_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
+def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
+    """The last step (validation and testing): caught up, gates, success criteria.
+
+    :param step: its number in the DAG's runbook (the group is ``phase_<step>_validation``)."""
+    with TaskGroup(f"phase_{step}_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
         gates = caught_up_and_gated(run, after=after)
         criteria = task(task_id="success_criteria")(success_criteria)(run.plan)
         gates >> criteria
@@ -356,48 +367,38 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
     header = ledger.finish(outcome)
     facts = {}
     for name, (start_kind, end_kind) in (windows or {}).items():
-        seconds = window_seconds(steps, start_kind, end_kind)
-        facts[name] = "not reached" if seconds is None else f"{seconds:.1f} s"
+        seconds = window_seconds(steps, start_kind, end_kind) if outcome == "success" else None
+        facts[name] = f"{seconds:.1f} s" if seconds is not None else (
+            "not reached" if outcome == "success" else f"not measured ({outcome})")
     text = render_summary(header, [s for s in steps if s.kind not in ("gates", "criteria")], gates=gates,
                           criteria=criteria, facts=facts, outcome=outcome)
-    next_step = "" if outcome in ("dry run", "success") else what_next(the_plan, context["run_id"])
+    if outcome == "dry run":
+        state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None)
+        stateful = {t.name: t.stateful for t in load_manifest().tables}
+        next_step = render_plan(the_plan, state, stateful)
+    else:
+        next_step = "" if outcome == "success" else what_next(the_plan, context["run_id"], failed_tasks(ledger))
     path = ledger.write_report("summary.txt", text + next_step)
     print(text + next_step)
     print(f"Summary written to {path}; roll back with DAG rollback_migration, migration_run={context['run_id']}")
-    if next_step:
+    write_run_report(ledger, header, steps, text + next_step, the_plan)
+    if outcome == "failed":
         print(next_step.strip().splitlines()[-1])  # the log's last line says what to do
     return text + next_step
 
 
-def unwritten_tables(the_plan: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """The run's tables that no live statement writes under any of their names (original, ``_v2``,
-    final), each with the phases of the statements that wrote it before: the worst outcome."""
-    statements = FlinkStatementsHook().list_statements()
-    names: dict[str, set[str]] = {f["table"]: {f["flink_table"]} for f in the_plan["facts"]}
-    for key in ("v1_tables", "dual_write_tables", "final_tables"):
-        for table, flink_table in (the_plan.get(key) or {}).items():
-            names.setdefault(table, set()).add(flink_table)
-    return {table: {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}
-            for table, flink_tables in names.items()
-            if not any(observe.writers_of(statements, t) for t in flink_tables)}
+def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summary: str,
+                     the_plan: dict[str, Any]) -> None:
+    """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
+    from confluent_migration.migration.report import render_report
 
-
-def what_next(the_plan: dict[str, Any], run_id: str) -> str:
-    """The next step after a failed run: which tables have no writer, and the rollback to trigger."""
-    rollback = (f"trigger DAG rollback_migration with migration_run={run_id} and confirm=<the target database> "
-                "(mode planned; emergency skips the data-flow check)")
     try:
-        unwritten = unwritten_tables(the_plan)
-    except Exception as exc:  # noqa: BLE001 - the API is down: say so, and what to do regardless
-        return (f"NEXT STEP: the run failed and the statements could not be listed ({exc}); "
-                f"check which tables have a RUNNING writer in the console, then {rollback}\n")
-    if not unwritten:
-        return (f"NEXT STEP: the run failed; every table still has a running writer. Fix the cause and clear the "
-                f"failed task to resume the run, or {rollback}\n")
-    lines = [f"  {table}: no RUNNING statement writes it (was written by {writers or 'none found'})"
-             for table, writers in sorted(unwritten.items())]
-    return ("TABLES WITHOUT A WRITER:\n" + "\n".join(lines) + "\n"
-            f"NEXT STEP: NO WRITER for {', '.join(sorted(unwritten))}: {rollback} now\n")
+        sql = FlinkSqlHook()
+        rows = {t: observe.row_count(sql, flink) for t, flink in the_plan["final_tables"].items()} \
+            if header.get("outcome") != "dry run" else {}
+        print(f"Report with charts: {ledger.write_report('report.html', render_report(header, steps, summary, rows_after=rows))}")
+    except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
+        print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")
 
 
 def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | None = None) -> None:

@@ -70,8 +70,8 @@ def check_v2_tables_absent(the_plan: dict[str, Any]) -> list[str]:
 
 
 def create_v2_tables(run: MigrationRun) -> Any:
-    """Phase 3 (create the v2 tables): ``<table>_v2`` from the v2 DDL; each recorded for rollback."""
-    with TaskGroup("phase_3_create_v2_tables", tooltip="CREATE TABLE <table>_v2 with the v2 DDL"):
+    """Step 2 (create the v2 tables): ``<table>_v2`` from the v2 DDL; each recorded for rollback."""
+    with TaskGroup("phase_2_create_v2_tables", tooltip="CREATE TABLE <table>_v2 with the v2 DDL"):
         absent = task(task_id="check_v2_tables_absent")(check_v2_tables_absent)(run.plan)
         created = SubmitStatementOperator.partial(
             task_id="create_v2_tables", target_phase="COMPLETED", poll_interval=poll_seconds(),
@@ -82,17 +82,17 @@ def create_v2_tables(run: MigrationRun) -> Any:
 
 
 def start_dual_write(run: MigrationRun, after: Any) -> Any:
-    """Phase 5 (dual write and backfill): per dependency level, start each v2 statement writing its
+    """Step 3 (dual write and backfill): per dependency level, start each v2 statement writing its
     ``_v2`` table from the earliest offset, while the v1 statements keep writing the old tables."""
-    with TaskGroup("phase_5_dual_write_backfill",
+    with TaskGroup("phase_3_dual_write_backfill",
                    tooltip="v2 statements write the _v2 tables from the earliest offset; v1 keeps running"):
         return start_levels(run, after=after)
 
 
 def backfill_gates(run: MigrationRun, after: Any) -> Any:
-    """Phase 6 (backfill gates): the v2 statements caught up, then parity and timestamp gates on the
+    """Step 4 (backfill gates): the v2 statements caught up, then parity and timestamp gates on the
     ``_v2`` tables, before anything stops (the full validation runs again once v1 is stopped)."""
-    with TaskGroup("phase_6_backfill_gates", tooltip="v2 caught up; parity and timestamps of the _v2 tables"):
+    with TaskGroup("phase_4_backfill_gates", tooltip="v2 caught up; parity and timestamps of the _v2 tables"):
         return caught_up_and_gated(run, after=after, statements_key="dual_write_statements",
                                    tables_key="dual_write_tables", wait_id="wait_until_backfill_caught_up",
                                    gates_id="parity_and_timestamp_gates")
@@ -142,9 +142,9 @@ def move_readers(run: MigrationRun, *, after: Any, source_key: str, target_key: 
 
 
 def switch_reads(run: MigrationRun, after: Any) -> Any:
-    """Phase 7 (switch reads, stop v1 writes): list external readers, approval when there are any,
+    """Step 5 (switch reads, stop v1 writes): list external readers, approval when there are any,
     then stop each v1 statement (offsets recorded; not deleted, so rollback resumes it)."""
-    with TaskGroup("phase_7_switch_reads_stop_v1",
+    with TaskGroup("phase_5_switch_reads_stop_v1",
                    tooltip="External readers listed and approved; v1 statements stopped (not deleted)"):
         listed, approved = move_readers(run, after=after, source_key="v1_tables",
                                         target_key="dual_write_tables",
@@ -179,10 +179,10 @@ def retire_dual_write(run: MigrationRun, *, after: Any) -> Any:
 
 
 def return_to_original_names(run: MigrationRun, after: Any) -> Any:
-    """Phase 8 (``final_names=original``; skipped for ``v2``): recreate each v1 table with the v2
+    """Step 6 (``final_names=original``; skipped for ``v2``): recreate each v1 table with the v2
     DDL behind a verified backup, fill it with its final v2 statement from the earliest offset
     (upstream first) while readers use ``_v2``, gate it, move readers back, retire ``_v2``."""
-    with TaskGroup("phase_8_return_to_original_names",
+    with TaskGroup("phase_6_return_to_original_names",
                    tooltip="Back up, drop, recreate the original tables with v2; fill them; readers back"):
         chosen = task.short_circuit(task_id="original_names_chosen", ignore_downstream_trigger_rules=False)(
             original_names_chosen)(run.plan)

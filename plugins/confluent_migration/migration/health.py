@@ -24,11 +24,26 @@ from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base
 from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.notify import AlertNotDelivered, WebhookNotifier
 from confluent_migration.migration.params import check_health_params
 
 
 class HealthBreach(AirflowFailException):
-    """A health threshold was breached; the message lists each breach."""
+    """A health threshold was breached and the alert was sent; the message lists each breach."""
+
+    alerted = True  # the on-failure notifier does not send it again
+
+
+def alert(breached: list[Verdict], report_path: str, **context: Any) -> str:
+    """Send the breaches to the alert webhook; :class:`AlertNotDelivered` (naming the connection) when
+    it cannot be, so a lost alert fails the run visibly instead of a log line of a callback."""
+    text = (f":rotating_light: *{context['dag'].dag_id}* failed in task `{context['ti'].task_id}` (run "
+            f"`{context['run_id']}`): {len(breached)} health threshold(s) breached:\n"
+            + "\n".join(v.line() for v in breached) + f"\nReport: {report_path}")
+    try:
+        return WebhookNotifier().post(text)
+    except AlertNotDelivered as lost:
+        raise AlertNotDelivered(f"{lost}\nThe undelivered alert: {text}") from None
 
 
 def recorded_baseline() -> Measurements | None:
@@ -41,8 +56,10 @@ def recorded_baseline() -> Measurements | None:
     return Measurements.from_dict(baseline) if baseline else None
 
 
-def check_health(**context: Any) -> dict[str, Any]:
-    """Run every check; write the report; raise :class:`HealthBreach` when a threshold is breached."""
+def check_health(**context: Any) -> str:
+    """Run every check; write the report; on a breach alert and raise :class:`HealthBreach`; fail with
+    :class:`AlertNotDelivered` when the alert webhook is missing (also on a healthy day: the next
+    breach would go unheard). Returns the report."""
     params = context["params"]
     thresholds = check_health_params(params)
     version = params.get("version", "v2")
@@ -90,5 +107,9 @@ def check_health(**context: Any) -> dict[str, Any]:
     print(f"Report written to {path}")
     breached = failures(verdicts)
     if breached:
-        raise HealthBreach(f"{len(breached)} health threshold(s) breached:\n" + "\n".join(v.line() for v in breached))
-    return {"report": report, "path": str(path)}
+        url = alert(breached, str(path), **context)
+        raise HealthBreach(f"{len(breached)} health threshold(s) breached (alert sent to {url}):\n"
+                           + "\n".join(v.line() for v in breached))
+    WebhookNotifier().url()  # a healthy day still needs a route for tomorrow's alert
+    print(f"HEALTHY: {len(verdicts)} checks passed; report at {path}")
+    return report

@@ -60,8 +60,8 @@ def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -
 
 
 def evolve_schemas(run: MigrationRun) -> Any:
-    """Phase 4 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema."""
-    with TaskGroup("phase_4_schema_registry_updates",
+    """Step 2 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema."""
+    with TaskGroup("phase_2_schema_registry_updates",
                    tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
         level = SetSubjectCompatibilityOperator.partial(
             task_id="set_full_transitive", **recorded(COMPATIBILITY_SET, ["subject", "level"])
@@ -90,10 +90,10 @@ def upstream_running(the_plan: dict[str, Any], level: int) -> list[str]:
 
 
 def replace_pipelines(run: MigrationRun, after: Any) -> Any:
-    """Phase 6 (update SQL scripts): per dependency level, stop each v1 statement (offsets recorded,
+    """Step 3 (replace pipelines): per dependency level, stop each v1 statement (offsets recorded,
     not deleted) and start its v2 statement writing the same table from the earliest offset; a
     level starts only while the v2 statements upstream of it are still RUNNING."""
-    with TaskGroup("phase_6_replace_pipelines",
+    with TaskGroup("phase_3_replace_pipelines",
                    tooltip="Stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
         for n, _ in enumerate(dependency_levels(run.manifest)):

@@ -9,10 +9,13 @@ aimed at the wrong environment stops before it starts.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from airflow.sdk import Param
 from airflow.sdk.exceptions import AirflowFailException
@@ -31,16 +34,50 @@ class ParamError(AirflowFailException, ValueError):
         super().__init__(f"param '{param}': {problem}")
 
 
-def _confirm_param() -> Param:
-    return Param("", type="string", title="Confirm target database",
-                 description="Type the target database (the Kafka cluster of the Flink connection) to allow "
-                             "changes. Not needed for a dry run.")
+FLINK_CONN_ID = "confluent_flink_default"
+OPTIONAL_STRING = ["null", "string"]  # the form may be left empty (a plain "string" is a required field)
 
 
-def _dry_run_param(default: bool) -> Param:
-    return Param(default, type="boolean", title="Dry run",
-                 description="Plan only: validate every statement (sql.dry-run) and schema (compatibility "
-                             "check) and print them; change nothing.")
+def flink_target(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Flink connection's target (``database``, ``catalog``, ``environment_id``) as the DAG
+    processor's environment defines it (``AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT``, JSON or URI form);
+    empty when it is defined elsewhere (metadata DB, secrets backend): read at parse time, no network."""
+    raw = (environ if environ is not None else os.environ).get(f"AIRFLOW_CONN_{FLINK_CONN_ID.upper()}", "")
+    try:
+        if raw.lstrip().startswith("{"):
+            extra = json.loads(raw).get("extra") or {}
+            extra = json.loads(extra) if isinstance(extra, str) else extra
+        else:
+            query = dict(parse_qsl(urlsplit(raw).query))
+            extra = json.loads(query["__extra__"]) if "__extra__" in query else query
+    except (ValueError, AttributeError, TypeError):
+        return {}
+    return {k: str(extra[k]) for k in ("database", "catalog", "environment_id") if extra.get(k)}
+
+
+def describe_target(target: Mapping[str, str]) -> str:
+    """Where a run makes its changes, in words, for the form."""
+    if not target.get("database"):
+        return (f"the database (Kafka cluster) in the extra of connection '{FLINK_CONN_ID}' (Admin > "
+                "Connections; not defined in this environment, so it cannot be shown here)")
+    where = ", ".join(f"{k} {target[k]}" for k in ("catalog", "environment_id") if target.get(k))
+    return f"database '{target['database']}'" + (f" ({where})" if where else "")
+
+
+def _confirm_param(target: Mapping[str, str]) -> Param:
+    word = target.get("database") or "the target database"
+    return Param(None, type=OPTIONAL_STRING, title="Confirm target database",
+                 description=f"This run changes {describe_target(target)}. Type '{word}' to allow the "
+                             "changes; leave empty for a dry run.")
+
+
+def _dry_run_param(default: bool, description: str) -> Param:
+    return Param(default, type="boolean", title="Dry run", description=description)
+
+
+MIGRATION_DRY_RUN = ("Plan only: check everything, validate every statement (sql.dry-run) and schema (compatibility "
+                     "check), and write the plan to the summary; change nothing.")
+ROLLBACK_DRY_RUN = "List what the rollback would undo, in order, and change nothing."
 
 
 def _threshold_params() -> dict[str, Param]:
@@ -53,52 +90,76 @@ def _threshold_params() -> dict[str, Param]:
                                       description="Rows of a table and keys of its source may differ by this much "
                                                   "while live changes are in flight."),
         "throughput_min_pct": Param(s.throughput_min_ratio * 100, type="number", minimum=0,
-                                    title="Throughput at least (% of baseline)"),
+                                    title="Throughput at least (% of baseline)",
+                                    description="Success criterion: records read per second by the new "
+                                                "statements, as a % of the baseline measured in pre-flight."),
         "latency_max_pct": Param(s.latency_max_ratio * 100, type="number", minimum=0,
-                                 title="Latency at most (% of baseline)"),
+                                 title="Latency at most (% of baseline)",
+                                 description="Success criterion: how far the slowest output watermark trails "
+                                             "the clock, as a % of the baseline (not measured where Confluent "
+                                             "reports no watermark; a missing figure neither passes nor fails)."),
         "error_rate_max_pct": Param(s.error_rate_max * 100, type="number", minimum=0, maximum=100,
-                                    title="Error rate at most (%)"),
+                                    title="Error rate at most (%)",
+                                    description="Success criterion: rows with NULL timestamps or created_at > "
+                                                "updated_at, as a % of the rows of the migrated tables."),
         "freshness_max_seconds": Param(s.freshness_max_seconds, type="number", minimum=0,
-                                       title="Freshness at most (seconds)"),
+                                       title="Freshness at most (seconds)",
+                                       description="Success criterion: seconds since the newest updated_at in "
+                                                   "the migrated tables."),
     }
 
 
-def migration_params(manifest: Manifest, *, extra: Mapping[str, Param] | None = None) -> dict[str, Param]:
-    """The form of a migration DAG: tables, dry run, confirm, thresholds, and the option's own params."""
+def migration_params(manifest: Manifest, *, extra: Mapping[str, Param] | None = None,
+                     target: Mapping[str, str] | None = None) -> dict[str, Param]:
+    """The form of a migration DAG: tables, dry run, confirm, thresholds, and the option's own params.
+
+    :param target: the Flink connection's target (default: :func:`flink_target`), shown in the form."""
+    target = flink_target() if target is None else target
     return {
         "tables": Param(manifest.names, type="array", items={"type": "string", "enum": manifest.names},
                         uniqueItems=True, minItems=1, title="Tables",
                         description="Which tables to migrate (default all); they run in dependency order."),
-        "dry_run": _dry_run_param(True),
-        "confirm": _confirm_param(),
+        "dry_run": _dry_run_param(True, MIGRATION_DRY_RUN),
+        "confirm": _confirm_param(target),
         **_threshold_params(),
         **dict(extra or {}),
     }
 
 
-def rollback_params() -> dict[str, Param]:
+def rollback_params(target: Mapping[str, str] | None = None) -> dict[str, Param]:
+    """The rollback form: which run, mode, dry run, confirm, how long to wait for data to flow."""
+    target = flink_target() if target is None else target
     return {
-        "migration_run": Param("", type="string", title="Migration run",
-                               description="The run id of the migration to undo; empty for the latest recorded."),
+        "migration_run": Param(None, type=OPTIONAL_STRING, title="Migration run",
+                               description="The run id of the migration to undo (as its summary names it); "
+                                           "empty for the latest recorded migration."),
         "mode": Param(PLANNED, type="string", enum=[PLANNED, EMERGENCY], title="Mode",
                       description="planned: verify each step and that data flows again; emergency: undo fast, "
                                   "skip the optional checks."),
-        "dry_run": _dry_run_param(False),
-        "confirm": _confirm_param(),
-        "flow_timeout_minutes": Param(10, type="integer", minimum=1, title="Wait for data flow (minutes)"),
+        "dry_run": _dry_run_param(False, ROLLBACK_DRY_RUN),
+        "confirm": _confirm_param(target),
+        "flow_timeout_minutes": Param(10, type="integer", minimum=1, title="Wait for data flow (minutes)",
+                                      description="Planned mode: how long to wait for the old statements to "
+                                                  "catch up and write new records before the rollback fails."),
     }
 
 
 def health_params() -> dict[str, Param]:
     h = HealthThresholds()
     return {
-        "lag_max_seconds": Param(h.lag_max_seconds, type="number", minimum=0, title="Pipeline lag at most (s)"),
+        "lag_max_seconds": Param(h.lag_max_seconds, type="number", minimum=0, title="Pipeline lag at most (s)",
+                                 description="Alert when pending records / records read per second exceeds this."),
         "stale_max_seconds": Param(h.stale_max_seconds, type="number", minimum=0,
-                                   title="Alert when no updates for (s)"),
+                                   title="Alert when no updates for (s)",
+                                   description="Alert when the newest updated_at of a table is older than this."),
         "error_rate_max_pct": Param(h.error_rate_max * 100, type="number", minimum=0, maximum=100,
-                                    title="Error rate at most (%)"),
+                                    title="Error rate at most (%)",
+                                    description="Alert when more rows than this have NULL timestamps or "
+                                                "created_at > updated_at."),
         "throughput_min_pct": Param(h.throughput_min_ratio * 100, type="number", minimum=0,
-                                    title="Throughput at least (% of baseline)"),
+                                    title="Throughput at least (% of baseline)",
+                                    description="Alert when records read per second fall under this % of the "
+                                                "baseline of the latest migration (no baseline: not judged)."),
         "version": Param("v2", type="string", enum=["v1", "v2"], title="Pipelines expected",
                          description="v2 after a migration; v1 to watch the pipelines before it."),
     }

@@ -103,7 +103,8 @@ def plan_option_a(manifest: Manifest, tables: Sequence[str], run_id: str,
         "check_schemas": [{"subject": s.value_subject, "schema": str(s.v2.schema), "level": FULL_TRANSITIVE}
                           for s in specs],
         "register_schemas": [{"subject": s.value_subject, "schema": str(s.v2.schema)} for s in specs],
-        "validate_queries": [{"sql": query_of(manifest.sql(s.v2.dml))} for s in specs],
+        "validate_queries": [{"sql": query_of(manifest.sql(s.v2.dml)), "acts_on": f"{s.name} v2 pipeline"}
+                             for s in specs],
         "levels": [{
             "stop": [{"statement_name": s.v1.statement} for s in level],
             "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
@@ -142,8 +143,10 @@ def recreation_steps(manifest: Manifest, specs: Sequence[TableSpec], run_id: str
 
 def recreation_checks(steps: dict[str, Any]) -> list[dict[str, str]]:
     """The DDL of :func:`recreation_steps`, for Confluent's ``sql.dry-run`` in pre-flight."""
-    return [{"sql": sql} for b, d, c in zip(steps["backups"], steps["drops"], steps["recreates"]) for sql in (
-        c["sql"], retarget(b["ddl"], {b["table"]: b["backup_table"]}), d["sql"])]
+    return [{"sql": sql, "acts_on": label} for b, d, c in zip(steps["backups"], steps["drops"], steps["recreates"])
+            for sql, label in ((c["sql"], f"create {c['table']}"), (retarget(b["ddl"], {b["table"]: b["backup_table"]}),
+                                                                      f"create {b['backup_table']}"),
+                               (d["sql"], f"drop {d['table']}"))]
 
 
 def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str,

@@ -137,20 +137,20 @@ def window_opens(the_plan: dict[str, Any]) -> str:
 
 
 def maintenance_window(run: MigrationRun) -> Any:
-    """Phases 5 and 6 of option C, after pre-flight; returns the last task (the v2 pipelines started)."""
+    """Steps 2 to 5 of option C, after pre-flight; returns the last task (the v2 pipelines started)."""
     levels = range(len(dependency_levels(run.manifest)))
-    with TaskGroup("wait_for_the_window", tooltip="Deferrable wait until window_start (none when empty)"):
+    with TaskGroup("phase_2_wait_for_the_window", tooltip="Deferrable wait until window_start (none when empty)"):
         opens = task(task_id="window_opens")(window_opens)(run.plan)
         run.head >> opens
         window = DateTimeSensorAsync(task_id="wait_for_window_start", target_time=opens)
-    with TaskGroup("stop_pipelines", tooltip="Stop each v1 statement, downstream first, recording its offsets"):
+    with TaskGroup("phase_3_stop_pipelines", tooltip="Stop each v1 statement, downstream first, recording its offsets"):
         previous = window
         for n in reversed(levels):
             stop = stop_statements(run, f"level_{n}_stop_v1", "levels", n, "stop")
             previous >> stop
             previous = stop
-    create = recreate_tables(run, "phase_5_table_recreation", after=previous)
-    with TaskGroup("phase_6_start_v2_pipelines", tooltip="Start each v2 statement from the earliest offset, "
+    create = recreate_tables(run, "phase_4_table_recreation", after=previous)
+    with TaskGroup("phase_5_start_v2_pipelines", tooltip="Start each v2 statement from the earliest offset, "
                                                           "upstream first"):
         return start_levels(run, after=create)
 

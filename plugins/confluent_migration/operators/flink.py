@@ -24,7 +24,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
-from confluent_migration.links import STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
+from confluent_migration.links import MAP_LABEL, STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
 from confluent_migration.statements import (
     COMPLETED,
     DEGRADED,
@@ -65,26 +65,36 @@ class FlinkStatementOperator(BaseOperator):
     :param poll_interval: seconds between the first polls (later polls back off, to 60 s).
     :param deferrable: wait in the triggerer (no worker slot held) once the wait outlasts ``defer_after``.
     :param defer_after: seconds to poll in the worker before deferring (default 60).
+    :param acts_on: what a mapped task acts on, its name in the UI (default: its table or statement name).
     """
 
     operator_extra_links = (ConfluentStatementLink(),)
 
     def __init__(self, *, flink_conn_id: str = FlinkStatementsHook.default_conn_name,
                  wait_timeout: float = DEFAULT_WAIT_SECONDS, poll_interval: float = 5.0, deferrable: bool = True,
-                 defer_after: float = DEFER_AFTER_SECONDS, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 defer_after: float = DEFER_AFTER_SECONDS, acts_on: str | None = None,
+                 map_index_template: str | None = MAP_LABEL, **kwargs: Any) -> None:
+        super().__init__(map_index_template=map_index_template, **kwargs)
+        self.acts_on = acts_on
         self.flink_conn_id = flink_conn_id
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
         self.deferrable = deferrable
         self.defer_after = defer_after
 
+    @property
+    def map_label(self) -> str:
+        """The mapped task's name in the UI: ``acts_on``, else the table or statement it acts on."""
+        return str(self.acts_on or getattr(self, "table", None) or getattr(self, "statement_name", None) or "")
+
     @cached_property
     def hook(self) -> FlinkStatementsHook:
         return FlinkStatementsHook(self.flink_conn_id)
 
     def push_statement_link(self, context: Context, name: str) -> None:
-        context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=statement_url(self.hook.extra["environment_id"], name))
+        url = statement_url(self.hook.extra["environment_id"], name)
+        context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=url)
+        self.log.info("Confluent console (also the task's extra link): %s", url)
 
     def wait_for(self, statement: Statement, targets: set[str]) -> dict[str, Any]:
         """Wait until ``statement`` reaches one of ``targets``: polled in the worker, deferred once the

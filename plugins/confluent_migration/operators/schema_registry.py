@@ -18,7 +18,7 @@ from confluent_migration.backup import default_location, write_backup
 from confluent_migration.compatibility import incompatibilities
 from confluent_migration.errors import SchemaIncompatibleError, SubjectReadOnlyError
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
-from confluent_migration.links import SUBJECT_URL_KEY, SchemaRegistrySubjectLink, subject_url
+from confluent_migration.links import MAP_LABEL, SUBJECT_URL_KEY, SchemaRegistrySubjectLink, subject_url
 
 INHERIT = (None, "", "None", "INHERIT")
 
@@ -35,11 +35,16 @@ class SchemaRegistryOperator(BaseOperator):
 
     def __init__(self, *, schema_registry_conn_id: str = SchemaRegistryHook.default_conn_name,
                  environment_id: str | None = None, flink_conn_id: str = "confluent_flink_default",
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 map_index_template: str | None = MAP_LABEL, **kwargs: Any) -> None:
+        super().__init__(map_index_template=map_index_template, **kwargs)
         self.schema_registry_conn_id = schema_registry_conn_id
         self.environment_id = environment_id
         self.flink_conn_id = flink_conn_id
+
+    @property
+    def map_label(self) -> str:
+        """The mapped task's name in the UI: the subject it acts on."""
+        return str(getattr(self, "subject", None) or "")
 
     @cached_property
     def hook(self) -> SchemaRegistryHook:
@@ -54,6 +59,7 @@ class SchemaRegistryOperator(BaseOperator):
                 env = None
         if env:
             context["ti"].xcom_push(key=SUBJECT_URL_KEY, value=subject_url(env, subject))
+            self.log.info("Confluent console (also the task's extra link): %s", subject_url(env, subject))
 
 
 class BackupSubjectsOperator(SchemaRegistryOperator):
