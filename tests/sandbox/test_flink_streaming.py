@@ -97,6 +97,29 @@ def test_new_value_schema_version_adds_a_column_read_as_its_default(flink: Flink
     assert rows_of(flink, table, "id") == [["1", "before", None], ["2", "after", "red"]]
 
 
+def test_old_records_read_logical_type_defaults_of_a_newer_value_schema(flink: Flink) -> None:
+    """Avro gives a logical type's default in its underlying type (a ``timestamp-millis`` default is
+    epoch milliseconds, a ``date`` one days): records written before the field existed read it."""
+    table = flink.table(unique("evolve-ts"), "`id` INT NOT NULL, `name` STRING", key="id")
+    flink.insert(table, "(1, 'before')")
+    subject = f"{table}-value"
+    sr = requests.Session()
+    sr.auth = flink.sandbox.auth
+    latest = sr.get(f"{flink.sandbox.url}/subjects/{subject}/versions/latest", timeout=30).json()
+    schema = json.loads(latest["schema"])
+    schema["fields"] += [
+        {"name": "created_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+        {"name": "since", "type": {"type": "int", "logicalType": "date"}, "default": 1},
+    ]
+    registered = sr.post(f"{flink.sandbox.url}/subjects/{subject}/versions", json={"schema": json.dumps(schema)},
+                         headers={"Content-Type": "application/vnd.schemaregistry.v1+json"}, timeout=30)
+    assert registered.status_code == 200, registered.text
+    assert rows_of(flink, table, "id") == [["1", "before", "1970-01-01 00:00:00.000", "1970-01-02"]]
+    flink.insert(table, "(2, 'after', TO_TIMESTAMP_LTZ(1700000000123, 3), DATE '2024-01-31')")
+    assert flink.snapshot(f"SELECT id, created_at, since FROM `{table}` WHERE created_at > TO_TIMESTAMP_LTZ(0, 3)") \
+        == [["2", "2023-11-14 22:13:20.123", "2024-01-31"]]
+
+
 def test_state_and_statements_survive_a_restart(sandbox_factory: Callable[..., RunningSandbox], tmp_path) -> None:
     first = sandbox_factory(data_dir=tmp_path / "durable")
     flink = Flink(first)
