@@ -27,8 +27,9 @@ from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, SchemaRegis
 from sandbox.flink.changelog import Change, q
 from sandbox.flink.records import StatementRecord
 from sandbox.flink.topics import Record, Topics
-from sandbox.flink.translate import PlanError, Planner, QueryPlan, create_information_schema, parse
-from sandbox.flink.types import data_type, dumps, result_value
+from sandbox.flink.translate import (INFORMATION_SCHEMA, INFORMATION_SCHEMA_ALIASES, INFORMATION_SCHEMA_VIEWS, PlanError,
+                                    Planner, QueryPlan, create_information_schema, parse)
+from sandbox.flink.types import data_type, dumps, result_value, sql_type_name
 from sandbox.store import Store
 
 SINK_OPS = {changelog.INSERT: "+I", changelog.UPDATE_AFTER: "+U", changelog.DELETE: "-D"}
@@ -218,8 +219,13 @@ class Engine:
         if head[:2] == ["SHOW", "JOBS"]:
             return self._complete(record, "SHOW_JOBS", [], [])  # answered by the service, which knows them
         if head[:2] == ["SHOW", "CATALOGS"]:
-            return self._complete(record, "SHOW_CATALOGS", [Column("catalog name", "STRING", False)],
-                                  [(sorted(context.catalog_names)[0],)])
+            return self._complete(record, "SHOW_CATALOGS", [Column("Catalog Name", "STRING", False),
+                                                            Column("Catalog ID", "STRING", False)],
+                                  [(self.catalog_name, self.environment_id)])
+        if head[:2] == ["SHOW", "DATABASES"]:
+            return self._complete(record, "SHOW_DATABASES", [Column("Database Name", "STRING", False),
+                                                             Column("Database ID", "STRING", False)],
+                                  [(self.database_name, self.database_id)])
         raise StatementFailed(f"The sandbox does not model '{' '.join(head[:3])}'.")
 
     def _describe(self, record: StatementRecord, name: str) -> None:
@@ -382,18 +388,40 @@ class Engine:
                 create_information_schema(conn, self.information_schema_rows())
             return conn.execute(plan.bind(relations)).fetchall()
 
-    def information_schema_rows(self) -> list[tuple]:
-        rows = []
+    def information_schema_rows(self) -> dict[str, list[tuple]]:
+        """The rows of the INFORMATION_SCHEMA views: this catalog (environment), its one database
+        (cluster) beside INFORMATION_SCHEMA itself, its tables and their columns. INFORMATION_SCHEMA
+        lists its own views as SYSTEM TABLEs."""
+        catalog = (self.environment_id, self.catalog_name)
+        database = (self.database_id, self.database_name)
+        tables, columns = [], []
+        for view in sorted([*INFORMATION_SCHEMA_VIEWS, *INFORMATION_SCHEMA_ALIASES]):
+            tables.append((*catalog, INFORMATION_SCHEMA, INFORMATION_SCHEMA, view, "SYSTEM TABLE",
+                           "NO", None, None, "NO", None, None, None, None))
         for name in self.catalog.names():
             table = self.catalog.get(name)
+            keys = table.key_columns
+            tables.append((*catalog, *database, name, "BASE TABLE", "YES" if keys else "NO",
+                           "HASH" if keys else None, table.partitions if keys else None,
+                           "NO", None, None, None, None))
             for position, col in enumerate(table.columns, start=1):
-                base = col.type.split("(")[0].split("<")[0].upper()
-                rows.append((self.catalog_name, self.database_name, name, col.name, position,
-                             base, col.full_type, "YES" if col.nullable else "NO", col.comment))
-        return rows
+                full = sql_type_name(col.type) + ("" if col.nullable else " NOT NULL")
+                base = full.split("(")[0].split("<")[0].split(" NOT NULL")[0].strip()
+                columns.append((*catalog, *database, name, col.name, position, "YES" if col.nullable else "NO",
+                                base, full, "NO", "NO", None, "NO", None, "YES",
+                                keys.index(col.name) + 1 if col.name in keys else None, col.comment))
+        return {
+            "CATALOGS": [catalog],
+            "INFORMATION_SCHEMA_CATALOG_NAME": [catalog],
+            "SCHEMATA": [(*catalog, *database), (*catalog, INFORMATION_SCHEMA, INFORMATION_SCHEMA)],
+            "TABLES": tables,
+            "COLUMNS": columns,
+        }
 
     catalog_name = "default"
     database_name = "default"
+    environment_id = "env-default"
+    database_id = "lkc-default"
 
     # -- continuous steps ------------------------------------------------------------------------
 

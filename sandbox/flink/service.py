@@ -49,6 +49,8 @@ class FlinkService:
         self.engine = Engine(store, self.topics, self.catalog)
         self.engine.catalog_name = config.catalog
         self.engine.database_name = config.database
+        self.engine.environment_id = config.environment_id
+        self.engine.database_id = config.database_id
         self.statements = StatementTable(store)
         self.lock = threading.RLock()
         self.activity = threading.Condition(self.lock)
@@ -161,7 +163,7 @@ class FlinkService:
         catalog = properties.get("sql.current-catalog")
         database = properties.get("sql.current-database")
         catalogs = {self.config.catalog, self.config.environment_id}
-        databases = {self.config.database}
+        databases = {self.config.database, self.config.database_id}
         if catalog and catalog not in catalogs:
             raise _bad_request(f"sql.current-catalog '{catalog}' is not this environment "
                                f"({self.config.catalog} / {self.config.environment_id}).")

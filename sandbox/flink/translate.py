@@ -131,9 +131,11 @@ class Planner:
             if table.db.upper() == INFORMATION_SCHEMA or table.name.upper() == INFORMATION_SCHEMA:
                 information_schema = True
                 what = table.name.upper()
-                if what not in ("COLUMNS", "TABLES"):
-                    raise PlanError(f"INFORMATION_SCHEMA.{what} is not modelled by the sandbox (COLUMNS and TABLES are).")
-                table.replace(_aliased(table, f"__info_{what.lower()}__", table.alias_or_name))
+                what = INFORMATION_SCHEMA_ALIASES.get(what, what)
+                if what not in INFORMATION_SCHEMA_VIEWS:
+                    raise PlanError(f"INFORMATION_SCHEMA.{what} is not modelled by the sandbox (it models "
+                                    f"{', '.join(sorted([*INFORMATION_SCHEMA_VIEWS, *INFORMATION_SCHEMA_ALIASES]))}).")
+                table.replace(_aliased(table, information_schema_relation(what), table.alias_or_name))
                 continue
             name = self.table_name(table)
             if name not in index:
@@ -208,7 +210,7 @@ def _describe(conn: duckdb.DuckDBPyConnection, sql: str, sources: list[SourceRef
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {q(relation)} ({cols})")
         relations.append(relation)
     if info:
-        create_information_schema(conn, [])
+        create_information_schema(conn)
     bound = sql
     for i, relation in enumerate(relations):
         bound = bound.replace(q(f"__src{i}__"), q(relation))
@@ -223,23 +225,40 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0]
 
 
-def create_information_schema(conn: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    """Temp relations ``__info_columns__`` and ``__info_tables__`` holding ``rows`` of
-    (catalog, database, table, column, position, type, nullable, comment)."""
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE __info_columns__ (TABLE_CATALOG VARCHAR, TABLE_SCHEMA VARCHAR,"
-        " TABLE_NAME VARCHAR, COLUMN_NAME VARCHAR, ORDINAL_POSITION INTEGER, DATA_TYPE VARCHAR,"
-        " FULL_DATA_TYPE VARCHAR, IS_NULLABLE VARCHAR, COMMENT VARCHAR, IS_HIDDEN VARCHAR,"
-        " IS_GENERATED VARCHAR, IS_METADATA VARCHAR, IS_PERSISTED VARCHAR)"
-    )
-    if rows:
-        conn.executemany(
-            "INSERT INTO __info_columns__ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'NO', 'NO', 'NO', 'YES')", rows
-        )
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE __info_tables__ AS SELECT DISTINCT TABLE_CATALOG, TABLE_SCHEMA,"
-        " TABLE_NAME, 'BASE TABLE' AS TABLE_TYPE FROM __info_columns__"
-    )
+# Confluent's INFORMATION_SCHEMA views the sandbox models, with their columns (DuckDB types).
+INFORMATION_SCHEMA_VIEWS: dict[str, list[tuple[str, str]]] = {
+    "CATALOGS": [("CATALOG_ID", "VARCHAR"), ("CATALOG_NAME", "VARCHAR")],
+    "INFORMATION_SCHEMA_CATALOG_NAME": [("CATALOG_ID", "VARCHAR"), ("CATALOG_NAME", "VARCHAR")],
+    "SCHEMATA": [("CATALOG_ID", "VARCHAR"), ("CATALOG_NAME", "VARCHAR"), ("SCHEMA_ID", "VARCHAR"),
+                 ("SCHEMA_NAME", "VARCHAR")],
+    "TABLES": [("TABLE_CATALOG_ID", "VARCHAR"), ("TABLE_CATALOG", "VARCHAR"), ("TABLE_SCHEMA_ID", "VARCHAR"),
+               ("TABLE_SCHEMA", "VARCHAR"), ("TABLE_NAME", "VARCHAR"), ("TABLE_TYPE", "VARCHAR"),
+               ("IS_DISTRIBUTED", "VARCHAR"), ("DISTRIBUTION_ALGORITHM", "VARCHAR"),
+               ("DISTRIBUTION_BUCKETS", "INTEGER"), ("IS_WATERMARKED", "VARCHAR"), ("WATERMARK_COLUMN", "VARCHAR"),
+               ("WATERMARK_EXPRESSION", "VARCHAR"), ("WATERMARK_IS_HIDDEN", "VARCHAR"), ("COMMENT", "VARCHAR")],
+    "COLUMNS": [("TABLE_CATALOG_ID", "VARCHAR"), ("TABLE_CATALOG", "VARCHAR"), ("TABLE_SCHEMA_ID", "VARCHAR"),
+                ("TABLE_SCHEMA", "VARCHAR"), ("TABLE_NAME", "VARCHAR"), ("COLUMN_NAME", "VARCHAR"),
+                ("ORDINAL_POSITION", "INTEGER"), ("IS_NULLABLE", "VARCHAR"), ("DATA_TYPE", "VARCHAR"),
+                ("FULL_DATA_TYPE", "VARCHAR"), ("IS_HIDDEN", "VARCHAR"), ("IS_GENERATED", "VARCHAR"),
+                ("GENERATION_EXPRESSION", "VARCHAR"), ("IS_METADATA", "VARCHAR"), ("METADATA_KEY", "VARCHAR"),
+                ("IS_PERSISTED", "VARCHAR"), ("DISTRIBUTION_ORDINAL_POSITION", "INTEGER"), ("COMMENT", "VARCHAR")],
+}
+INFORMATION_SCHEMA_ALIASES = {"DATABASES": "SCHEMATA"}
+
+
+def information_schema_relation(view: str) -> str:
+    return f"__info_{view.lower()}__"
+
+
+def create_information_schema(conn: duckdb.DuckDBPyConnection, content: dict[str, list[tuple]] | None = None) -> None:
+    """Temp relations ``__info_<view>__`` for every modelled view, holding ``content[view]`` rows."""
+    for view, columns in INFORMATION_SCHEMA_VIEWS.items():
+        relation = information_schema_relation(view)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {relation} ("
+                     + ", ".join(f"{name} {duck}" for name, duck in columns) + ")")
+        rows = (content or {}).get(view)
+        if rows:
+            conn.executemany(f"INSERT INTO {relation} VALUES ({', '.join('?' * len(columns))})", rows)
 
 
 def _reads_clock(expression: exp.Expression) -> bool:

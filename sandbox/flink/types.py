@@ -136,6 +136,20 @@ def from_duckdb(duck_type: str) -> str:
     return _DUCK_TO_FLINK.get(upper, "STRING")
 
 
+def sql_type_name(flink_type: str) -> str:
+    """Flink's full SQL name of a type, as INFORMATION_SCHEMA shows it: ``STRING`` is
+    ``VARCHAR(2147483647)``, ``BYTES`` is ``VARBINARY(2147483647)``, ``INTEGER`` is ``INT``."""
+    text = flink_type.strip()
+    upper = text.upper()
+    if upper == "STRING":
+        return "VARCHAR(2147483647)"
+    if upper == "BYTES":
+        return "VARBINARY(2147483647)"
+    if upper == "INTEGER":
+        return "INT"
+    return text
+
+
 def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
     """The statements API's ``DataType`` document for a Flink type."""
     text = flink_type.strip()

@@ -53,6 +53,28 @@ def test_list_pages_follow_metadata_next(flink: Flink) -> None:
     assert len(seen) == len(set(seen))
 
 
+def test_information_schema_lists_its_own_views_schemata_and_ids(flink: Flink) -> None:
+    """INFORMATION_SCHEMA is never empty (it lists its own views as SYSTEM TABLEs), SCHEMATA lists
+    the database with INFORMATION_SCHEMA, and every row names the catalog and database by name and id;
+    types read as Flink's SQL names (STRING is VARCHAR(2147483647))."""
+    c = flink.sandbox.config
+    system = flink.snapshot("SELECT TABLE_NAME, TABLE_TYPE FROM `INFORMATION_SCHEMA`.`TABLES` "
+                            "WHERE TABLE_SCHEMA = 'INFORMATION_SCHEMA' ORDER BY TABLE_NAME")
+    assert ["COLUMNS", "SYSTEM TABLE"] in system and ["TABLES", "SYSTEM TABLE"] in system
+    assert flink.snapshot("SELECT * FROM `INFORMATION_SCHEMA`.`SCHEMATA` ORDER BY SCHEMA_NAME") == [
+        [c.environment_id, c.catalog, "INFORMATION_SCHEMA", "INFORMATION_SCHEMA"],
+        [c.environment_id, c.catalog, c.database_id, c.database]]
+    assert flink.snapshot("SHOW CATALOGS") == [[c.catalog, c.environment_id]]
+    table = flink.table(unique("ids"), "`id` BIGINT NOT NULL, `label` STRING", key="id", buckets=3)
+    assert flink.snapshot(
+        "SELECT TABLE_CATALOG_ID, TABLE_SCHEMA_ID, TABLE_TYPE, DISTRIBUTION_BUCKETS FROM INFORMATION_SCHEMA.TABLES "
+        f"WHERE TABLE_NAME = '{table}'") == [[c.environment_id, c.database_id, "BASE TABLE", "3"]]
+    assert flink.snapshot(
+        "SELECT COLUMN_NAME, DATA_TYPE, FULL_DATA_TYPE, DISTRIBUTION_ORDINAL_POSITION FROM INFORMATION_SCHEMA.COLUMNS "
+        f"WHERE TABLE_NAME = '{table}' AND TABLE_SCHEMA = '{c.database}' ORDER BY ORDINAL_POSITION") == [
+        ["id", "BIGINT", "BIGINT NOT NULL", "1"], ["label", "VARCHAR", "VARCHAR(2147483647)", None]]
+
+
 def test_ddl_show_describe_information_schema_and_show_create(flink: Flink) -> None:
     table = flink.table(unique("sbx-uat.encarta.public.things"),
                         "`id` BIGINT NOT NULL, `label` STRING, `price` DECIMAL(10, 2), "
@@ -67,7 +89,7 @@ def test_ddl_show_describe_information_schema_and_show_create(flink: Flink) -> N
     columns = flink.snapshot(
         "SELECT COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS "
         f"WHERE TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION")
-    assert columns == [["id", "1", "BIGINT", "NO"], ["label", "2", "STRING", "YES"],
+    assert columns == [["id", "1", "BIGINT", "NO"], ["label", "2", "VARCHAR", "YES"],
                        ["price", "3", "DECIMAL", "YES"], ["updated_at", "4", "TIMESTAMP_LTZ", "YES"]]
 
     create = flink.run(unique("showc"), f"SHOW CREATE TABLE `{table}`")
