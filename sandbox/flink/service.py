@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.config import SandboxConfig
@@ -36,6 +37,26 @@ def _not_found(name: str) -> ApiError:
 
 def _bad_request(detail: str) -> ApiError:
     return ApiError(400, detail, code="bad_request", title="Bad Request")
+
+
+def parse_label_selector(selector: str) -> list[Callable[[dict[str, str]], bool]]:
+    """Kubernetes-style equality-based label selector: requirements joined by commas, each
+    ``key=value`` / ``key==value``, ``key!=value``, ``key`` (present) or ``!key`` (absent)."""
+    requirements: list[Callable[[dict[str, str]], bool]] = []
+    for part in filter(None, (p.strip() for p in selector.split(","))):
+        match = re.fullmatch(r"(!?)\s*([^=!\s]+)\s*(?:(!=|==|=)\s*(\S*))?", part)
+        if not match or (match.group(1) and match.group(3)):
+            raise _bad_request(f"Invalid label_selector {selector!r}.")
+        negated, key, op, value = match.groups()
+        if op == "!=":
+            requirements.append(lambda labels, k=key, v=value: labels.get(k) != v)
+        elif op:
+            requirements.append(lambda labels, k=key, v=value: labels.get(k) == v)
+        elif negated:
+            requirements.append(lambda labels, k=key: k not in labels)
+        else:
+            requirements.append(lambda labels, k=key: k in labels)
+    return requirements
 
 
 class FlinkService:
@@ -120,6 +141,9 @@ class FlinkService:
         if len(sql) > MAX_STATEMENT:
             raise _bad_request(f"spec.statement is longer than {MAX_STATEMENT} characters.")
         properties = {str(k): str(v) for k, v in (spec.get("properties") or {}).items()}
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        if not isinstance(labels, dict):
+            raise _bad_request("metadata.labels must be an object of label names to values.")
         now = datetime.now(timezone.utc)
         record = StatementRecord(
             name=name,
@@ -133,6 +157,7 @@ class FlinkService:
             },
             created_at=now,
             updated_at=now,
+            labels={str(k): str(v) for k, v in labels.items()},
         )
         dry_run = properties.get("sql.dry-run", "").lower() == "true"
         with self.lock:
@@ -178,9 +203,20 @@ class FlinkService:
             raise _not_found(name)
         return record
 
-    def list(self, page_size: int, page_token: str | None, compute_pool: str | None) -> tuple[list[dict], str | None]:
+    def list(self, page_size: int, page_token: str | None, compute_pool: str | None,
+             label_selector: str | None = None, name_contains: str | None = None) -> tuple[list[dict], str | None]:
+        """A page of statements in name order: of ``compute_pool``, matching every requirement of
+        ``label_selector`` (comma-separated ``key=value``, ``key!=value``, ``key``, ``!key``), and
+        whose name contains ``name_contains`` (case-sensitive)."""
+        requirements = parse_label_selector(label_selector) if label_selector else []
+
+        def keep(record: StatementRecord) -> bool:
+            if name_contains and name_contains not in record.name:
+                return False
+            return all(requirement(record.labels) for requirement in requirements)
+
         with self.lock:
-            records = self.statements.page(page_token, page_size, compute_pool)
+            records = self.statements.page(page_token, page_size, compute_pool, keep)
         more = len(records) > page_size
         records = records[:page_size]
         return [self.resource(r) for r in records], (records[-1].name if more else None)
@@ -393,7 +429,7 @@ class FlinkService:
                 "updated_at": rfc3339(record.updated_at),
                 "uid": record.uid,
                 "resource_version": str(record.version),
-                "labels": {},
+                "labels": dict(record.labels),
             },
             "name": record.name,
             "organization_id": self.config.organization_id,

@@ -3,6 +3,8 @@ exceptions, DDL/SHOW/DESCRIBE, snapshot queries and dry runs. Every exchange is 
 
 from __future__ import annotations
 
+import uuid
+
 import requests
 
 from tests.support.flink_http import Flink, unique
@@ -51,6 +53,34 @@ def test_list_pages_follow_metadata_next(flink: Flink) -> None:
         url, params = page["metadata"].get("next"), None
     assert names <= set(seen)
     assert len(seen) == len(set(seen))
+
+
+def test_labels_are_kept_and_select_statements_in_the_list(flink: Flink) -> None:
+    """``metadata.labels`` given on create are kept; the list filters by ``label_selector`` and (as
+    Confluent's driver sends it, beside ``time_ordered=true``) by a case-sensitive name substring."""
+    token = uuid.uuid4().hex[:10]
+    labelled = f"lbl-{token}-one"
+    body = {"name": labelled, "metadata": {"labels": {f"user.confluent.io/t-{token}": "true",
+                                                      "user.confluent.io/hidden": "true"}},
+            "spec": {"statement": "SELECT 1", "properties": {"sql.snapshot.mode": "now"}}}
+    created = flink.http.post(flink.base, json=body, timeout=30)
+    assert created.status_code == 201, created.text
+    assert created.json()["metadata"]["labels"] == body["metadata"]["labels"]
+    other = unique(f"lbl-{token}-two")
+    flink.create(other, "SELECT 2", {"sql.snapshot.mode": "now"})
+    assert flink.get(labelled)["metadata"]["labels"] == body["metadata"]["labels"]
+
+    def names(**params: str) -> list[str]:
+        response = flink.http.get(flink.base, params={"page_size": 100, **params}, timeout=30)
+        assert response.status_code == 200, response.text
+        return [s["name"] for s in response.json()["data"]]
+
+    assert names(label_selector=f"user.confluent.io/t-{token}=true") == [labelled]
+    assert names(label_selector=f"user.confluent.io/t-{token}=true,user.confluent.io/hidden") == [labelled]
+    assert labelled not in names(label_selector=f"user.confluent.io/t-{token}!=true")
+    assert other in names(label_selector=f"user.confluent.io/t-{token}!=true")
+    assert names(statement_name_search_query=f"lbl-{token}", time_ordered="true") == [labelled, other]
+    assert names(statement_name_search_query=f"LBL-{token}", time_ordered="true") == []
 
 
 def test_information_schema_lists_its_own_views_schemata_and_ids(flink: Flink) -> None:
