@@ -199,6 +199,16 @@ def diff(
     return changes
 
 
+def as_update(changes: list[Change]) -> list[Change]:
+    """A one-row result's change as Flink emits it: its old row retracted (``-U``) and its new row
+    (``+U``), where a multiset comparison sees a delete and an insert."""
+    deleted = [c for c in changes if c.op == DELETE]
+    inserted = [c for c in changes if c.op == INSERT]
+    if len(deleted) == 1 and len(inserted) == 1:
+        return [Change(UPDATE_BEFORE, deleted[0].row), Change(UPDATE_AFTER, inserted[0].row)]
+    return changes
+
+
 def _replace(conn: duckdb.DuckDBPyConnection, target: str, source: str) -> None:
     conn.execute(f"DELETE FROM {q(target)}")
     conn.execute(f"INSERT INTO {q(target)} SELECT * FROM {q(source)}")
