@@ -168,7 +168,12 @@ class FlinkService:
             if dry_run:
                 return self.resource(self._dry_run(record, context))
             self.statements.insert(record)
-            self.engine.start(record, context)
+            try:
+                self.engine.start(record, context)
+            except Exception as err:  # noqa: BLE001 - an unforeseen error fails the statement, never the API
+                log.exception("statement %s failed to start", record.name)
+                self.engine.fail(record, f"Statement submission failed: {type(err).__name__}: {err}",
+                                 "java.lang.RuntimeException")
             if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
                 self._show_jobs(record)
             self.statements.save(record)
@@ -325,6 +330,11 @@ class FlinkService:
             record.phase = "STOPPED"
             record.detail = "Statement was stopped."
             record.end_time = datetime.now(timezone.utc)
+            self._save(record)
+            return True
+        if record.phase == "PENDING" and "plan" not in record.job:  # never planned: nothing can run
+            self.engine.fail(record, "Statement execution failed: the statement was never planned.",
+                             "java.lang.RuntimeException")
             self._save(record)
             return True
         if record.phase == "PENDING":

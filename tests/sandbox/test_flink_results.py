@@ -66,3 +66,40 @@ def test_row_columns_are_stored_and_read_back(flink: Flink) -> None:
     assert flink.results(name)[0]["row"] == [["Ann", "28"], [["Main St", "12345"], ["Oak Ave", "67890"]]]
     assert _columns(flink.get(name))[0][1]["fields"][1] == {"name": "age", "field_type": {"type": "INTEGER",
                                                                                           "nullable": True}}
+
+
+def test_a_type_the_sandbox_does_not_model_fails_the_statement(flink: Flink) -> None:
+    """Not a 500: the statement is FAILED with a detail, and nothing is left to run."""
+    name = unique("variant")
+    flink.create(name, f"CREATE TABLE `{unique('var')}` (`v` VARIANT)")
+    failed = flink.phase(name, "FAILED")
+    assert "VARIANT" in failed["status"]["detail"]
+    assert flink.results(name) == []
+
+
+def test_snapshot_ctas_from_values_completes_with_the_rows(flink: Flink) -> None:
+    table = unique("ctas-values")
+    statement = flink.run(unique("ctas"), f"CREATE TABLE `{table}` AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) "
+                                          "AS t(id, name)", {"sql.snapshot.mode": "now"})
+    assert statement["status"]["traits"]["sql_kind"] == "CREATE_TABLE_AS"
+    assert "schema" not in statement["status"]["traits"]
+    assert rows_of(flink, table, "id") == [["1", "a"], ["2", "b"]]
+
+
+def test_streaming_global_aggregate_updates_per_record(flink: Flink) -> None:
+    """Flink emits +I for the first record, then -U/+U for each further one; no upsert columns;
+    an aggregate over literals is bounded but still a retracting changelog."""
+    source = flink.table(unique("cnt"), "`id` INT, `v` STRING")
+    flink.insert(source, "(1, 'a'), (2, 'b'), (3, 'c')")
+    name = unique("count")
+    flink.create(name, f"SELECT COUNT(*) AS n FROM `{source}`")
+    traits = flink.phase(name, "RUNNING")["status"]["traits"]
+    assert traits["is_append_only"] is False and "upsert_columns" not in traits
+    eventually(flink, lambda: len(flink.results(name)) == 5, "the per-record changelog")
+    assert flink.results(name) == [{"op": 0, "row": ["1"]}, {"op": 1, "row": ["1"]}, {"op": 2, "row": ["2"]},
+                                   {"op": 1, "row": ["2"]}, {"op": 2, "row": ["3"]}]
+    bounded = unique("bounded-agg")
+    statement = flink.run(bounded, "SELECT COUNT(*) AS failures FROM (SELECT 1 AS id) AS s WHERE id = 2")
+    assert statement["status"]["traits"]["is_bounded"] is True
+    assert statement["status"]["traits"]["is_append_only"] is False
+    assert flink.results(bounded) == [{"op": 0, "row": ["0"]}]
