@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"Flink catalog = environment name (default {d.catalog})")
     serve.add_argument("--database", default=d.database,
                        help=f"Flink database = Kafka cluster name (default {d.database})")
+    serve.add_argument("--database-id", default=d.database_id,
+                       help=f"Flink database id = Kafka cluster id (default {d.database_id})")
     serve.add_argument("--world", choices=["encarta"], default=None,
                        help="pre-build a world: encarta = the guide's tables with running pipelines")
     serve.add_argument("--changes-per-second", type=float, default=d.changes_per_second,

@@ -20,6 +20,7 @@ class SandboxConfig:
     compute_pool_id: str = "lfcp-sandbox"
     catalog: str = "sandbox-env"
     database: str = "sandbox-cluster"
+    database_id: str = "lkc-sandbox"  # the Kafka cluster's id (Flink database id)
     world: str | None = None
     changes_per_second: float = 5.0
     contracts_dir: Path | None = None

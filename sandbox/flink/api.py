@@ -51,15 +51,26 @@ def list_statements(
     page_size: int = Query(10, ge=1, le=100),
     page_token: str | None = Query(None, max_length=255),
     compute_pool: str | None = Query(None, alias="spec.compute_pool_id"),
+    label_selector: str | None = Query(None),
+    name_search: str | None = Query(None, alias="statement_name_search_query"),
+    time_ordered: str | None = Query(None),
 ) -> dict:
+    """``statement_name_search_query`` and ``time_ordered`` are not in the published contract;
+    Confluent's own driver sends them (its docs: the name search is a case-sensitive substring match
+    that the server applies only together with ``time_ordered=true``), and so does the sandbox."""
     service = _service(request, organization_id, environment_id)
-    data, next_token = service.list(page_size, page_token, compute_pool)
+    name_contains = name_search if (time_ordered or "").lower() == "true" else None
+    data, next_token = service.list(page_size, page_token, compute_pool, label_selector, name_contains)
     url = service.statement_url()
     metadata = {"self": url}
     if next_token is not None:
         params = {"page_size": page_size, "page_token": next_token}
         if compute_pool:
             params["spec.compute_pool_id"] = compute_pool
+        if label_selector:
+            params["label_selector"] = label_selector
+        if name_contains:
+            params.update(statement_name_search_query=name_contains, time_ordered="true")
         metadata["next"] = f"{url}?{urlencode(params)}"
     return {"api_version": "sql/v1", "kind": "StatementList", "metadata": metadata, "data": data}
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import duckdb
 
 from sandbox.flink.catalog import Column
 from sandbox.flink.topics import Offsets, Topics
+from sandbox.flink.types import split_type
 
 INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE = 0, 1, 2, 3
 OP_NAMES = {INSERT: "+I", UPDATE_BEFORE: "-U", UPDATE_AFTER: "+U", DELETE: "-D"}
@@ -55,7 +57,38 @@ def value_expression(column: Column) -> str:
         expr = f"CAST(json_extract_string(value, {path}) AS {duck})"
     if column.default is None:
         return expr
-    return f"CASE WHEN json_exists(value, {path}) THEN {expr} ELSE CAST({_literal(column.default)} AS {duck}) END"
+    return f"CASE WHEN json_exists(value, {path}) THEN {expr} ELSE {default_expression(column)} END"
+
+
+def default_expression(column: Column) -> str:
+    """The column's Avro default as a typed DuckDB value. Avro gives defaults of logical types in
+    their underlying type: timestamps as epoch milliseconds (``timestamp-millis``) or microseconds,
+    dates as days since the epoch, ``time-millis`` as milliseconds of the day, bytes and decimals
+    as strings of code points 0-255 (a decimal's big-endian two's-complement unscaled value)."""
+    duck = column.duckdb_type
+    default = column.default
+    name, params, _ = split_type(column.type) if not duck.endswith("[]") and not duck.startswith("MAP(") \
+        else ("", [], True)
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if duck in ("TIMESTAMP", "TIMESTAMPTZ"):
+            precision = int(params[0]) if params else 6
+            moment = (f"epoch_ms(CAST({int(default)} AS BIGINT))" if precision <= 3
+                      else f"make_timestamp(CAST({int(default)} AS BIGINT))")
+            return f"CAST({moment} AS {duck})"
+        if duck == "DATE":
+            return f"CAST(DATE '1970-01-01' + INTERVAL ({int(default)}) DAY AS DATE)"
+        if duck == "TIME":
+            return f"CAST(TIME '00:00:00' + INTERVAL ({int(default)}) MILLISECOND AS TIME)"
+    if isinstance(default, str) and (duck == "BLOB" or duck.startswith("DECIMAL")):
+        raw = default.encode("latin-1")
+        if duck == "BLOB":
+            return f"from_hex('{raw.hex()}')"
+        unscaled = int.from_bytes(raw, "big", signed=True) if raw else 0
+        scale = int(params[1]) if len(params) > 1 else 0
+        return f"CAST({Decimal(unscaled).scaleb(-scale)} AS {duck})"
+    if isinstance(default, (list, dict)):
+        return f"CAST({_literal(json.dumps(default))}::JSON AS {duck})"
+    return f"CAST({_literal(default)} AS {duck})"
 
 
 def create_state_table(conn: duckdb.DuckDBPyConnection, table: str, view: str, columns: Sequence[Column]) -> None:
@@ -163,6 +196,16 @@ def diff(
         _replace(conn, previous, "__kept")
     else:
         _replace(conn, previous, "__dedup")
+    return changes
+
+
+def as_update(changes: list[Change]) -> list[Change]:
+    """A one-row result's change as Flink emits it: its old row retracted (``-U``) and its new row
+    (``+U``), where a multiset comparison sees a delete and an insert."""
+    deleted = [c for c in changes if c.op == DELETE]
+    inserted = [c for c in changes if c.op == INSERT]
+    if len(deleted) == 1 and len(inserted) == 1:
+        return [Change(UPDATE_BEFORE, deleted[0].row), Change(UPDATE_AFTER, inserted[0].row)]
     return changes
 
 

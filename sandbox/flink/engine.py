@@ -27,8 +27,9 @@ from sandbox.flink.catalog import (DEFAULT_BUCKETS, Catalog, Column, SchemaRegis
 from sandbox.flink.changelog import Change, q
 from sandbox.flink.records import StatementRecord
 from sandbox.flink.topics import Record, Topics
-from sandbox.flink.translate import PlanError, Planner, QueryPlan, create_information_schema, parse
-from sandbox.flink.types import data_type, dumps, result_value
+from sandbox.flink.translate import (INFORMATION_SCHEMA, INFORMATION_SCHEMA_ALIASES, INFORMATION_SCHEMA_VIEWS, PlanError,
+                                    Planner, QueryPlan, create_information_schema, parse)
+from sandbox.flink.types import UnsupportedType, data_type, dumps, result_value, sql_type_name, stored_value
 from sandbox.store import Store
 
 SINK_OPS = {changelog.INSERT: "+I", changelog.UPDATE_AFTER: "+U", changelog.DELETE: "-D"}
@@ -80,11 +81,14 @@ class Engine:
 
     # -- results ---------------------------------------------------------------------------------
 
-    def append_results(self, record: StatementRecord, changes: list[Change], conn: duckdb.DuckDBPyConnection) -> None:
+    def append_results(self, record: StatementRecord, changes: list[Change], conn: duckdb.DuckDBPyConnection,
+                       columns: list[Column] | None = None) -> None:
         seq = record.job.get("result_seq", 0)
         rows = []
+        types = [c.type for c in columns] if columns else []
         for change in changes:
-            rows.append((record.uid, seq, change.op, json.dumps([result_value(v) for v in change.row])))
+            row = [result_value(v, types[i] if i < len(types) else None) for i, v in enumerate(change.row)]
+            rows.append((record.uid, seq, change.op, json.dumps(row)))
             seq += 1
         if rows:
             conn.executemany("INSERT INTO flink_results VALUES (?, ?, ?, ?)", rows)
@@ -119,6 +123,8 @@ class Engine:
             self.fail(record, failure.detail, failure.name)
         except (PlanError, TableExists, TableNotFound, SchemaRegistrationFailed) as err:
             self.fail(record, str(err).strip("'\""))
+        except UnsupportedType as err:
+            self.fail(record, f"SQL validation failed. {err}.")
         except duckdb.Error as err:
             self.fail(record, f"SQL execution failed. {str(err).strip().splitlines()[0]}")
 
@@ -156,11 +162,12 @@ class Engine:
 
     def _complete(self, record: StatementRecord, sql_kind: str, columns: list[Column], rows: list[tuple],
                   context: Context | None = None) -> None:  # noqa: ARG002
-        record.traits = {"sql_kind": sql_kind, "is_bounded": True, "is_append_only": True,
-                         "upsert_columns": [], "schema": schema_traits(columns)}
+        record.traits = {"sql_kind": sql_kind, "is_bounded": True, "is_append_only": True}
+        if columns:  # a statement without a result set (DDL, INSERT) has no schema
+            record.traits["schema"] = schema_traits(columns)
         if not self.dry_run:
             with self.store.transaction() as conn:
-                self.append_results(record, [Change(changelog.INSERT, tuple(r)) for r in rows], conn)
+                self.append_results(record, [Change(changelog.INSERT, tuple(r)) for r in rows], conn, columns)
         record.phase = "COMPLETED"
         record.detail = ""
         record.end_time = _now()
@@ -187,6 +194,14 @@ class Engine:
             table = _table(definition, columns)
             if self.catalog.exists(name) and definition.if_not_exists:
                 return self._complete(record, "CREATE_TABLE_AS", [], [])
+            if context.snapshot or not plan.sources:  # bounded: the table is filled, then COMPLETED
+                rows = self.snapshot_rows(plan)
+                self._check_not_null(table, rows)
+                self.catalog.create(table)
+                self._write(table, [Change(changelog.INSERT, tuple(r)) for r in rows])
+                self._complete(record, "CREATE_TABLE_AS", [], [])
+                record.job = {"records_out": len(rows)}
+                return None
             self.catalog.create(table)
             return self._continuous_insert(record, table, plan, context, "CREATE_TABLE_AS")
         columns = [Column(c.name, c.type, c.nullable, c.comment) for c in definition.columns]
@@ -218,8 +233,13 @@ class Engine:
         if head[:2] == ["SHOW", "JOBS"]:
             return self._complete(record, "SHOW_JOBS", [], [])  # answered by the service, which knows them
         if head[:2] == ["SHOW", "CATALOGS"]:
-            return self._complete(record, "SHOW_CATALOGS", [Column("catalog name", "STRING", False)],
-                                  [(sorted(context.catalog_names)[0],)])
+            return self._complete(record, "SHOW_CATALOGS", [Column("Catalog Name", "STRING", False),
+                                                            Column("Catalog ID", "STRING", False)],
+                                  [(self.catalog_name, self.environment_id)])
+        if head[:2] == ["SHOW", "DATABASES"]:
+            return self._complete(record, "SHOW_DATABASES", [Column("Database Name", "STRING", False),
+                                                             Column("Database ID", "STRING", False)],
+                                  [(self.database_name, self.database_id)])
         raise StatementFailed(f"The sandbox does not model '{' '.join(head[:3])}'.")
 
     def _describe(self, record: StatementRecord, name: str) -> None:
@@ -253,13 +273,17 @@ class Engine:
     def _select(self, record: StatementRecord, query: exp.Expression, context: Context, planner: Planner) -> None:
         plan = self._plan(planner, query)
         bounded = context.snapshot or not plan.sources
+        # A snapshot query answers the final rows (append-only); otherwise the traits say what the
+        # query's changelog is, even when it is bounded (an aggregate over literals retracts).
+        # ``upsert_columns`` is left out when there are none (a global aggregate), as Confluent does.
         record.traits = {
             "sql_kind": "SELECT",
             "is_bounded": bounded,
-            "is_append_only": bounded or plan.append_only,
-            "upsert_columns": [] if bounded or plan.append_only else plan.group_key,
+            "is_append_only": context.snapshot or plan.append_only,
             "schema": schema_traits(plan.columns),
         }
+        if not (context.snapshot or plan.append_only) and plan.group_key:
+            record.traits["upsert_columns"] = plan.group_key
         if bounded:
             rows = self.snapshot_rows(plan)
             traits = record.traits
@@ -293,8 +317,7 @@ class Engine:
             self._check_not_null(table, [tuple(r[c.name] for c in table.columns) for r in full])
             if not self.dry_run:
                     self._write(table, [Change(changelog.INSERT, tuple(r[c.name] for c in table.columns)) for r in full])
-            record.traits = {"sql_kind": "INSERT_INTO", "is_bounded": True, "is_append_only": True,
-                             "upsert_columns": [], "schema": {"columns": []}}
+            record.traits = {"sql_kind": "INSERT_INTO", "is_bounded": True, "is_append_only": True}
             record.job = {"records_out": len(full)}
             record.phase = "COMPLETED"
             record.end_time = _now()
@@ -310,8 +333,7 @@ class Engine:
             raise StatementFailed(
                 f"Table sink '{table.name}' doesn't support consuming update and delete changes which is "
                 "produced by an updating query (GROUP BY, outer join or an upsert source).")
-        record.traits = {"sql_kind": sql_kind, "is_bounded": False, "is_append_only": True,
-                         "upsert_columns": [], "schema": {"columns": []}}
+        record.traits = {"sql_kind": sql_kind, "is_bounded": False, "is_append_only": True}
         record.job = {"kind": "insert", "sink": table.name, "sink_table": table_to_json(table),
                       "sink_columns": [c.name for c in table.columns],
                       "sink_key": table.key_columns if table.changelog_mode == "upsert" else [],
@@ -382,18 +404,40 @@ class Engine:
                 create_information_schema(conn, self.information_schema_rows())
             return conn.execute(plan.bind(relations)).fetchall()
 
-    def information_schema_rows(self) -> list[tuple]:
-        rows = []
+    def information_schema_rows(self) -> dict[str, list[tuple]]:
+        """The rows of the INFORMATION_SCHEMA views: this catalog (environment), its one database
+        (cluster) beside INFORMATION_SCHEMA itself, its tables and their columns. INFORMATION_SCHEMA
+        lists its own views as SYSTEM TABLEs."""
+        catalog = (self.environment_id, self.catalog_name)
+        database = (self.database_id, self.database_name)
+        tables, columns = [], []
+        for view in sorted([*INFORMATION_SCHEMA_VIEWS, *INFORMATION_SCHEMA_ALIASES]):
+            tables.append((*catalog, INFORMATION_SCHEMA, INFORMATION_SCHEMA, view, "SYSTEM TABLE",
+                           "NO", None, None, "NO", None, None, None, None))
         for name in self.catalog.names():
             table = self.catalog.get(name)
+            keys = table.key_columns
+            tables.append((*catalog, *database, name, "BASE TABLE", "YES" if keys else "NO",
+                           "HASH" if keys else None, table.partitions if keys else None,
+                           "NO", None, None, None, None))
             for position, col in enumerate(table.columns, start=1):
-                base = col.type.split("(")[0].split("<")[0].upper()
-                rows.append((self.catalog_name, self.database_name, name, col.name, position,
-                             base, col.full_type, "YES" if col.nullable else "NO", col.comment))
-        return rows
+                full = sql_type_name(col.type) + ("" if col.nullable else " NOT NULL")
+                base = full.split("(")[0].split("<")[0].split(" NOT NULL")[0].strip()
+                columns.append((*catalog, *database, name, col.name, position, "YES" if col.nullable else "NO",
+                                base, full, "NO", "NO", None, "NO", None, "YES",
+                                keys.index(col.name) + 1 if col.name in keys else None, col.comment))
+        return {
+            "CATALOGS": [catalog],
+            "INFORMATION_SCHEMA_CATALOG_NAME": [catalog],
+            "SCHEMATA": [(*catalog, *database), (*catalog, INFORMATION_SCHEMA, INFORMATION_SCHEMA)],
+            "TABLES": tables,
+            "COLUMNS": columns,
+        }
 
     catalog_name = "default"
     database_name = "default"
+    environment_id = "env-default"
+    database_id = "lkc-default"
 
     # -- continuous steps ------------------------------------------------------------------------
 
@@ -411,32 +455,71 @@ class Engine:
             return False
         with self.store.transaction() as conn:
             records_in = 0
+            emitted = 0
+            index = {source.table: i for i, source in enumerate(plan.sources)}
+            # A result changelog of an updating query changes per record, as Flink's does: the first
+            # records of each step are consumed one at a time (the rest of a large backlog at once).
+            singles = (self._new_records(conn, plan, consumed, ends_by_table)
+                       if record.job["kind"] == "select" and not plan.append_only else [])
+            for table, part, off in singles:
+                source = plan.sources[index[table]]
+                records_in += changelog.fold(conn, f"{prefix}s{index[table]}", table, source.columns,
+                                             source.upsert, {part: off}, {part: off + 1})
+                consumed[table][str(part)] = off + 1
+                emitted += self._emit(conn, record, plan, prefix)
+            rest = False
             for i, source in enumerate(plan.sources):
                 start = {int(p): o for p, o in consumed[source.table].items()}
                 end = ends_by_table[source.table]
-                records_in += changelog.fold(conn, f"{prefix}s{i}", source.table, source.columns,
-                                             source.upsert, start, end)
+                folded = changelog.fold(conn, f"{prefix}s{i}", source.table, source.columns, source.upsert, start, end)
+                records_in += folded
+                rest |= folded > 0
                 consumed[source.table] = {str(p): o for p, o in end.items()}
-            query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
-            names = [f"c{i}" for i in range(len(plan.columns))]
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
-            clock = [names[i] for i in plan.clock_columns]
-            if record.job["kind"] == "insert":
-                sink = table_from_json(record.job["sink_table"])
-                key = [names[record.job["sink_columns"].index(k)] for k in record.job["sink_key"]]
-                changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock)
-                if record.job["sink_key"] or plan.append_only:
-                    changes = [c for c in changes if c.op in SINK_OPS]
-                self._check_not_null(sink, [c.row for c in changes if c.op != changelog.DELETE])
-                self._write(sink, changes, conn, record.job["sink_columns"])
-            else:
-                key = [names[i] for i in plan.group_key]
-                changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock, retract=True)
-                self.append_results(record, changes, conn)
+            if rest or not singles:
+                emitted += self._emit(conn, record, plan, prefix)
             record.job["records_in"] += records_in
-            record.job["records_out"] += len(changes)
+            record.job["records_out"] += emitted
             record.job["last_record_at"] = time.time()
         return True
+
+    PER_RECORD_LIMIT = 200
+
+    def _new_records(self, conn: duckdb.DuckDBPyConnection, plan: QueryPlan, consumed: dict,
+                     ends_by_table: dict) -> list[tuple[str, int, int]]:
+        """The first new records of the sources (by append time), as (topic, partition, offset)."""
+        terms = []
+        for source in plan.sources:
+            start = {int(p): o for p, o in consumed[source.table].items()}
+            condition = Topics.range_condition(start, ends_by_table[source.table])
+            if condition != "FALSE":
+                terms.append(f"(topic = '{source.table.replace(chr(39), chr(39) * 2)}' AND ({condition}))")
+        if not terms:
+            return []
+        return [tuple(r) for r in conn.execute(
+            f"SELECT topic, part, off FROM flink_records WHERE {' OR '.join(terms)} "
+            f"ORDER BY ts, topic, part, off LIMIT {self.PER_RECORD_LIMIT}").fetchall()]
+
+    def _emit(self, conn: duckdb.DuckDBPyConnection, record: StatementRecord, plan: QueryPlan, prefix: str) -> int:
+        """Run the query over the folded sources, emit its changes since the last run; their count."""
+        query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
+        names = [f"c{i}" for i in range(len(plan.columns))]
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
+        clock = [names[i] for i in plan.clock_columns]
+        if record.job["kind"] == "insert":
+            sink = table_from_json(record.job["sink_table"])
+            key = [names[record.job["sink_columns"].index(k)] for k in record.job["sink_key"]]
+            changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock)
+            if record.job["sink_key"] or plan.append_only:
+                changes = [c for c in changes if c.op in SINK_OPS]
+            self._check_not_null(sink, [c.row for c in changes if c.op != changelog.DELETE])
+            self._write(sink, changes, conn, record.job["sink_columns"])
+        else:
+            key = [names[i] for i in plan.group_key]
+            changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock, retract=True)
+            if plan.global_aggregate:  # one row, updated in place: -U old, +U new (not -D, +I)
+                changes = changelog.as_update(changes)
+            self.append_results(record, changes, conn, plan.columns)
+        return len(changes)
 
     def _check_not_null(self, table: Table, rows: list[tuple]) -> None:
         for i, col in enumerate(table.columns):
@@ -451,8 +534,9 @@ class Engine:
                names: list[str] | None = None) -> None:
         names = names or [c.name for c in table.columns]
         records = []
+        types = {c.name: c.type for c in table.columns}
         for change in changes:
-            row = dict(zip(names, change.row))
+            row = {n: stored_value(v, types.get(n, "")) for n, v in zip(names, change.row)}
             key = dumps({k: row[k] for k in table.key_columns}) if table.key_columns else None
             upsert = table.changelog_mode == "upsert"
             op = SINK_OPS.get(change.op, "+I") if upsert else "+I"

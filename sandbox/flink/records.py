@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +41,7 @@ class StatementRecord:
     end_time: datetime | None = None
     exceptions: list[dict[str, str]] = field(default_factory=list)
     job: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # metadata.labels given on create
 
     def add_exception(self, name: str, message: str) -> None:
         self.exceptions.insert(0, {"name": name, "message": message, "timestamp": rfc3339(datetime.now(timezone.utc))})
@@ -89,12 +91,16 @@ class StatementTable:
         row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
         return None if row is None else StatementRecord.from_json(row[0])
 
-    def page(self, after: str | None, limit: int, compute_pool: str | None = None) -> list[StatementRecord]:
-        """Up to ``limit + 1`` records named after ``after``, in name order (the extra one says "more")."""
+    def page(self, after: str | None, limit: int, compute_pool: str | None = None,
+             keep: Callable[[StatementRecord], bool] | None = None) -> list[StatementRecord]:
+        """Up to ``limit + 1`` records named after ``after``, in name order (the extra one says "more"),
+        of those in ``compute_pool`` that ``keep`` accepts."""
         records = [StatementRecord.from_json(r[0]) for r in self.store.execute(
             "SELECT doc FROM flink_statements WHERE name > ? ORDER BY name", [after or ""])]
         if compute_pool:
             records = [r for r in records if r.spec.get("compute_pool_id") == compute_pool]
+        if keep is not None:
+            records = [r for r in records if keep(r)]
         return records[: limit + 1]
 
     def all(self) -> list[StatementRecord]:

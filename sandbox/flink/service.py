@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.config import SandboxConfig
@@ -38,6 +39,26 @@ def _bad_request(detail: str) -> ApiError:
     return ApiError(400, detail, code="bad_request", title="Bad Request")
 
 
+def parse_label_selector(selector: str) -> list[Callable[[dict[str, str]], bool]]:
+    """Kubernetes-style equality-based label selector: requirements joined by commas, each
+    ``key=value`` / ``key==value``, ``key!=value``, ``key`` (present) or ``!key`` (absent)."""
+    requirements: list[Callable[[dict[str, str]], bool]] = []
+    for part in filter(None, (p.strip() for p in selector.split(","))):
+        match = re.fullmatch(r"(!?)\s*([^=!\s]+)\s*(?:(!=|==|=)\s*(\S*))?", part)
+        if not match or (match.group(1) and match.group(3)):
+            raise _bad_request(f"Invalid label_selector {selector!r}.")
+        negated, key, op, value = match.groups()
+        if op == "!=":
+            requirements.append(lambda labels, k=key, v=value: labels.get(k) != v)
+        elif op:
+            requirements.append(lambda labels, k=key, v=value: labels.get(k) == v)
+        elif negated:
+            requirements.append(lambda labels, k=key: k not in labels)
+        else:
+            requirements.append(lambda labels, k=key: k in labels)
+    return requirements
+
+
 class FlinkService:
     """Statements over the sandbox's catalog and topics; one lock serialises API calls and steps."""
 
@@ -49,6 +70,8 @@ class FlinkService:
         self.engine = Engine(store, self.topics, self.catalog)
         self.engine.catalog_name = config.catalog
         self.engine.database_name = config.database
+        self.engine.environment_id = config.environment_id
+        self.engine.database_id = config.database_id
         self.statements = StatementTable(store)
         self.lock = threading.RLock()
         self.activity = threading.Condition(self.lock)
@@ -118,6 +141,9 @@ class FlinkService:
         if len(sql) > MAX_STATEMENT:
             raise _bad_request(f"spec.statement is longer than {MAX_STATEMENT} characters.")
         properties = {str(k): str(v) for k, v in (spec.get("properties") or {}).items()}
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        if not isinstance(labels, dict):
+            raise _bad_request("metadata.labels must be an object of label names to values.")
         now = datetime.now(timezone.utc)
         record = StatementRecord(
             name=name,
@@ -131,6 +157,7 @@ class FlinkService:
             },
             created_at=now,
             updated_at=now,
+            labels={str(k): str(v) for k, v in labels.items()},
         )
         dry_run = properties.get("sql.dry-run", "").lower() == "true"
         with self.lock:
@@ -141,7 +168,12 @@ class FlinkService:
             if dry_run:
                 return self.resource(self._dry_run(record, context))
             self.statements.insert(record)
-            self.engine.start(record, context)
+            try:
+                self.engine.start(record, context)
+            except Exception as err:  # noqa: BLE001 - an unforeseen error fails the statement, never the API
+                log.exception("statement %s failed to start", record.name)
+                self.engine.fail(record, f"Statement submission failed: {type(err).__name__}: {err}",
+                                 "java.lang.RuntimeException")
             if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
                 self._show_jobs(record)
             self.statements.save(record)
@@ -161,7 +193,7 @@ class FlinkService:
         catalog = properties.get("sql.current-catalog")
         database = properties.get("sql.current-database")
         catalogs = {self.config.catalog, self.config.environment_id}
-        databases = {self.config.database}
+        databases = {self.config.database, self.config.database_id}
         if catalog and catalog not in catalogs:
             raise _bad_request(f"sql.current-catalog '{catalog}' is not this environment "
                                f"({self.config.catalog} / {self.config.environment_id}).")
@@ -176,9 +208,20 @@ class FlinkService:
             raise _not_found(name)
         return record
 
-    def list(self, page_size: int, page_token: str | None, compute_pool: str | None) -> tuple[list[dict], str | None]:
+    def list(self, page_size: int, page_token: str | None, compute_pool: str | None,
+             label_selector: str | None = None, name_contains: str | None = None) -> tuple[list[dict], str | None]:
+        """A page of statements in name order: of ``compute_pool``, matching every requirement of
+        ``label_selector`` (comma-separated ``key=value``, ``key!=value``, ``key``, ``!key``), and
+        whose name contains ``name_contains`` (case-sensitive)."""
+        requirements = parse_label_selector(label_selector) if label_selector else []
+
+        def keep(record: StatementRecord) -> bool:
+            if name_contains and name_contains not in record.name:
+                return False
+            return all(requirement(record.labels) for requirement in requirements)
+
         with self.lock:
-            records = self.statements.page(page_token, page_size, compute_pool)
+            records = self.statements.page(page_token, page_size, compute_pool, keep)
         more = len(records) > page_size
         records = records[:page_size]
         return [self.resource(r) for r in records], (records[-1].name if more else None)
@@ -289,6 +332,11 @@ class FlinkService:
             record.end_time = datetime.now(timezone.utc)
             self._save(record)
             return True
+        if record.phase == "PENDING" and "plan" not in record.job:  # never planned: nothing can run
+            self.engine.fail(record, "Statement execution failed: the statement was never planned.",
+                             "java.lang.RuntimeException")
+            self._save(record)
+            return True
         if record.phase == "PENDING":
             waiting_for = record.job.get("wait_for")
             if waiting_for:
@@ -391,7 +439,7 @@ class FlinkService:
                 "updated_at": rfc3339(record.updated_at),
                 "uid": record.uid,
                 "resource_version": str(record.version),
-                "labels": {},
+                "labels": dict(record.labels),
             },
             "name": record.name,
             "organization_id": self.config.organization_id,

@@ -14,6 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from sandbox.flink.catalog import Catalog, Column, TableNotFound
+from sandbox.flink import flink_sql
 from sandbox.flink.changelog import q
 from sandbox.flink.types import from_duckdb, to_duckdb
 
@@ -55,6 +56,7 @@ class QueryPlan:
     append_only: bool = True
     information_schema: bool = False
     stateless: bool = True  # each record processed independently: no join, aggregate or upsert source
+    global_aggregate: bool = False  # an aggregate without GROUP BY: one row, updated in place
 
     def bind(self, relations: list[str]) -> str:
         sql = self.sql
@@ -72,6 +74,7 @@ class QueryPlan:
             "append_only": self.append_only,
             "information_schema": self.information_schema,
             "stateless": self.stateless,
+            "global_aggregate": self.global_aggregate,
         }
 
     @classmethod
@@ -85,12 +88,13 @@ class QueryPlan:
             doc["append_only"],
             doc["information_schema"],
             doc["stateless"],
+            doc.get("global_aggregate", False),
         )
 
 
 def parse(sql: str) -> exp.Expression:
     try:
-        expressions = [e for e in sqlglot.parse(sql, read=DIALECT) if e is not None]
+        expressions = [e for e in sqlglot.parse(flink_sql.preprocess(sql), read=DIALECT) if e is not None]
     except sqlglot.errors.ParseError as err:
         raise PlanError(f"SQL parse failed. {err}") from err
     if len(expressions) != 1:
@@ -131,9 +135,11 @@ class Planner:
             if table.db.upper() == INFORMATION_SCHEMA or table.name.upper() == INFORMATION_SCHEMA:
                 information_schema = True
                 what = table.name.upper()
-                if what not in ("COLUMNS", "TABLES"):
-                    raise PlanError(f"INFORMATION_SCHEMA.{what} is not modelled by the sandbox (COLUMNS and TABLES are).")
-                table.replace(_aliased(table, f"__info_{what.lower()}__", table.alias_or_name))
+                what = INFORMATION_SCHEMA_ALIASES.get(what, what)
+                if what not in INFORMATION_SCHEMA_VIEWS:
+                    raise PlanError(f"INFORMATION_SCHEMA.{what} is not modelled by the sandbox (it models "
+                                    f"{', '.join(sorted([*INFORMATION_SCHEMA_VIEWS, *INFORMATION_SCHEMA_ALIASES]))}).")
+                table.replace(_aliased(table, information_schema_relation(what), table.alias_or_name))
                 continue
             name = self.table_name(table)
             if name not in index:
@@ -144,9 +150,12 @@ class Planner:
                 index[name] = len(sources)
                 sources.append(SourceRef(name, list(definition.columns), definition.changelog_mode == "upsert"))
             table.replace(_aliased(table, f"__src{index[name]}__", table.alias_or_name))
+        _name_expressions(query)
+        hints = _output_hints(query, sources)
         _rewrite_functions(query)
+        flink_sql.rewrite(query)
         sql = query.sql("duckdb")
-        columns = _describe(conn, sql, sources, information_schema)
+        columns = _apply_hints(_describe(conn, sql, sources, information_schema), hints)
         outputs = query.selects if isinstance(query, exp.Select) else []
         return QueryPlan(
             sql=sql,
@@ -157,7 +166,68 @@ class Planner:
             append_only=_append_only(query, sources),
             information_schema=information_schema,
             stateless=_append_only(query, sources) and not any(True for _ in query.find_all(exp.Join)),
+            global_aggregate=isinstance(query, exp.Select) and not query.args.get("group")
+            and any(True for e in query.selects for _ in e.find_all(exp.AggFunc)),
         )
+
+
+def _outermost_select(query: exp.Expression) -> exp.Select | None:
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    return query if isinstance(query, exp.Select) else None
+
+
+def _name_expressions(query: exp.Expression) -> None:
+    """Flink names an unaliased output expression ``EXPR$<position>`` (a column keeps its name)."""
+    select = _outermost_select(query)
+    if select is None:
+        return
+    for i, item in enumerate(select.expressions):
+        if not isinstance(item, (exp.Alias, exp.Column, exp.Star)):
+            item.replace(exp.alias_(item.copy(), f"EXPR${i}", quoted=True))
+
+
+def _output_hints(query: exp.Expression, sources: list[SourceRef]) -> list[flink_sql.Hint] | None:
+    """What the outermost SELECT's expressions say of the output types (None: nothing known)."""
+    select = _outermost_select(query)
+    if select is None or isinstance(query, exp.SetOperation):
+        return None
+    outer_join = any(j.side for j in query.find_all(exp.Join))
+    not_null = set() if outer_join else {c.name for s in sources for c in s.columns if not c.nullable}
+    items = select.expressions
+    if len(items) == 1 and isinstance(items[0], exp.Star):
+        source = select.args.get("from_") and select.args["from_"].this
+        joined = bool(select.args.get("joins"))
+        if isinstance(source, exp.Table) and not joined and source.name.startswith("__src"):
+            table = sources[int(source.name[5:-2])]  # SELECT * FROM a table: its declared columns
+            return [flink_sql.Hint(c.type, not c.nullable) for c in table.columns]
+        if isinstance(source, exp.Subquery):
+            source = source.this
+        if isinstance(source, exp.Values) and source.expressions:
+            first = source.expressions[0]
+            return [flink_sql.output_hint(e, not_null)
+                    for e in (first.expressions if isinstance(first, exp.Tuple) else [first])]
+        return None
+    if any(isinstance(i, exp.Star) for i in items):
+        return None
+    declared: dict[str, str] = {}
+    for name in {c.name for s in sources for c in s.columns}:
+        types = {c.type for s in sources for c in s.columns if c.name == name}
+        if len(types) == 1:
+            declared[name] = types.pop()
+    return [flink_sql.output_hint(i, not_null, declared) for i in items]
+
+
+def _apply_hints(columns: list[Column], hints: list[flink_sql.Hint] | None) -> list[Column]:
+    if hints is None or len(hints) != len(columns):
+        return columns
+    typed = []
+    for column, hint in zip(columns, hints):
+        flink_type = hint.type or column.type
+        if hint.multiset and flink_type.upper().startswith("ARRAY<"):
+            flink_type = "MULTISET<" + flink_type[6:]
+        typed.append(Column(column.name, flink_type, not hint.not_null))
+    return typed
 
 
 def _aliased(table: exp.Table, relation: str, alias: str) -> exp.Table:
@@ -208,7 +278,7 @@ def _describe(conn: duckdb.DuckDBPyConnection, sql: str, sources: list[SourceRef
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {q(relation)} ({cols})")
         relations.append(relation)
     if info:
-        create_information_schema(conn, [])
+        create_information_schema(conn)
     bound = sql
     for i, relation in enumerate(relations):
         bound = bound.replace(q(f"__src{i}__"), q(relation))
@@ -223,23 +293,40 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0]
 
 
-def create_information_schema(conn: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    """Temp relations ``__info_columns__`` and ``__info_tables__`` holding ``rows`` of
-    (catalog, database, table, column, position, type, nullable, comment)."""
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE __info_columns__ (TABLE_CATALOG VARCHAR, TABLE_SCHEMA VARCHAR,"
-        " TABLE_NAME VARCHAR, COLUMN_NAME VARCHAR, ORDINAL_POSITION INTEGER, DATA_TYPE VARCHAR,"
-        " FULL_DATA_TYPE VARCHAR, IS_NULLABLE VARCHAR, COMMENT VARCHAR, IS_HIDDEN VARCHAR,"
-        " IS_GENERATED VARCHAR, IS_METADATA VARCHAR, IS_PERSISTED VARCHAR)"
-    )
-    if rows:
-        conn.executemany(
-            "INSERT INTO __info_columns__ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'NO', 'NO', 'NO', 'YES')", rows
-        )
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE __info_tables__ AS SELECT DISTINCT TABLE_CATALOG, TABLE_SCHEMA,"
-        " TABLE_NAME, 'BASE TABLE' AS TABLE_TYPE FROM __info_columns__"
-    )
+# Confluent's INFORMATION_SCHEMA views the sandbox models, with their columns (DuckDB types).
+INFORMATION_SCHEMA_VIEWS: dict[str, list[tuple[str, str]]] = {
+    "CATALOGS": [("CATALOG_ID", "VARCHAR"), ("CATALOG_NAME", "VARCHAR")],
+    "INFORMATION_SCHEMA_CATALOG_NAME": [("CATALOG_ID", "VARCHAR"), ("CATALOG_NAME", "VARCHAR")],
+    "SCHEMATA": [("CATALOG_ID", "VARCHAR"), ("CATALOG_NAME", "VARCHAR"), ("SCHEMA_ID", "VARCHAR"),
+                 ("SCHEMA_NAME", "VARCHAR")],
+    "TABLES": [("TABLE_CATALOG_ID", "VARCHAR"), ("TABLE_CATALOG", "VARCHAR"), ("TABLE_SCHEMA_ID", "VARCHAR"),
+               ("TABLE_SCHEMA", "VARCHAR"), ("TABLE_NAME", "VARCHAR"), ("TABLE_TYPE", "VARCHAR"),
+               ("IS_DISTRIBUTED", "VARCHAR"), ("DISTRIBUTION_ALGORITHM", "VARCHAR"),
+               ("DISTRIBUTION_BUCKETS", "INTEGER"), ("IS_WATERMARKED", "VARCHAR"), ("WATERMARK_COLUMN", "VARCHAR"),
+               ("WATERMARK_EXPRESSION", "VARCHAR"), ("WATERMARK_IS_HIDDEN", "VARCHAR"), ("COMMENT", "VARCHAR")],
+    "COLUMNS": [("TABLE_CATALOG_ID", "VARCHAR"), ("TABLE_CATALOG", "VARCHAR"), ("TABLE_SCHEMA_ID", "VARCHAR"),
+                ("TABLE_SCHEMA", "VARCHAR"), ("TABLE_NAME", "VARCHAR"), ("COLUMN_NAME", "VARCHAR"),
+                ("ORDINAL_POSITION", "INTEGER"), ("IS_NULLABLE", "VARCHAR"), ("DATA_TYPE", "VARCHAR"),
+                ("FULL_DATA_TYPE", "VARCHAR"), ("IS_HIDDEN", "VARCHAR"), ("IS_GENERATED", "VARCHAR"),
+                ("GENERATION_EXPRESSION", "VARCHAR"), ("IS_METADATA", "VARCHAR"), ("METADATA_KEY", "VARCHAR"),
+                ("IS_PERSISTED", "VARCHAR"), ("DISTRIBUTION_ORDINAL_POSITION", "INTEGER"), ("COMMENT", "VARCHAR")],
+}
+INFORMATION_SCHEMA_ALIASES = {"DATABASES": "SCHEMATA"}
+
+
+def information_schema_relation(view: str) -> str:
+    return f"__info_{view.lower()}__"
+
+
+def create_information_schema(conn: duckdb.DuckDBPyConnection, content: dict[str, list[tuple]] | None = None) -> None:
+    """Temp relations ``__info_<view>__`` for every modelled view, holding ``content[view]`` rows."""
+    for view, columns in INFORMATION_SCHEMA_VIEWS.items():
+        relation = information_schema_relation(view)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {relation} ("
+                     + ", ".join(f"{name} {duck}" for name, duck in columns) + ")")
+        rows = (content or {}).get(view)
+        if rows:
+            conn.executemany(f"INSERT INTO {relation} VALUES ({', '.join('?' * len(columns))})", rows)
 
 
 def _reads_clock(expression: exp.Expression) -> bool:

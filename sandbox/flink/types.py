@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +56,7 @@ _DUCK_TO_FLINK = {
     "TIMESTAMP_MS": "TIMESTAMP(3)",
     "TIMESTAMP_S": "TIMESTAMP(0)",
     "TIMESTAMP WITH TIME ZONE": "TIMESTAMP_LTZ(6)",
-    "INTERVAL": "INTERVAL DAY TO SECOND",
+    "INTERVAL": "INTERVAL DAY TO SECOND(3)",
     '"NULL"': "NULL",
     "NULL": "NULL",
 }
@@ -111,6 +111,11 @@ def to_duckdb(flink_type: str) -> str:
     if upper.startswith("MAP<") and ">" in text:
         key, value = _map_parts(text)
         return f"MAP({to_duckdb(key)}, {to_duckdb(value)})"
+    if upper.startswith(("ROW<", "ROW(")):
+        fields = ", ".join(f'"{n}" {to_duckdb(t)}' for n, t in row_fields(text))
+        return f"STRUCT({fields})"
+    if upper.startswith("INTERVAL"):
+        return "INTERVAL"
     name, params, _ = split_type(text)
     if name not in _SIMPLE:
         raise UnsupportedType(f"the sandbox does not model Flink type {flink_type!r}")
@@ -122,18 +127,76 @@ def to_duckdb(flink_type: str) -> str:
     return duck
 
 
+def row_fields(flink_type: str) -> list[tuple[str, str]]:
+    """``"ROW<name STRING, `b` INT NOT NULL>"`` -> ``[("name", "STRING"), ("b", "INT NOT NULL")]``."""
+    text = flink_type.strip()
+    inner = text[text.index(text[3]) + 1: -1] if text[3] in "<(" else ""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(inner):
+        depth += ch in "<("
+        depth -= ch in ">)"
+        if ch == "," and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    parts.append(inner[start:])
+    fields = []
+    for part in filter(str.strip, parts):
+        part = part.strip()
+        if part.startswith("`"):
+            end = part.index("`", 1)
+            name, rest = part[1:end], part[end + 1:]
+        else:
+            name, _, rest = part.partition(" ")
+        fields.append((name, rest.strip()))
+    return fields
+
+
 def from_duckdb(duck_type: str) -> str:
     """The Flink type of a DuckDB result column (for CREATE TABLE AS SELECT and result schemas)."""
     upper = duck_type.upper().strip()
+    if upper.startswith("STRUCT(") and upper.endswith(")"):
+        inner = duck_type.strip()[7:-1]
+        parts, depth, start = [], 0, 0
+        for i, ch in enumerate(inner):
+            depth += ch == "("
+            depth -= ch == ")"
+            if ch == "," and depth == 0:
+                parts.append(inner[start:i])
+                start = i + 1
+        parts.append(inner[start:])
+        fields = []
+        for part in parts:
+            part = part.strip()
+            if part.startswith('"'):
+                end = part.index('"', 1)
+                name, rest = part[1:end], part[end + 1:]
+            else:
+                name, _, rest = part.partition(" ")
+            fields.append(f"`{name}` {from_duckdb(rest.strip())}")
+        return "ROW<" + ", ".join(fields) + ">"
     if upper.endswith("[]"):
-        return f"ARRAY<{from_duckdb(upper[:-2])}>"
+        return f"ARRAY<{from_duckdb(duck_type.strip()[:-2])}>"
     if upper.startswith("DECIMAL"):
         return upper
     if upper.startswith("MAP("):
-        inner = upper[4:-1]
+        inner = duck_type.strip()[4:-1]
         key, _, value = inner.partition(", ")
         return f"MAP<{from_duckdb(key)}, {from_duckdb(value)}>"
     return _DUCK_TO_FLINK.get(upper, "STRING")
+
+
+def sql_type_name(flink_type: str) -> str:
+    """Flink's full SQL name of a type, as INFORMATION_SCHEMA shows it: ``STRING`` is
+    ``VARCHAR(2147483647)``, ``BYTES`` is ``VARBINARY(2147483647)``, ``INTEGER`` is ``INT``."""
+    text = flink_type.strip()
+    upper = text.upper()
+    if upper == "STRING":
+        return "VARCHAR(2147483647)"
+    if upper == "BYTES":
+        return "VARBINARY(2147483647)"
+    if upper == "INTEGER":
+        return "INT"
+    return text
 
 
 def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
@@ -147,11 +210,21 @@ def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
         key, value = _map_parts(text)
         return {"type": "MAP", "nullable": nullable, "key_type": data_type(key),
                 "value_type": data_type(value)}
+    if upper.startswith(("ROW<", "ROW(")):
+        return {"type": "ROW", "nullable": nullable,
+                "fields": [{"name": n, "field_type": data_type(*_type_and_nullable(t))} for n, t in row_fields(text)]}
+    if upper.startswith("INTERVAL"):
+        if "YEAR" in upper or upper.endswith("MONTH"):
+            return {"type": "INTERVAL_YEAR_MONTH", "nullable": nullable, "precision": 2, "resolution": "YEAR_TO_MONTH"}
+        return {"type": "INTERVAL_DAY_TIME", "nullable": nullable, "precision": 2, "fractional_precision": 3,
+                "resolution": "DAY_TO_SECOND"}
     name, params, declared_nullable = split_type(text)
-    doc: dict[str, Any] = {"type": {"STRING": "VARCHAR", "INT": "INTEGER"}.get(name, name),
+    doc: dict[str, Any] = {"type": {"STRING": "VARCHAR", "INT": "INTEGER", "BYTES": "VARBINARY"}.get(name, name),
                            "nullable": nullable and declared_nullable}
-    if name == "STRING":
+    if name in ("STRING", "BYTES") or (name in ("VARCHAR", "VARBINARY") and not params):
         doc["length"] = 2147483647
+    elif name in ("CHAR", "BINARY") and not params:
+        doc["length"] = 1
     elif name in ("VARCHAR", "CHAR", "BINARY", "VARBINARY") and params:
         doc["length"] = int(params[0])
     elif name in ("DECIMAL", "NUMERIC"):
@@ -166,6 +239,29 @@ def data_type(flink_type: str, nullable: bool = True) -> dict[str, Any]:
         elif name == "TIME":
             doc["type"] = "TIME_WITHOUT_TIME_ZONE"
     return doc
+
+
+def _type_and_nullable(flink_type: str) -> tuple[str, bool]:
+    text = flink_type.strip()
+    if text.upper().endswith("NOT NULL"):
+        return text[: -len("NOT NULL")].strip(), False
+    return text, True
+
+
+def stored_value(value: Any, flink_type: str) -> Any:
+    """A value as a record stores it: a ROW as an object of its field names (DuckDB gives an
+    unnamed ROW(...) as a tuple), inside arrays too."""
+    upper = flink_type.strip().upper()
+    if value is None:
+        return None
+    if upper.startswith(("ROW<", "ROW(")) and isinstance(value, (tuple, list, dict)):
+        fields = row_fields(flink_type)
+        values = list(value.values()) if isinstance(value, dict) else list(value)
+        return {name: stored_value(v, t) for (name, t), v in zip(fields, values)}
+    if upper.startswith(("ARRAY<", "MULTISET<")) and isinstance(value, (list, tuple)):
+        element = flink_type.strip()[flink_type.index("<") + 1: -1]
+        return [stored_value(v, element) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -187,16 +283,49 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
-def result_value(value: Any) -> Any:
-    """A value as Flink's results API renders it: strings for scalars, lists for arrays."""
+def result_value(value: Any, flink_type: str | None = None) -> Any:
+    """A value as Flink's results API renders it: strings for scalars, lists for arrays, rows and
+    maps (``[key, value]`` pairs), multisets as ``[element, count]`` pairs, intervals as
+    ``+D HH:MM:SS.mmm`` / ``+Y-MM``, timestamps to their precision (milliseconds when unknown)."""
     if value is None:
         return None
+    upper = (flink_type or "").strip().upper()
+    if upper.startswith("MULTISET<") and isinstance(value, (list, tuple)):
+        element = flink_type.strip()[9:-1]
+        counts: dict = {}
+        for item in value:
+            if item is not None:
+                key = json.dumps(result_value(item, element))
+                counts[key] = counts.get(key, 0) + 1
+        return [[json.loads(k), str(n)] for k, n in counts.items()]
+    if upper.startswith("ARRAY<") and isinstance(value, (list, tuple)):
+        element = flink_type.strip()[6:-1]
+        return [result_value(v, element) for v in value]
+    if upper.startswith(("ROW<", "ROW(")) and isinstance(value, dict):
+        types = [t for _, t in row_fields(flink_type)]
+        return [result_value(v, types[i] if i < len(types) else None) for i, v in enumerate(value.values())]
+    if upper.startswith("INTERVAL") and isinstance(value, timedelta):
+        if "YEAR" in upper or upper.endswith("MONTH"):  # DuckDB reads a month interval as 30 days
+            months = round(value.total_seconds() / 86400 / 30)
+            return f"{'-' if months < 0 else '+'}{abs(months) // 12}-{abs(months) % 12:02d}"
+        millis = round(value.total_seconds() * 1000)
+        sign = "-" if millis < 0 else "+"
+        millis = abs(millis)
+        days, rest = divmod(millis, 86_400_000)
+        hours, rest = divmod(rest, 3_600_000)
+        minutes, rest = divmod(rest, 60_000)
+        seconds, millis = divmod(rest, 1000)
+        return f"{sign}{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="milliseconds")
+        precision = _precision(upper) or 3  # sub-millisecond digits only where the type and the value have them
+        micros = precision > 3 and value.microsecond % 1000 != 0
+        return value.isoformat(sep=" ", timespec="microseconds" if micros else "milliseconds")
+    if isinstance(value, time):
+        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
     if isinstance(value, (list, tuple)):
         return [result_value(v) for v in value]
     if isinstance(value, dict):
@@ -204,3 +333,8 @@ def result_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return "x'" + bytes(value).hex() + "'"
     return str(value)
+
+
+def _precision(upper_type: str) -> int | None:
+    match = re.search(r"\((\d+)\)", upper_type)
+    return int(match.group(1)) if match else None

@@ -3,6 +3,8 @@ exceptions, DDL/SHOW/DESCRIBE, snapshot queries and dry runs. Every exchange is 
 
 from __future__ import annotations
 
+import uuid
+
 import requests
 
 from tests.support.flink_http import Flink, unique
@@ -53,6 +55,56 @@ def test_list_pages_follow_metadata_next(flink: Flink) -> None:
     assert len(seen) == len(set(seen))
 
 
+def test_labels_are_kept_and_select_statements_in_the_list(flink: Flink) -> None:
+    """``metadata.labels`` given on create are kept; the list filters by ``label_selector`` and (as
+    Confluent's driver sends it, beside ``time_ordered=true``) by a case-sensitive name substring."""
+    token = uuid.uuid4().hex[:10]
+    labelled = f"lbl-{token}-one"
+    body = {"name": labelled, "metadata": {"labels": {f"user.confluent.io/t-{token}": "true",
+                                                      "user.confluent.io/hidden": "true"}},
+            "spec": {"statement": "SELECT 1", "properties": {"sql.snapshot.mode": "now"}}}
+    created = flink.http.post(flink.base, json=body, timeout=30)
+    assert created.status_code == 201, created.text
+    assert created.json()["metadata"]["labels"] == body["metadata"]["labels"]
+    other = unique(f"lbl-{token}-two")
+    flink.create(other, "SELECT 2", {"sql.snapshot.mode": "now"})
+    assert flink.get(labelled)["metadata"]["labels"] == body["metadata"]["labels"]
+
+    def names(**params: str) -> list[str]:
+        response = flink.http.get(flink.base, params={"page_size": 100, **params}, timeout=30)
+        assert response.status_code == 200, response.text
+        return [s["name"] for s in response.json()["data"]]
+
+    assert names(label_selector=f"user.confluent.io/t-{token}=true") == [labelled]
+    assert names(label_selector=f"user.confluent.io/t-{token}=true,user.confluent.io/hidden") == [labelled]
+    assert labelled not in names(label_selector=f"user.confluent.io/t-{token}!=true")
+    assert other in names(label_selector=f"user.confluent.io/t-{token}!=true")
+    assert names(statement_name_search_query=f"lbl-{token}", time_ordered="true") == [labelled, other]
+    assert names(statement_name_search_query=f"LBL-{token}", time_ordered="true") == []
+
+
+def test_information_schema_lists_its_own_views_schemata_and_ids(flink: Flink) -> None:
+    """INFORMATION_SCHEMA is never empty (it lists its own views as SYSTEM TABLEs), SCHEMATA lists
+    the database with INFORMATION_SCHEMA, and every row names the catalog and database by name and id;
+    types read as Flink's SQL names (STRING is VARCHAR(2147483647))."""
+    c = flink.sandbox.config
+    system = flink.snapshot("SELECT TABLE_NAME, TABLE_TYPE FROM `INFORMATION_SCHEMA`.`TABLES` "
+                            "WHERE TABLE_SCHEMA = 'INFORMATION_SCHEMA' ORDER BY TABLE_NAME")
+    assert ["COLUMNS", "SYSTEM TABLE"] in system and ["TABLES", "SYSTEM TABLE"] in system
+    assert flink.snapshot("SELECT * FROM `INFORMATION_SCHEMA`.`SCHEMATA` ORDER BY SCHEMA_NAME") == [
+        [c.environment_id, c.catalog, "INFORMATION_SCHEMA", "INFORMATION_SCHEMA"],
+        [c.environment_id, c.catalog, c.database_id, c.database]]
+    assert flink.snapshot("SHOW CATALOGS") == [[c.catalog, c.environment_id]]
+    table = flink.table(unique("ids"), "`id` BIGINT NOT NULL, `label` STRING", key="id", buckets=3)
+    assert flink.snapshot(
+        "SELECT TABLE_CATALOG_ID, TABLE_SCHEMA_ID, TABLE_TYPE, DISTRIBUTION_BUCKETS FROM INFORMATION_SCHEMA.TABLES "
+        f"WHERE TABLE_NAME = '{table}'") == [[c.environment_id, c.database_id, "BASE TABLE", "3"]]
+    assert flink.snapshot(
+        "SELECT COLUMN_NAME, DATA_TYPE, FULL_DATA_TYPE, DISTRIBUTION_ORDINAL_POSITION FROM INFORMATION_SCHEMA.COLUMNS "
+        f"WHERE TABLE_NAME = '{table}' AND TABLE_SCHEMA = '{c.database}' ORDER BY ORDINAL_POSITION") == [
+        ["id", "BIGINT", "BIGINT NOT NULL", "1"], ["label", "VARCHAR", "VARCHAR(2147483647)", None]]
+
+
 def test_ddl_show_describe_information_schema_and_show_create(flink: Flink) -> None:
     table = flink.table(unique("sbx-uat.encarta.public.things"),
                         "`id` BIGINT NOT NULL, `label` STRING, `price` DECIMAL(10, 2), "
@@ -67,7 +119,7 @@ def test_ddl_show_describe_information_schema_and_show_create(flink: Flink) -> N
     columns = flink.snapshot(
         "SELECT COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS "
         f"WHERE TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION")
-    assert columns == [["id", "1", "BIGINT", "NO"], ["label", "2", "STRING", "YES"],
+    assert columns == [["id", "1", "BIGINT", "NO"], ["label", "2", "VARCHAR", "YES"],
                        ["price", "3", "DECIMAL", "YES"], ["updated_at", "4", "TIMESTAMP_LTZ", "YES"]]
 
     create = flink.run(unique("showc"), f"SHOW CREATE TABLE `{table}`")
