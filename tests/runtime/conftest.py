@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.alert_receiver import AlertReceiver
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
 from tests.support.airflow_stack import AirflowStack, RunResult, stack_env
@@ -46,7 +47,8 @@ def airflow_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     LocalExecutor), every DAG parsed without import errors, the triggered ones unpaused; stopped at
     the end."""
     workdir = tmp_path_factory.mktemp("airflow-stack")
-    stack = AirflowStack(workdir, stack_env(workdir, sandbox_port))
+    alerts = AlertReceiver(log=workdir / "alerts.log").start()  # the health check needs a route for its alerts
+    stack = AirflowStack(workdir, stack_env(workdir, sandbox_port, alerts))
     stack.start()
     try:
         stack.client.wait_for_dags(DAG_IDS, alive=stack.check_alive)
@@ -56,6 +58,7 @@ def airflow_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield stack
     finally:
         stack.stop()
+        alerts.stop()
     print(f"Airflow component logs: {stack.log_dir}")
 
 

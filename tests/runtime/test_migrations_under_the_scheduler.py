@@ -38,7 +38,7 @@ def test_option_a_then_the_health_check_then_rollback(runs, encarta):
 
     health = runs.run("post_migration_health_check")  # version=v2, the form's default
     assert health.state == "success", health.why()
-    report = runs.stack.client.xcom(health.dag_id, health.run_id, "check_pipeline_health")["report"]
+    report = runs.stack.client.xcom(health.dag_id, health.run_id, "check_pipeline_health")
     print(report)
     assert "HEALTHY" in report
 

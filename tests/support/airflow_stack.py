@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import requests
 
+from sandbox.alert_receiver import AlertReceiver
 from sandbox.config import SandboxConfig
 from sandbox.connections import airflow_connection_env
 from sandbox.process import free_port
@@ -41,12 +42,13 @@ def tail(path: Path, lines: int = 40) -> str:
         return f"(cannot read {path}: {exc})"
 
 
-def stack_env(workdir: Path, sandbox_port: int) -> dict[str, str]:
+def stack_env(workdir: Path, sandbox_port: int, alerts: AlertReceiver) -> dict[str, str]:
     """What the e2e tests set for ``dag.test()``, for the Airflow components: connections to the
-    sandbox on ``sandbox_port``, a private ledger and backups, fast polls."""
+    sandbox on ``sandbox_port`` and to the ``alerts`` webhook, a private ledger and backups, fast polls."""
     config = SandboxConfig(data_dir=workdir, port=sandbox_port)
     return {
         **airflow_connection_env(config),
+        **alerts.connection_env(),
         "CONFLUENT_MIGRATION_LEDGER": f"file://{workdir}/ledger",
         "CONFLUENT_MIGRATION_POLL_SECONDS": "1",
         "CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT": "600",

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sandbox.alert_receiver import AlertReceiver
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
 from tests.support.airflow_stack import AirflowStack, RunResult, stack_env
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     dag_id, extra = OPTIONS[args.option]
     try:
         sandbox = start_sandbox(workdir / "sandbox", port=port, world="encarta", changes_per_second=5.0)
-        stack = AirflowStack(workdir / "airflow", stack_env(workdir / "airflow", port))
+        alerts = AlertReceiver(log=workdir / "alerts.log").start()
+        stack = AirflowStack(workdir / "airflow", stack_env(workdir / "airflow", port, alerts))
         stack.start()
         wait_until_ready(sandbox.url, sandbox.auth, timeout=300)
         client = stack.client
