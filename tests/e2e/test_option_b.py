@@ -1,5 +1,6 @@
-"""Option B (zero-downtime dual write) end to end under live changes, for both final names, then
-its rollback."""
+"""Option B (zero-downtime dual write) back to the original names for all four tables under live
+changes, then its rollback, and its dry run, with ``dag.test()``. ``final_names=v2``, the approvals
+answered through REST and options A and C run under the real scheduler in the runtime tier."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.plans import backup_table_name, new_statement_name, v2_table
 from confluent_migration.statements import statement_name
 from tests.support.world_checks import assert_no_change_lost, pipeline_state
-from tests.support.dag_runs import Approver
 
 pytestmark = pytest.mark.e2e
 MANIFEST = load_manifest()
@@ -75,51 +75,6 @@ def test_option_b_returns_to_the_original_names_live_and_rollback_restores_v1(ru
         assert restarted.phase == "RUNNING"
         assert flink.get_statement(statement_name(spec.name, "2-final", run_id)).phase == "STOPPED"
         assert observe.row_count(sql, spec.flink_table) > 0
-
-
-def test_option_b_keeping_the_v2_names_and_rollback_resumes_v1(run_project_dag, encarta):
-    database = encarta.config.database
-    sql, flink = FlinkSqlHook(), FlinkStatementsHook()
-    rows_before = {s.name: observe.row_count(sql, s.flink_table) for s in MANIFEST.tables}
-    result = migrate(run_project_dag, database, final_names="v2")
-    assert result.state("phase_6_return_to_original_names.recreate_original_tables.drop_tables") == "skipped"
-
-    final = {s.name: v2_table(s.flink_table) for s in MANIFEST.tables}
-    for spec in MANIFEST.tables:
-        assert observe.column_names(sql, final[spec.name]) == columns(spec, "v2"), spec.name
-        assert observe.column_names(sql, spec.flink_table) == columns(spec, "v1"), spec.name
-        assert flink.get_statement(spec.v1.statement).phase == "STOPPED"
-        assert observe.row_count(sql, spec.flink_table) >= rows_before[spec.name], f"{spec.name} lost rows"
-        writers = observe.writers_of(flink.list_statements(), final[spec.name])
-        assert [w.phase for w in writers] == ["RUNNING"], (spec.name, writers)
-    checked = assert_no_change_lost(encarta, MANIFEST, final)
-    print(f"{checked} source changes made before and during the migration are in the _v2 tables")
-
-    roll_back(run_project_dag, database)
-    statements = flink.list_statements()
-    for spec in MANIFEST.tables:
-        assert not observe.writers_of(statements, final[spec.name]), f"{final[spec.name]} is still written"
-        assert flink.get_statement(spec.v1.statement).phase == "RUNNING"  # resumed from its savepoint
-        assert not observe.column_names(sql, final[spec.name]), f"{final[spec.name]} was not dropped"
-
-
-def test_option_b_waits_for_a_person_to_approve_when_external_readers_exist(run_project_dag, encarta, monkeypatch):
-    """Migrating only skus_uoms_agg leaves skus_master's v1 statement reading the v1 table: a reader
-    outside the run, so the switch waits for a person's approval (given here through Airflow's REST
-    API, as the UI's Approve button does)."""
-    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
-    flink = FlinkStatementsHook()
-    uoms, master = MANIFEST.table("skus_uoms_agg"), MANIFEST.table("skus_master")
-    approval = "phase_5_switch_reads_stop_v1.approve_switch_of_readers"
-    with Approver("migrate_zero_downtime_dual_write") as approver:
-        result = migrate(run_project_dag, encarta.config.database, tables=[uoms.name], final_names="v2",
-                         require_approval=True)
-    assert not approver.errors, approver.errors
-    assert [a["task_id"] for a in approver.answered] == [approval]
-    assert master.v1.statement in approver.answered[0]["body"]
-    assert result.state(approval) == "success"
-    assert flink.get_statement(uoms.v1.statement).phase == "STOPPED"
-    assert flink.get_statement(master.v1.statement).phase == "RUNNING"  # not this run's: left to its owner
 
 
 def test_option_b_dry_run_changes_nothing(run_project_dag, encarta):
