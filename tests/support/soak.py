@@ -1,6 +1,6 @@
 """Soak: many migrations in a row under Airflow's real scheduler, each followed by its rollback.
 
-    python -m tests.support.soak --runs 5 [--option A|B] [--cpu-load 4] [--max-minutes 60]
+    ./dev soak --runs 5 [--option A|B] [--cpu-load 4] [--max-minutes 60]
 
 Starts one sandbox (encarta world, 5 changes/s) and one Airflow stack (api-server, scheduler,
 DAG processor, triggerer; LocalExecutor, SQLite) in a temporary directory, then triggers the
@@ -29,7 +29,8 @@ from sandbox.alert_receiver import AlertReceiver
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
 from tests.support.airflow_stack import AirflowStack, RunResult, stack_env
-from tests.support.sandbox_fixtures import start_sandbox
+from tests.support.sandbox_fixtures import RunningSandbox, start_sandbox
+from tests.support.world_checks import assert_no_change_lost
 
 OPTIONS = {  # options whose rollback restores the v1 statements under their own names (chainable)
     "A": ("migrate_schema_registry_evolution", {}),
@@ -50,6 +51,29 @@ def errors_of(result: RunResult, scheduler_log: str) -> list[str]:
             lines.append(f"scheduler: executor reported {match.group(1)}[{match.group(3) or -1}] finished "
                          f"{match.group(4)} while its TI was {match.group(5)}")
     return list(dict.fromkeys(lines))
+
+
+def final_tables(option: str) -> dict[str, str] | None:
+    """Where the migrated rows are: option B (final_names=v2) leaves them in the ``_v2`` tables."""
+    from confluent_migration.migration.manifest import load_manifest
+    from confluent_migration.migration.plans import v2_table
+
+    return {s.name: v2_table(s.flink_table) for s in load_manifest().tables} if option == "B" else None
+
+
+def changes_lost(sandbox: RunningSandbox, migrated: bool, final: dict[str, str] | None) -> str:
+    """After a successful migration: '' when every source change made so far is in the final tables,
+    else what is missing (the generator is paused while checking, and resumed)."""
+    from confluent_migration.migration.manifest import load_manifest
+
+    if not migrated:
+        return ""
+    try:
+        checked = assert_no_change_lost(sandbox, load_manifest(), final)
+        print(f"    {checked} source changes checked: none lost", flush=True)
+        return ""
+    except AssertionError as missing:
+        return str(missing).splitlines()[0]
 
 
 def busy_loops(count: int) -> list[subprocess.Popen]:
@@ -80,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     dag_id, extra = OPTIONS[args.option]
     try:
         sandbox = start_sandbox(workdir / "sandbox", port=port, world="encarta", changes_per_second=5.0)
+        os.environ.update(sandbox.connection_env())  # the change check reads the tables through the hooks
         alerts = AlertReceiver(log=workdir / "alerts.log").start()
         stack = AirflowStack(workdir / "airflow", stack_env(workdir / "airflow", port, alerts))
         stack.start()
@@ -98,16 +123,18 @@ def main(argv: list[str] | None = None) -> int:
                 break
             migration = client.run(dag_id, {"dry_run": False, "confirm": database, **extra}, timeout=left,
                                    alive=stack.check_alive)
+            lost = changes_lost(sandbox, migration.state == "success", final_tables(args.option))
             rollback = client.run("rollback_migration", {"confirm": database, "mode": "planned",
                                                          "migration_run": migration.run_id},
                                   timeout=max(60.0, deadline - time.monotonic()), alive=stack.check_alive)
             log = scheduler_log.read_text(errors="replace")
             errors = [f"{dag_id}: {e}" for e in errors_of(migration, log)]
             errors += [f"rollback_migration: {e}" for e in errors_of(rollback, log)]
-            ok = migration.state == "success" and rollback.state == "success"
+            errors += [f"changes lost: {lost}"] if lost else []
+            ok = migration.state == "success" and rollback.state == "success" and not lost
             outcomes.append((n, ok, errors))
             print(f"run {n}: migration {migration.state} in {migration.seconds:.0f}s, rollback {rollback.state} "
-                  f"in {rollback.seconds:.0f}s", flush=True)
+                  f"in {rollback.seconds:.0f}s, changes lost: {lost or 0}", flush=True)
             for error in errors:
                 print(f"    {error}", flush=True)
     finally:
