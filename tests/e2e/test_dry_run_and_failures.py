@@ -111,10 +111,12 @@ def test_an_alert_that_cannot_be_delivered_fails_the_health_check_naming_the_con
     monkeypatch.delenv(CONN_ENV, raising=False)
     healthy = run_project_dag("post_migration_health_check", version="v1")
     assert healthy.dag_run.state == "failed", "a healthy day without an alert route must still fail"
-    assert any("the connection 'migration_alerts_webhook' isn't defined" in e for e in healthy.errors), healthy.why()
+    assert "AlertNotDelivered: alerts cannot be delivered: the connection 'migration_alerts_webhook' isn't defined" \
+        in healthy.output, healthy.why()
 
     FlinkStatementsHook().set_stopped(MANIFEST.table("skus_master").v1.statement, True)
     broken = run_project_dag("post_migration_health_check", version="v1")
     assert broken.dag_run.state == "failed"
-    assert any("isn't defined" in e for e in broken.errors), broken.why()
+    assert "AlertNotDelivered: alerts cannot be delivered: the connection 'migration_alerts_webhook' isn't defined" \
+        in broken.output, broken.why()
     assert "The undelivered alert: :rotating_light: *post_migration_health_check*" in broken.output
