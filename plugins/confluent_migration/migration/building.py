@@ -356,14 +356,14 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
     ledger = ledger_for(context)
     steps = ledger.steps()
     kinds = {s.kind for s in steps if s.done}
+    gates = [Verdict(**v) for s in steps if s.kind == "gates" for v in s.result]
+    criteria = [Verdict(**v) for s in steps if s.kind == "criteria" for v in s.result]
     if the_plan["params"]["dry_run"]:
         outcome = "dry run"
-    elif "criteria" in kinds:
+    elif "criteria" in kinds and not failures(criteria):  # the criteria are recorded before they fail the task
         outcome = "success"
     else:
         outcome = "failed"
-    gates = [Verdict(**v) for s in steps if s.kind == "gates" for v in s.result]
-    criteria = [Verdict(**v) for s in steps if s.kind == "criteria" for v in s.result]
     header = ledger.finish(outcome)
     facts = {}
     for name, (start_kind, end_kind) in (windows or {}).items():
