@@ -32,6 +32,17 @@ def run_dag(airflow_db, tmp_path, monkeypatch, capfd) -> Callable[..., DagResult
     return run
 
 
+def ddl(sql: str) -> None:
+    """Run DDL or a bounded INSERT through the Flink SQL hook's driver connection."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+
+    conn = FlinkSqlHook().get_conn()
+    try:
+        conn.execute_snapshot_ddl(sql)
+    finally:
+        conn.close()
+
+
 def unique(prefix: str, sep: str = "-") -> str:
     """A fresh name; tables use ``_`` (their names become Avro record names)."""
     return f"{prefix}{sep}{uuid.uuid4().hex[:8]}"

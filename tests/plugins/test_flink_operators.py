@@ -10,7 +10,6 @@ import uuid
 import pytest
 from airflow.providers.standard.operators.python import PythonOperator
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.links import STATEMENT_URL_KEY
 from confluent_migration.operators.flink import (
@@ -23,16 +22,7 @@ from confluent_migration.operators.flink import (
 )
 from confluent_migration.sensors.flink import StatementPhaseSensor, StatementsCaughtUpSensor
 from confluent_migration.statements import statement_name
-from tests.plugins.conftest import unique
-
-
-def ddl(sql: str) -> None:
-    """Run DDL or a bounded INSERT through the Flink SQL hook's driver connection."""
-    conn = FlinkSqlHook().get_conn()
-    try:
-        conn.execute_snapshot_ddl(sql)
-    finally:
-        conn.close()
+from tests.plugins.conftest import ddl, unique
 
 
 @pytest.fixture

@@ -11,17 +11,9 @@ from confluent_migration.operators.flink_sql import (
     FlinkSQLTableCheckOperator,
 )
 from confluent_migration.sensors.flink_sql import FlinkSqlSensor, column_count_sql, counts_within, row_count_parity_sql
-from tests.plugins.conftest import unique
+from tests.plugins.conftest import ddl, unique
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in epoch millis
-
-
-def ddl(sql: str) -> None:
-    conn = FlinkSqlHook().get_conn()
-    try:
-        conn.execute_snapshot_ddl(sql)
-    finally:
-        conn.close()
 
 
 def skus_table(rows: list[tuple[int, int, int]]) -> str:

@@ -8,20 +8,11 @@ import re
 import time
 import uuid
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.options import upstream_running
 from confluent_migration.migration.outcome import unwritten_tables, what_next
-from tests.plugins.conftest import unique
-
-
-def ddl(sql: str) -> None:
-    conn = FlinkSqlHook().get_conn()
-    try:
-        conn.execute_snapshot_ddl(sql)
-    finally:
-        conn.close()
+from tests.plugins.conftest import ddl, unique
 
 
 def wait_for(hook: FlinkStatementsHook, name: str, phase: str) -> None:
