@@ -81,18 +81,23 @@ def test_append_sink_refuses_an_updating_query(flink: Flink) -> None:
     assert "doesn't support consuming update" in flink.phase(name, "FAILED")["status"]["detail"]
 
 
-def test_new_value_schema_version_adds_a_column_read_as_its_default(flink: Flink) -> None:
-    table = flink.table(unique("evolve"), "`id` INT NOT NULL, `name` STRING", key="id")
-    flink.insert(table, "(1, 'before')")
+def add_value_fields(flink: Flink, table: str, *fields: dict) -> None:
+    """Register a new latest value schema of ``table``: its latest one with ``fields`` appended."""
     subject = f"{table}-value"
     sr = requests.Session()
     sr.auth = flink.sandbox.auth
     latest = sr.get(f"{flink.sandbox.url}/subjects/{subject}/versions/latest", timeout=30).json()
     schema = json.loads(latest["schema"])
-    schema["fields"].append({"name": "colour", "type": ["null", "string"], "default": None})
+    schema["fields"] += list(fields)
     registered = sr.post(f"{flink.sandbox.url}/subjects/{subject}/versions", json={"schema": json.dumps(schema)},
                          headers={"Content-Type": "application/vnd.schemaregistry.v1+json"}, timeout=30)
     assert registered.status_code == 200, registered.text
+
+
+def test_new_value_schema_version_adds_a_column_read_as_its_default(flink: Flink) -> None:
+    table = flink.table(unique("evolve"), "`id` INT NOT NULL, `name` STRING", key="id")
+    flink.insert(table, "(1, 'before')")
+    add_value_fields(flink, table, {"name": "colour", "type": ["null", "string"], "default": None})
     describe = flink.run(unique("desc"), f"DESCRIBE `{table}`")
     assert [r["row"][0] for r in flink.results(describe["name"])] == ["id", "name", "colour"]
     flink.insert(table, "(2, 'after', 'red')")
@@ -104,18 +109,9 @@ def test_old_records_read_logical_type_defaults_of_a_newer_value_schema(flink: F
     epoch milliseconds, a ``date`` one days): records written before the field existed read it."""
     table = flink.table(unique("evolve-ts"), "`id` INT NOT NULL, `name` STRING", key="id")
     flink.insert(table, "(1, 'before')")
-    subject = f"{table}-value"
-    sr = requests.Session()
-    sr.auth = flink.sandbox.auth
-    latest = sr.get(f"{flink.sandbox.url}/subjects/{subject}/versions/latest", timeout=30).json()
-    schema = json.loads(latest["schema"])
-    schema["fields"] += [
-        {"name": "created_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
-        {"name": "since", "type": {"type": "int", "logicalType": "date"}, "default": 1},
-    ]
-    registered = sr.post(f"{flink.sandbox.url}/subjects/{subject}/versions", json={"schema": json.dumps(schema)},
-                         headers={"Content-Type": "application/vnd.schemaregistry.v1+json"}, timeout=30)
-    assert registered.status_code == 200, registered.text
+    add_value_fields(flink, table,
+                     {"name": "created_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "default": 0},
+                     {"name": "since", "type": {"type": "int", "logicalType": "date"}, "default": 1})
     assert rows_of(flink, table, "id") == [["1", "before", "1970-01-01 00:00:00.000", "1970-01-02"]]
     flink.insert(table, "(2, 'after', TO_TIMESTAMP_LTZ(1700000000123, 3), DATE '2024-01-31')")
     assert flink.snapshot(f"SELECT id, created_at, since FROM `{table}` WHERE created_at > TO_TIMESTAMP_LTZ(0, 3)") \
