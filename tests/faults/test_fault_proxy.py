@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -56,6 +57,18 @@ def test_only_the_nth_match_gets_the_fault_and_a_delay_still_forwards(proxy, san
     assert statuses == [200, 503, 200]
     assert requests.get(f"{proxy.url}/mode", auth=sandbox.auth, timeout=10).status_code == 200
     assert [e.action for e in proxy.log] == ["forwarded", "503", "forwarded", "delay"]
+
+
+def test_an_outage_resets_every_request_until_it_ends(proxy, sandbox):
+    name = subject()
+    proxy.outage(1.0)
+    for _ in range(2):
+        with pytest.raises(requests.ConnectionError):
+            register(proxy, sandbox, name)
+    assert versions(sandbox, name) == []  # the server never saw them
+    time.sleep(1.1)
+    assert register(proxy, sandbox, name).status_code == 200
+    assert [e.action for e in proxy.log] == ["outage", "outage", "forwarded"]
 
 
 def test_the_proxy_is_bounded_and_loopback_only(sandbox):

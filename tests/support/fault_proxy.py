@@ -11,6 +11,9 @@ action, count=N, nth=K)`` applies ``action`` to ``count`` matching requests, sta
   (``lost_as="reset"``) or answer 502 (``lost_as="502"``);
 - ``"delay"``: wait ``seconds``, then forward.
 
+``proxy.outage(seconds)`` takes the API away for that long: every request meanwhile has its
+connection reset before the server sees it (``action`` ``"outage"`` in the log).
+
 ``proxy.log`` records each exchange (method, path, what the proxy did, the server's status).
 Bounded: at most ``max_requests`` requests are served, the proxy stops itself after ``lifetime``
 seconds, it listens on 127.0.0.1 only and forwards only to a loopback target.
@@ -79,7 +82,7 @@ class FaultProxy:
     """The proxy; a context manager (``with FaultProxy(sandbox.url) as proxy:``)."""
 
     def __init__(self, target: str, *, max_requests: int = 2000, lifetime: float = 600.0,
-                 upstream_timeout: float = 60.0) -> None:
+                 upstream_timeout: float = 60.0, port: int = 0) -> None:
         parts = urlsplit(target)
         if not ipaddress.ip_address(socket.gethostbyname(parts.hostname or "")).is_loopback:
             raise ValueError(f"the fault proxy forwards to loopback only, not {target}")
@@ -87,8 +90,9 @@ class FaultProxy:
         self.max_requests, self.lifetime, self.upstream_timeout = max_requests, lifetime, upstream_timeout
         self.rules: list[Rule] = []
         self.log: list[Exchange] = []
+        self._down_until = 0.0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._server.handle_error = lambda request, address: None  # a reset we caused is not an error
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
@@ -131,6 +135,10 @@ class FaultProxy:
         with self._lock:
             self.rules.append(rule)
         return rule
+
+    def outage(self, seconds: float) -> None:
+        """From now on, for ``seconds``, reset every request's connection before forwarding it."""
+        self._down_until = time.monotonic() + seconds
 
     def done(self, action: str, method: str | None = None, path: str = "") -> list[Exchange]:
         """The exchanges where the proxy did ``action`` (``"forwarded"`` included), optionally filtered."""
@@ -183,6 +191,10 @@ class FaultProxy:
                 method = self.command
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                if time.monotonic() < proxy._down_until:
+                    proxy._record(Exchange(method, self.path, "outage", None))
+                    self._reset()
+                    return
                 rule = proxy._decide(method, self.path)
                 action = rule.action if rule else "forwarded"
                 if action in ("429", "503"):
