@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Context, TaskGroup, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
@@ -40,6 +41,10 @@ SNAPSHOT = {"sql.snapshot.mode": "now"}
 
 class BackupError(RuntimeError):
     """A table's backup does not hold what the table held, or a drop has no verified backup."""
+
+
+class StillReadError(AirflowFailException):
+    """A table about to be dropped is still read by a live statement: dropping it would fail that reader."""
 
 
 def run_bounded(hook: FlinkStatementsHook, name: str, sql: str, properties: dict[str, str] | None = None,
@@ -88,9 +93,19 @@ class BackUpTableOperator(FlinkStatementOperator):
         return {"table": self.table, "backup_table": self.backup_table, "rows": rows}
 
 
+def refuse_if_read(hook: FlinkStatementsHook, table: str) -> None:
+    """Raise :class:`StillReadError` naming the live statements that read ``table``."""
+    readers = [s.name for s in observe.live(hook.list_statements()) if observe.reads(s, table)]
+    if readers:
+        raise StillReadError(f"`{table}` is not dropped: live statements still read it: {readers}. Dropping it "
+                             "would fail them. Move them to the new table (or stop them), then clear this task; "
+                             "or roll the run back with rollback_migration")
+
+
 class DropTableOperator(SubmitStatementOperator):
-    """``DROP TABLE``, refused unless this run backed the table up (done, counts verified) and the
-    run's confirm word is the connection's database."""
+    """``DROP TABLE``, refused unless this run backed the table up (done, counts verified), the
+    run's confirm word is the connection's database, and no live statement reads the table (a
+    reader of a dropped topic fails: its owner moves it first, as the approval asked)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(target_phase=COMPLETED, **kwargs)
@@ -104,6 +119,7 @@ class DropTableOperator(SubmitStatementOperator):
         if not database or ledger.header()["params"].get("confirm") != database:
             raise BackupError(f"`{self.table}` is not dropped: the run's confirm does not match database "
                               f"'{database}'")
+        refuse_if_read(self.hook, self.table)
         self.log.info("`%s` is backed up in `%s` (%s rows); dropping it", self.table,
                       backed_up[-1].result["backup_table"], backed_up[-1].result["rows"])
         return super().execute(context)
