@@ -4,6 +4,10 @@ Builds, in a throw-away sandbox (no HTTP), four source tables with a few thousan
 continuous pipelines shaped like the project's (GROUP BY aggregates, LEFT JOINs on keys, COALESCE,
 CAST, TO_TIMESTAMP_LTZ), then offers upserts at increasing rates for a few seconds each and prints,
 per rate, the changes applied per second, the records behind at the end, and the mean step time.
+
+First it prints what an idle step costs (every pipeline caught up, no change arriving) with no
+finished statement and with ``--finished`` of them (the bounded queries a migration's checks
+leave behind), side by side: the cost of a step should not grow with the statements that ended.
 """
 
 from __future__ import annotations
@@ -87,17 +91,41 @@ def offer(sandbox: Sandbox, rate: float, seconds: float, rng: random.Random) -> 
     return made
 
 
+def idle_step_ms(sandbox: Sandbox, steps: int = 200) -> float:
+    """Mean time of a step of the four caught-up pipelines when nothing arrives (no executor running)."""
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        sandbox.flink.tick()
+    return (time.perf_counter() - t0) / steps * 1000
+
+
+def idle_cost(sandbox: Sandbox, finished: int) -> None:
+    """Print the idle step time before and after ``finished`` bounded statements ran, and their ratio."""
+    before = idle_step_ms(sandbox)
+    for i in range(finished):
+        sandbox.flink.submit(f"bench-query-{i}", "SHOW TABLES")
+    after = idle_step_ms(sandbox)
+    print(f"idle step: {before:.2f} ms with no finished statement, {after:.2f} ms with {finished}: "
+          f"ratio {after / before:.2f}")
+
+
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))  # confluent_migration (DDL, Avro)
     parser = argparse.ArgumentParser(prog="python -m sandbox.flink.bench", description=__doc__)
     parser.add_argument("--rates", default="10,25,50,100,200", help="changes per second to offer")
     parser.add_argument("--seconds", type=float, default=8.0, help="how long each rate is offered")
+    parser.add_argument("--finished", type=int, default=1000, help="finished statements for the idle step")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as data_dir:
         sandbox = Sandbox(SandboxConfig(data_dir=Path(data_dir)))
         started = time.monotonic()
         build(sandbox, rng)
+        while sandbox.flink.tick():  # the initial rows, stepped here (the executor starts below)
+            pass
+        print(f"initial load: {sum(c for *_, c in SOURCES.values())} source rows through 4 pipelines "
+              f"in {time.monotonic() - started:.1f}s")
+        idle_cost(sandbox, args.finished)
         step_times: list[float] = []
         tick = sandbox.flink.tick
 
@@ -112,8 +140,6 @@ def main() -> None:
         sandbox.executor._tick = timed_tick  # noqa: SLF001 - measuring the executor's own steps
         sandbox.start()
         assert sandbox.flink.wait_idle(120), "the pipelines did not catch up with the initial rows"
-        print(f"initial load: {sum(c for *_, c in SOURCES.values())} source rows through 4 pipelines "
-              f"in {time.monotonic() - started:.1f}s")
         print(f"{'offered/s':>10} {'made/s':>8} {'applied/s':>10} {'behind':>7} {'catch-up s':>10} "
               f"{'mean step ms':>13}")
         for rate in (float(r) for r in args.rates.split(",")):

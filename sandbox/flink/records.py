@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -67,6 +67,9 @@ class StatementRecord:
         return cls(**doc)
 
 
+PAGE_READ = 200  # records read per query while a page of the list is gathered
+
+
 class StatementTable:
     """Persistence of statement records."""
 
@@ -76,13 +79,18 @@ class StatementTable:
             "CREATE TABLE IF NOT EXISTS flink_statements ("
             " name VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, doc VARCHAR)"
         )
+        # the phase beside the document, so a tick reads the live statements only (a data dir of an
+        # older sandbox gets the column filled from its documents)
+        store.execute("ALTER TABLE flink_statements ADD COLUMN IF NOT EXISTS phase VARCHAR")
+        store.execute("UPDATE flink_statements SET phase = json_extract_string(doc, '$.phase') WHERE phase IS NULL")
 
     def insert(self, record: StatementRecord) -> None:
-        self.store.execute("INSERT INTO flink_statements VALUES (?, ?, ?)",
-                           [record.name, record.created_at, record.to_json()])
+        self.store.execute("INSERT INTO flink_statements (name, created_at, doc, phase) VALUES (?, ?, ?, ?)",
+                           [record.name, record.created_at, record.to_json(), record.phase])
 
     def save(self, record: StatementRecord) -> None:
-        self.store.execute("UPDATE flink_statements SET doc = ? WHERE name = ?", [record.to_json(), record.name])
+        self.store.execute("UPDATE flink_statements SET doc = ?, phase = ? WHERE name = ?",
+                           [record.to_json(), record.phase, record.name])
 
     def delete(self, name: str) -> None:
         self.store.execute("DELETE FROM flink_statements WHERE name = ?", [name])
@@ -94,15 +102,28 @@ class StatementTable:
     def page(self, after: str | None, limit: int, compute_pool: str | None = None,
              keep: Callable[[StatementRecord], bool] | None = None) -> list[StatementRecord]:
         """Up to ``limit + 1`` records named after ``after``, in name order (the extra one says "more"),
-        of those in ``compute_pool`` that ``keep`` accepts."""
-        records = [StatementRecord.from_json(r[0]) for r in self.store.execute(
-            "SELECT doc FROM flink_statements WHERE name > ? ORDER BY name", [after or ""])]
-        if compute_pool:
-            records = [r for r in records if r.spec.get("compute_pool_id") == compute_pool]
-        if keep is not None:
-            records = [r for r in records if keep(r)]
-        return records[: limit + 1]
+        of those in ``compute_pool`` that ``keep`` accepts; read a few hundred at a time, not all."""
+        found: list[StatementRecord] = []
+        cursor = after or ""
+        while len(found) <= limit:
+            rows = self.store.execute("SELECT name, doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?",
+                                      [cursor, PAGE_READ])
+            if not rows:
+                break
+            for _, doc in rows:
+                record = StatementRecord.from_json(doc)
+                if (not compute_pool or record.spec.get("compute_pool_id") == compute_pool) and (
+                        keep is None or keep(record)):
+                    found.append(record)
+            cursor = rows[-1][0]
+        return found[: limit + 1]
 
     def all(self) -> list[StatementRecord]:
         return [StatementRecord.from_json(r[0]) for r in self.store.execute(
             "SELECT doc FROM flink_statements ORDER BY created_at")]
+
+    def in_phases(self, phases: Sequence[str]) -> list[StatementRecord]:
+        """The records in one of ``phases``, oldest first, without reading the others."""
+        return [StatementRecord.from_json(r[0]) for r in self.store.execute(
+            f"SELECT doc FROM flink_statements WHERE phase IN ({', '.join('?' * len(phases))}) ORDER BY created_at",
+            list(phases))]

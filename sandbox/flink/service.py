@@ -122,7 +122,7 @@ class FlinkService:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                if all(self.pending_records(r) == 0 for r in self.statements.all() if r.phase == "RUNNING"):
+                if all(self.pending_records(r) == 0 for r in self.statements.in_phases(["RUNNING"])):
                     return True
             time.sleep(0.05)
         return False
@@ -313,7 +313,7 @@ class FlinkService:
         """Advance every statement one step; True if any consumed input or changed phase."""
         busy = False
         with self.lock:
-            records = [r for r in self.statements.all() if r.phase in ACTIVE]
+            records = self.statements.in_phases(ACTIVE)
         for record in records:
             with self.lock:
                 current = self.statements.get(record.name)

@@ -184,9 +184,9 @@ class EncartaWorld:
         derived = {f.table for f in self.layout.derived}
         with self.flink.lock:
             writers: dict[str, list[dict[str, dict[int, int]]]] = {}
-            for record in self.flink.statements.all():
+            for record in self.flink.statements.in_phases(["RUNNING"]):
                 sink = record.job.get("sink")
-                if record.phase == "RUNNING" and sink in derived:
+                if sink in derived:
                     consumed = record.job.get("offsets", {}).items()
                     writers.setdefault(sink, []).append(
                         {t: {int(p): o for p, o in offs.items()} for t, offs in consumed})
