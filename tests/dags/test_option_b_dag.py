@@ -4,6 +4,7 @@ backups, validation again after; its plan for both final names; and its params."
 
 from __future__ import annotations
 
+import pendulum
 import pytest
 
 from confluent_migration.migration.dual_write import approval_needed
@@ -43,11 +44,21 @@ def test_the_steps_follow_the_runbook_order(dag):
     assert drop_v2 in before(dag, "phase_7_validation.success_criteria")
 
 
-def test_the_approval_is_human_in_the_loop_and_a_reject_fails_the_run(dag):
+def test_the_approval_is_human_in_the_loop_and_a_reject_fails_the_run_without_a_retry(dag):
     from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from airflow.sdk.exceptions import AirflowFailException
 
     approve = dag.get_task("phase_5_switch_reads_stop_v1.approve_switch_of_readers")
     assert isinstance(approve, ApprovalOperator) and approve.fail_on_reject
+    assert approve.retries > 0  # Airflow's stale-exit race fails a resumed approval: it asks again
+
+    def answer(option: str) -> dict:
+        return {"chosen_options": [option], "params_input": {}, "responded_at": pendulum.now("UTC"),
+                "responded_by_user": {"id": "ops", "name": "ops"}}
+
+    assert approve.execute_complete({}, answer("Approve"))["chosen_options"] == ["Approve"]
+    with pytest.raises(AirflowFailException, match="a person rejected 'Switch reads to the _v2 tables"):
+        approve.execute_complete({}, answer("Reject"))
     assert dag.params["require_approval"] is True and dag.params["final_names"] == "original"
     assert dag.max_active_runs == 1 and "option-b" in dag.tags
 

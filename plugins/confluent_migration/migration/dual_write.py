@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, TaskGroup, task
 
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
@@ -34,6 +33,7 @@ from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
 from confluent_migration.migration.recreate import recreate_tables
 from confluent_migration.migration.rollback import TABLE_CREATED
+from confluent_migration.operators.approval import RejectableApprovalOperator
 from confluent_migration.operators.flink import SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
 
@@ -132,8 +132,8 @@ def move_readers(run: MigrationRun, *, after: Any, source_key: str, target_key: 
     external = task(task_id="list_external_readers")(list_external_readers)(run.plan, source_key, target_key)
     needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
         approval_needed)(external)
-    approve = ApprovalOperator(
-        task_id="approve_switch_of_readers", fail_on_reject=True, subject=subject, retries=0,
+    approve = RejectableApprovalOperator(
+        task_id="approve_switch_of_readers", subject=subject,
         body="External statements read the old tables: {{ ti.xcom_pull(task_ids='" + external.operator.task_id
              + "') }}. Move them to the new tables, then approve. Reject fails the run; "
              "roll it back with rollback_migration.")

@@ -36,6 +36,9 @@ Schema Registry (``operators.schema_registry``; common: ``schema_registry_conn_i
 - ``RevertSubjectOperator(subject, versions, previous_compatibility=None, restore_compatibility=True)``
   -> ``{"subject", "deleted_versions", "latest_version", "compatibility"}``.
 
+Approval (``operators.approval``): ``RejectableApprovalOperator(subject, body, ...)``, Airflow's
+``ApprovalOperator`` whose *Reject* fails at once while other failures retry.
+
 Sensors (``sensors.flink``; ``deferrable=True``, ``timeout`` in seconds):
 ``StatementPhaseSensor(statement_name, target_phases=("RUNNING",))``,
 ``StatementsCaughtUpSensor(statement_names, threshold=0, metrics_conn_id="confluent_metrics_default")``.
