@@ -26,10 +26,6 @@ from airflow.sdk import DAG, Param, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
-from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
@@ -131,6 +127,8 @@ def planned(the_plan: XComArg, *path: Any, after: Any = None) -> XComArg:
 
 
 def _flink_database() -> str | None:
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     return FlinkStatementsHook().extra.get("database")
 
 
@@ -165,6 +163,10 @@ def release_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
 
 def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
     """Each of the three APIs answers (a wrong key or host fails here, before anything changes)."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
     statements = FlinkStatementsHook().list_statements()
     subjects = SchemaRegistryHook().subjects()
     pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, the_plan["old_statements"])
@@ -175,6 +177,10 @@ def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
 
 def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
     """The state before any change: statements (SQL, phase, offsets), readers, subjects, counts."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
     statements = FlinkStatementsHook().list_statements()
     registry, sql = SchemaRegistryHook(), FlinkSqlHook()
     own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
@@ -267,6 +273,9 @@ def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
 
     :param tables_key: the plan's table map to check (``final_tables``; option B's backfill gates
         check ``dual_write_tables`` before v1 stops)."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     tolerance = the_plan["params"]["parity_tolerance"]
     statements = flink.list_statements()
@@ -390,6 +399,7 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
 def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summary: str,
                      the_plan: dict[str, Any]) -> None:
     """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.migration.report import render_report
 
     try:
