@@ -30,7 +30,7 @@ from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
 from confluent_migration.migration.lock import LockHeldError, TableLocks
-from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
+from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, ManifestError, load_manifest
 from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
 from confluent_migration.migration.params import (
     RunParams,
@@ -87,7 +87,7 @@ class MigrationRun:
 def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param] | None = None,
                   manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
     """A migration DAG: manual trigger only, one run at a time, the params form, templates from include/."""
-    manifest = manifest or load_manifest()
+    manifest = manifest or load_manifest(check_files=False)
     target = flink_target()
     return DAG(
         dag_id,
@@ -133,8 +133,12 @@ def _flink_database() -> str | None:
 
 
 def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **context: Any) -> dict[str, Any]:
-    """Check the params (a bad one fails here, naming it), start the ledger, compute the plan."""
-    manifest = load_manifest()
+    """Check the manifest against its files and the params (a mistake fails here, naming it, and is not
+    retried), start the ledger, compute the plan."""
+    try:
+        manifest = load_manifest()
+    except ManifestError as err:
+        raise AirflowFailException(str(err)) from err
     run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
     result = plan(option, manifest, run.tables, context["run_id"], run.options)
     result["params"] = run.as_dict()
@@ -237,7 +241,7 @@ def changes_allowed(the_plan: dict[str, Any]) -> bool:
 def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
               manifest: Manifest | None = None) -> MigrationRun:
     """Phase 1 (backup and prepare): everything that can be checked or saved before any change."""
-    manifest = manifest or load_manifest()
+    manifest = manifest or load_manifest(check_files=False)
     with TaskGroup("phase_1_backup_and_prepare", tooltip="Checks, state, baseline and backups; changes nothing"):
         the_plan = task(task_id="check_params_and_plan")(check_params_and_plan)(option, dict(option_flags or {}))
         lock = task(task_id="acquire_table_lock")(acquire_lock)(the_plan)
