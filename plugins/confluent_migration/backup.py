@@ -12,13 +12,15 @@ import hashlib
 import json
 import os
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
 from airflow.sdk import ObjectStoragePath
 
 from confluent_migration.errors import BackupVerificationError
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 
 BACKUP_FORMAT = 1
 

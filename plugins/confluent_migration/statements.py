@@ -144,3 +144,10 @@ def judge(phase: str, targets: frozenset[str] | set[str]) -> str:
     if phase in FAILED_PHASES or phase in TERMINAL_PHASES:
         return FAILURE
     return WAITING
+
+
+def describe_failure(statement: Statement, exceptions: list[dict[str, Any]]) -> str:
+    """A failed statement's detail and exceptions, for the task log and the error."""
+    lines = [f"Flink statement '{statement.name}' is {statement.phase}: {statement.detail or '(no detail)'}"]
+    lines += [f"  exception {e.get('timestamp', '')} {e.get('name', '')}: {e.get('message', '')}" for e in exceptions]
+    return "\n".join(lines)

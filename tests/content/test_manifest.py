@@ -118,6 +118,18 @@ def test_a_wrong_table_entry_names_the_file_the_table_and_the_field(include, cha
     assert f"field '{field}'" in message and problem in message, message
 
 
+def test_a_dag_file_reads_only_the_fields_and_the_first_task_of_a_run_checks_the_files(include, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from confluent_migration.migration import building, manifest
+
+    path = rewrite(include, _set("reads", ["skus"]))
+    monkeypatch.setattr(manifest, "DEFAULT_MANIFEST", path)
+    assert load_manifest(check_files=False).table("skus_master").reads == ("skus",)  # parsing stays fast
+    with pytest.raises(AirflowFailException, match=re.escape("table skus_master, field 'reads': ['skus'] but")):
+        building.check_params_and_plan("A", {}, params={}, run_id="manual__r1")  # not retried; nothing changed
+
+
 def test_a_source_with_unknown_ddl_and_a_read_of_an_unknown_table_are_refused(include):
     path = rewrite(include, lambda doc: doc["sources"]["skus"].update(ddl="sql/sources/missing.sql"))
     with pytest.raises(ManifestError, match=re.escape("source skus, field 'ddl': file sql/sources/missing.sql")):

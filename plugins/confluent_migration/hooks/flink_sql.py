@@ -30,6 +30,7 @@ import confluent_sql
 import httpx
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
+from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.hooks.base import DEFAULT_TIMEOUT_SECONDS, RetryPolicy, api_hint
 
 READ_KEYWORDS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES"}
@@ -63,7 +64,7 @@ class FlinkSqlHook(DbApiHook):
     """
 
     conn_name_attr = "flink_conn_id"
-    default_conn_name = "confluent_flink_default"
+    default_conn_name = FLINK_CONN_ID
     conn_type = "confluent_flink"
     hook_name = "Confluent Flink SQL"
     supports_autocommit = False

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from confluent_migration.errors import ConfluentApiError, StatementConflictError, StatementFailedError
+from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.hooks.base import ConfluentHttpHook
 from confluent_migration.statements import Statement, check_statement_name
 
@@ -41,7 +42,7 @@ def page_token(next_url: str | None) -> str | None:
 class FlinkStatementsHook(ConfluentHttpHook):
     """Lifecycle of Confluent Cloud Flink SQL statements over the REST API (sync, plus async reads)."""
 
-    default_conn_name = "confluent_flink_default"
+    default_conn_name = FLINK_CONN_ID
     hook_name = "Confluent Flink statements"
 
     @property
@@ -210,9 +211,3 @@ class FlinkStatementsHook(ConfluentHttpHook):
         status, data = await self.arequest("GET", path, what=f"exceptions of Flink statement '{name}'", expect=(404,))
         return [] if status == 404 else ((data or {}).get("data") or [])
 
-
-def describe_failure(statement: Statement, exceptions: list[dict[str, Any]]) -> str:
-    """A failed statement's detail and exceptions, for the task log and the error."""
-    lines = [f"Flink statement '{statement.name}' is {statement.phase}: {statement.detail or '(no detail)'}"]
-    lines += [f"  exception {e.get('timestamp', '')} {e.get('name', '')}: {e.get('message', '')}" for e in exceptions]
-    return "\n".join(lines)

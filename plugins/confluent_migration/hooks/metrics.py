@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from confluent_migration.hooks import METRICS_CONN_ID
 from confluent_migration.hooks.base import ConfluentHttpHook
 
 QUERY_PATH = "/v2/metrics/cloud/query"
@@ -47,7 +48,7 @@ def latest_by_statement(data: list[dict[str, Any]]) -> dict[str, float]:
 class ConfluentMetricsHook(ConfluentHttpHook):
     """Flink statement metrics, many statements per call."""
 
-    default_conn_name = "confluent_metrics_default"
+    default_conn_name = METRICS_CONN_ID
     hook_name = "Confluent Metrics API"
 
     def statement_metric(self, metric: str, statement_names: Sequence[str],

@@ -21,6 +21,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from confluent_migration.errors import ConfluentApiError, SubjectReadOnlyError
+from confluent_migration.hooks import SCHEMA_REGISTRY_CONN_ID
 from confluent_migration.hooks.base import DEFAULT_TIMEOUT_SECONDS, ConfluentHttpHook, RetryPolicy
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ class SchemaRegistryHook(BaseHook):
     """
 
     conn_name_attr = "schema_registry_conn_id"
-    default_conn_name = "schema_registry_default"
+    default_conn_name = SCHEMA_REGISTRY_CONN_ID
     conn_type = "http"
     hook_name = "Confluent Schema Registry"
 

@@ -26,15 +26,11 @@ from airflow.sdk import DAG, Param, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
-from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
 from confluent_migration.migration.lock import LockHeldError, TableLocks
-from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, load_manifest
+from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, ManifestError, load_manifest
 from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
 from confluent_migration.migration.params import (
     RunParams,
@@ -91,7 +87,7 @@ class MigrationRun:
 def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param] | None = None,
                   manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
     """A migration DAG: manual trigger only, one run at a time, the params form, templates from include/."""
-    manifest = manifest or load_manifest()
+    manifest = manifest or load_manifest(check_files=False)
     target = flink_target()
     return DAG(
         dag_id,
@@ -131,12 +127,18 @@ def planned(the_plan: XComArg, *path: Any, after: Any = None) -> XComArg:
 
 
 def _flink_database() -> str | None:
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     return FlinkStatementsHook().extra.get("database")
 
 
 def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **context: Any) -> dict[str, Any]:
-    """Check the params (a bad one fails here, naming it), start the ledger, compute the plan."""
-    manifest = load_manifest()
+    """Check the manifest against its files and the params (a mistake fails here, naming it, and is not
+    retried), start the ledger, compute the plan."""
+    try:
+        manifest = load_manifest()
+    except ManifestError as err:
+        raise AirflowFailException(str(err)) from err
     run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
     result = plan(option, manifest, run.tables, context["run_id"], run.options)
     result["params"] = run.as_dict()
@@ -165,6 +167,10 @@ def release_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
 
 def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
     """Each of the three APIs answers (a wrong key or host fails here, before anything changes)."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
     statements = FlinkStatementsHook().list_statements()
     subjects = SchemaRegistryHook().subjects()
     pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, the_plan["old_statements"])
@@ -175,6 +181,10 @@ def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
 
 def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
     """The state before any change: statements (SQL, phase, offsets), readers, subjects, counts."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
     statements = FlinkStatementsHook().list_statements()
     registry, sql = SchemaRegistryHook(), FlinkSqlHook()
     own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
@@ -231,7 +241,7 @@ def changes_allowed(the_plan: dict[str, Any]) -> bool:
 def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
               manifest: Manifest | None = None) -> MigrationRun:
     """Phase 1 (backup and prepare): everything that can be checked or saved before any change."""
-    manifest = manifest or load_manifest()
+    manifest = manifest or load_manifest(check_files=False)
     with TaskGroup("phase_1_backup_and_prepare", tooltip="Checks, state, baseline and backups; changes nothing"):
         the_plan = task(task_id="check_params_and_plan")(check_params_and_plan)(option, dict(option_flags or {}))
         lock = task(task_id="acquire_table_lock")(acquire_lock)(the_plan)
@@ -267,6 +277,9 @@ def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
 
     :param tables_key: the plan's table map to check (``final_tables``; option B's backfill gates
         check ``dual_write_tables`` before v1 stops)."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     tolerance = the_plan["params"]["parity_tolerance"]
     statements = flink.list_statements()
@@ -390,6 +403,7 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
 def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summary: str,
                      the_plan: dict[str, Any]) -> None:
     """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.migration.report import render_report
 
     try:

@@ -24,8 +24,6 @@ from typing import Any
 
 from airflow.sdk import Param, TaskGroup, task
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import MigrationRun, caught_up_and_gated, planned, poll_seconds
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
@@ -60,6 +58,8 @@ class LeftoverTableError(RuntimeError):
 def check_v2_tables_absent(the_plan: dict[str, Any]) -> list[str]:
     """No ``_v2`` table exists yet, so each ``table_created`` step is a table this run made (and
     rollback may drop it); the DDL's ``IF NOT EXISTS`` would otherwise adopt a leftover silently."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+
     sql = FlinkSqlHook()
     tables = [c["table"] for c in the_plan["creates"]]
     leftovers = [t for t in tables if observe.column_names(sql, t)]
@@ -102,6 +102,8 @@ def list_external_readers(the_plan: dict[str, Any], source_key: str, target_key:
                           **context: Any) -> dict[str, list[str]]:
     """The live statements reading the tables at ``source_key`` that are not this project's: their
     owners move them to the tables at ``target_key`` by hand."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     own = set(the_plan["old_statements"]) | set(the_plan["new_statements"]) | set(the_plan["dual_write_statements"])
     found = observe.readers(FlinkStatementsHook().list_statements(), the_plan[source_key], own)
     external = {t: r["external"] for t, r in found.items() if r["external"]}

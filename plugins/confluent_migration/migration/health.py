@@ -17,9 +17,6 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
-from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base
@@ -60,6 +57,10 @@ def check_health(**context: Any) -> str:
     """Run every check; write the report; on a breach alert and raise :class:`HealthBreach`; fail with
     :class:`AlertNotDelivered` when the alert webhook is missing (also on a healthy day: the next
     breach would go unheard). Returns the report."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+
     params = context["params"]
     thresholds = check_health_params(params)
     version = params.get("version", "v2")

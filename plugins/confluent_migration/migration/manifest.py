@@ -1,11 +1,13 @@
 """The migration manifest (``include/migration.yaml``): which tables migrate, with which files.
 
-Loading checks the manifest against the files it names, so that a mistake fails before anything
-changes, with a :class:`ManifestError` naming the file, the table and the field: every file
-exists; each DDL creates the table the manifest says, keyed as it says; the subjects are the ones
-Confluent Cloud's TopicNameStrategy gives the table; each pipeline writes that table and reads
-exactly the tables of ``reads``; ``stateful`` agrees with the pipeline's SQL; the dependency graph
-has no cycle; statement names are valid for Confluent Cloud and unique; no field is unknown.
+Loading checks the manifest, so that a mistake fails before anything changes, with a
+:class:`ManifestError` naming the file, the table and the field. Its own fields: no field is
+unknown; the subjects are the ones Confluent Cloud's TopicNameStrategy gives the table; the
+dependency graph has no cycle; statement names are valid for Confluent Cloud and unique. Against
+the files it names: every file exists; each DDL creates the table the manifest says, keyed as it
+says; each pipeline writes that table and reads exactly the tables of ``reads``; ``stateful``
+agrees with the pipeline's SQL. A DAG file reads only the fields (``check_files=False``: parsing
+stays fast); the first task of every run loads the manifest with every check.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlglot
 import yaml
-from sqlglot import exp
 
-from confluent_migration.flink_ddl import DdlError, TableDefinition, parse_create_table
+if TYPE_CHECKING:
+    from confluent_migration.flink_ddl import TableDefinition
 
 INCLUDE_DIR = Path(__file__).resolve().parents[3] / "include"
 DEFAULT_MANIFEST = INCLUDE_DIR / "migration.yaml"
@@ -122,6 +123,8 @@ class Manifest:
         return [t for t in self.tables if name in t.reads]
 
     def definition(self, spec: TableSpec, version: str) -> TableDefinition:
+        from confluent_migration.flink_ddl import parse_create_table
+
         return parse_create_table(self.sql(spec.version(version).ddl))
 
     @cached_property
@@ -135,6 +138,9 @@ def pipeline_facts(sql: str) -> tuple[str, set[str], bool]:
     Stateful by the SQL: GROUP BY, DISTINCT, aggregates, joins or OVER windows. (An upsert sink
     makes a pipeline stateful too; the caller knows the sink's key.)
     """
+    import sqlglot
+    from sqlglot import exp
+
     statement = sqlglot.parse_one(sql, read="spark")
     if not isinstance(statement, exp.Insert):
         raise ValueError("expected INSERT INTO ... SELECT")
@@ -162,7 +168,8 @@ class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.doc = yaml.safe_load(path.read_text())
+            # libyaml's loader where PyYAML has it: the DAG files read the manifest at parse time
+            self.doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, yaml.YAMLError) as err:
             raise ManifestError(path, "the manifest", "-", f"cannot be read: {err}") from err
         if not isinstance(self.doc, dict):
@@ -189,12 +196,16 @@ class _Loader:
         return value
 
     def file(self, doc: dict, where: str, key: str, prefix: str = "") -> Path:
-        relative = Path(self.value(doc, where, key, str, prefix))
+        return Path(self.value(doc, where, key, str, prefix))
+
+    def exists(self, relative: Path, where: str, field: str) -> None:
         if not (self.path.parent / relative).is_file():
-            raise self.error(where, prefix + key, f"file {relative} does not exist under {self.path.parent}")
-        return relative
+            raise self.error(where, field, f"file {relative} does not exist under {self.path.parent}")
 
     def ddl(self, relative: Path, where: str, field: str, flink_table: str) -> TableDefinition:
+        from confluent_migration.flink_ddl import DdlError, parse_create_table
+
+        self.exists(relative, where, field)
         try:
             definition = parse_create_table((self.path.parent / relative).read_text())
         except DdlError as err:
@@ -203,7 +214,7 @@ class _Loader:
             raise self.error(where, field, f"{relative} creates `{definition.name}`, not `{flink_table}`")
         return definition
 
-    def load(self) -> Manifest:
+    def load(self, check_files: bool) -> Manifest:
         self.mapping(self.doc, "the manifest", "-", TOP_FIELDS)
         sources = tuple(self.source(name, doc) for name, doc in
                         self.mapping(self.doc.get("sources"), "the manifest", "sources").items())
@@ -222,15 +233,33 @@ class _Loader:
                     raise self.error(f"table {spec.name}", field, f"{name!r} is also the statement of {seen[name]}"
                                      " (statement names are unique per environment)")
                 seen[name] = f"{spec.name} {field}"
-        return Manifest(self.path, sources, tuple(self.ordered(tables)))
+        manifest = Manifest(self.path, sources, tuple(self.ordered(tables)))
+        if check_files:
+            self.check_files(manifest)
+        return manifest
+
+    def check_files(self, manifest: Manifest) -> None:
+        """Every file exists; each DDL creates its table, keyed as the manifest says; each pipeline
+        writes its table, reads exactly ``reads`` and is as stateful as the manifest says."""
+        for source in manifest.sources:
+            self.ddl(source.ddl, f"source {source.name}", "ddl", source.flink_table)
+        for spec in manifest.tables:
+            where = f"table {spec.name}"
+            for version in VERSIONS:
+                prefix, files = f"{version}.", spec.version(version)
+                definition = self.ddl(files.ddl, where, prefix + "ddl", spec.flink_table)
+                if tuple(definition.primary_key) != spec.primary_key:
+                    raise self.error(where, "primary_key", f"{list(spec.primary_key)} but {files.ddl} declares "
+                                                           f"PRIMARY KEY {definition.primary_key}")
+                self.check_pipeline(where, prefix + "dml", files.dml, spec.flink_table, spec.reads, spec.stateful,
+                                    bool(spec.primary_key))
+                self.exists(files.schema, where, prefix + "schema")
 
     def source(self, name: str, doc: Any) -> SourceSpec:
         where = f"source {name}"
         doc = self.mapping(doc, where, name, SOURCE_FIELDS)
         flink_table = self.value(doc, where, "table", str)
-        ddl = self.file(doc, where, "ddl")
-        self.ddl(ddl, where, "ddl", flink_table)
-        return SourceSpec(name, flink_table, ddl)
+        return SourceSpec(name, flink_table, self.file(doc, where, "ddl"))
 
     def table(self, name: str, doc: Any) -> TableSpec:
         where = f"table {name}"
@@ -246,14 +275,7 @@ class _Loader:
         for version in VERSIONS:
             prefix = f"{version}."
             vdoc = self.mapping(doc.get(version), where, version, VERSION_FIELDS, prefix)
-            ddl = self.file(vdoc, where, "ddl", prefix)
-            definition = self.ddl(ddl, where, prefix + "ddl", flink_table)
-            if tuple(definition.primary_key) != primary_key:
-                raise self.error(where, "primary_key", f"{list(primary_key)} but {ddl} declares "
-                                                       f"PRIMARY KEY {definition.primary_key}")
-            dml = self.file(vdoc, where, "dml", prefix)
-            self.check_pipeline(where, prefix + "dml", dml, flink_table, reads, stateful, bool(primary_key))
-            schema = self.file(vdoc, where, "schema", prefix)
+            ddl, dml, schema = (self.file(vdoc, where, key, prefix) for key in ("ddl", "dml", "schema"))
             statement = self.value(vdoc, where, "statement", str, prefix)
             if len(statement) > 100 or not STATEMENT_NAME.match(statement):
                 raise self.error(where, prefix + "statement", f"{statement!r} is not a valid Confluent "
@@ -275,9 +297,12 @@ class _Loader:
 
     def check_pipeline(self, where: str, field: str, dml: Path, flink_table: str, reads: tuple[str, ...],
                        stateful: bool, upsert_sink: bool) -> None:
+        from sqlglot.errors import ParseError
+
+        self.exists(dml, where, field)
         try:
             written, read, stateful_sql = pipeline_facts((self.path.parent / dml).read_text())
-        except (ValueError, sqlglot.errors.ParseError) as err:
+        except (ValueError, ParseError) as err:
             raise self.error(where, field, f"{dml} is not an INSERT INTO ... SELECT: {err}") from err
         if written != flink_table:
             raise self.error(where, field, f"{dml} writes `{written}`, not `{flink_table}`")
@@ -310,6 +335,9 @@ class _Loader:
         return done
 
 
-def load_manifest(path: Path | str | None = None) -> Manifest:
-    """Load and check the manifest (default: the project's ``include/migration.yaml``)."""
-    return _Loader(Path(path) if path else DEFAULT_MANIFEST).load()
+def load_manifest(path: Path | str | None = None, *, check_files: bool = True) -> Manifest:
+    """Load and check the manifest (default: the project's ``include/migration.yaml``).
+
+    :param check_files: False checks only the manifest's own fields, not the files it names (no SQL
+        is parsed): what a DAG file needs at parse time."""
+    return _Loader(Path(path) if path else DEFAULT_MANIFEST).load(check_files)

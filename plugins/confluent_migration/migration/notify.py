@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import requests
 from airflow.sdk import BaseHook, BaseNotifier
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -64,6 +63,8 @@ class WebhookNotifier(BaseNotifier):
 
     def post(self, text: str) -> str:
         """Send ``text``; returns the URL; :class:`AlertNotDelivered` when it did not arrive."""
+        import requests
+
         url = self.url()
         try:
             response = requests.post(url, json={"text": text}, timeout=self.timeout)

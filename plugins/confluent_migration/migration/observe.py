@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
-from confluent_migration.hooks.metrics import QUERY_PATH, STATEMENT_NAME, ConfluentMetricsHook, statement_metric_query
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration.criteria import Measurements
 from confluent_migration.statements import FAILED_PHASES, STOPPED, Statement
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.metrics import ConfluentMetricsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 
 RECORDS_IN = "io.confluent.flink/num_records_in"
 OUTPUT_WATERMARK = "io.confluent.flink/current_output_watermark_milliseconds"
@@ -98,6 +100,8 @@ def subject_state(hook: SchemaRegistryHook, subject: str) -> dict[str, Any]:
 
 def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], minutes: int = 5) -> float | None:
     """Records read per second by ``statements`` together over the last ``minutes`` (Metrics API)."""
+    from confluent_migration.hooks.metrics import QUERY_PATH, STATEMENT_NAME, statement_metric_query
+
     if not statements:
         return None
     body = statement_metric_query(RECORDS_IN, statements, timedelta(minutes=minutes))
@@ -122,6 +126,9 @@ def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_erro
     """Throughput and latency (output watermarks) from the Metrics API, freshness (newest
     ``updated_at`` of tables that have one) and the error rate (rows with inconsistent timestamps /
     rows, when ``data_errors`` is given)."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.metrics import ConfluentMetricsHook
+
     sql = sql or FlinkSqlHook()
     freshness = []
     now = datetime.now(timezone.utc)

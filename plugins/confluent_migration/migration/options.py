@@ -19,7 +19,6 @@ from airflow.sdk import TaskGroup, task
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import recorded
 from confluent_migration.errors import StatementFailedError
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
 from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.rollback import (
     COMPATIBILITY_SET,
@@ -29,6 +28,7 @@ from confluent_migration.migration.rollback import (
 )
 from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
 from confluent_migration.operators.schema_registry import RegisterSchemaOperator, SetSubjectCompatibilityOperator
+from confluent_migration.statements import describe_failure
 
 
 def stop_statements(run: MigrationRun, task_id: str, *plan_path: Any, kind: str = STATEMENT_STOPPED) -> Any:
@@ -76,6 +76,8 @@ def evolve_schemas(run: MigrationRun) -> Any:
 def upstream_running(the_plan: dict[str, Any], level: int) -> list[str]:
     """The v2 statements started at the levels before ``level`` are still RUNNING (DEGRADED warns):
     a level whose upstream v2 failed after it started must not lose its own v1 writer too."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     started = [entry["statement_name"] for earlier in the_plan["levels"][:level] for entry in earlier["start"]]
     hook = FlinkStatementsHook()
     for name in started:

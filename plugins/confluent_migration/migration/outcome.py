@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.ledger import Ledger, ledger_for, now_iso, safe_name
 
@@ -57,6 +55,9 @@ def table_names(the_plan: dict[str, Any]) -> dict[str, set[str]]:
 def table_states(the_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each table -> the statements writing it under any of its names (name -> phase) and the
     latest registered version of each of its subjects."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
     statements = FlinkStatementsHook().list_statements()
     registry = SchemaRegistryHook()
     subjects = {f["table"]: f["subjects"] for f in the_plan["facts"]}
@@ -75,6 +76,8 @@ def table_states(the_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def unwritten_tables(the_plan: dict[str, Any]) -> dict[str, dict[str, str]]:
     """The run's tables that no live statement writes under any of their names (original, ``_v2``,
     final), each with the phases of the statements that wrote it before: the worst outcome."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
     statements = FlinkStatementsHook().list_statements()
     return {table: {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}
             for table, flink_tables in table_names(the_plan).items()

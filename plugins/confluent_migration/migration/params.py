@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from airflow.sdk import Param
 from airflow.sdk.exceptions import AirflowFailException
 
+from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.migration.criteria import HealthThresholds, SuccessCriteria
 from confluent_migration.migration.manifest import Manifest
 
@@ -34,7 +35,6 @@ class ParamError(AirflowFailException, ValueError):
         super().__init__(f"param '{param}': {problem}")
 
 
-FLINK_CONN_ID = "confluent_flink_default"
 OPTIONAL_STRING = ["null", "string"]  # the form may be left empty (a plain "string" is a required field)
 
 

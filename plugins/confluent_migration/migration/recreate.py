@@ -19,14 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Context, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import ledger_for, recorded
@@ -35,6 +33,9 @@ from confluent_migration.migration.plans import dependency_levels, retarget
 from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
 from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
 SNAPSHOT = {"sql.snapshot.mode": "now"}
 
@@ -56,6 +57,8 @@ def run_bounded(hook: FlinkStatementsHook, name: str, sql: str, properties: dict
 
 def copy_rows(hook: FlinkStatementsHook, name: str, source: str, target: str, timeout: float = 3600) -> int:
     """Copy every row of ``source`` into ``target`` with a bounded snapshot INSERT; counts verified."""
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+
     run_bounded(hook, name, f"INSERT INTO `{target}` SELECT * FROM `{source}`", SNAPSHOT, timeout)
     sql = FlinkSqlHook()
     expected, copied = observe.row_count(sql, source), observe.row_count(sql, target)

@@ -17,19 +17,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError, SubjectReadOnlyError
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
-from confluent_migration.hooks.metrics import (
-    PENDING_RECORDS,
-    QUERY_PATH,
-    STATEMENT_NAME,
-    ConfluentMetricsHook,
-    lagging,
-    statement_metric_query,
-)
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration.ledger import DONE, Ledger, Step, runs_to_undo
 from confluent_migration.migration.plans import EARLIEST
 from confluent_migration.statements import (
@@ -38,8 +28,13 @@ from confluent_migration.statements import (
     STOPPED,
     TERMINAL_PHASES,
     Statement,
+    describe_failure,
     statement_name,
 )
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 
 COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
 STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
@@ -103,6 +98,9 @@ class Undoer:
 
     def __init__(self, target: Ledger, ledger: Ledger, *, task_id: str, wait_seconds: float = 600,
                  flink: FlinkStatementsHook | None = None, registry: SchemaRegistryHook | None = None) -> None:
+        from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+        from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
         self.target = target
         self.ledger = ledger
         self.task_id = task_id
@@ -314,6 +312,16 @@ class Undoer:
 def verify_flow(statements: Sequence[str], since: datetime, timeout: float, threshold: float = 100,
                 poll: float = 5.0) -> dict[str, Any]:
     """The old pipelines are RUNNING, caught up, and have written records since ``since``."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.metrics import (
+        PENDING_RECORDS,
+        QUERY_PATH,
+        STATEMENT_NAME,
+        ConfluentMetricsHook,
+        lagging,
+        statement_metric_query,
+    )
+
     flink, metrics = FlinkStatementsHook(), ConfluentMetricsHook()
     deadline = time.monotonic() + timeout
     while True:
@@ -384,6 +392,7 @@ def check_undone(undoer: Undoer, base: Any) -> None:
 
 def choose_run(**context: Any) -> dict[str, Any]:
     """Check the params, find the migration run to undo (one that recorded a change), start this rollback's ledger."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.migration.ledger import ledger_base, ledger_for
     from confluent_migration.migration.params import check_rollback_params
 

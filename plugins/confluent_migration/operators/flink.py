@@ -17,13 +17,13 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
+from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.links import MAP_LABEL, STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
 from confluent_migration.statements import (
     COMPLETED,
@@ -33,11 +33,15 @@ from confluent_migration.statements import (
     STOPPED,
     SUCCESS,
     Statement,
+    describe_failure,
     judge,
     parse_offsets,
     statement_name,
 )
 from confluent_migration.triggers.flink import StatementPhaseTrigger, next_interval
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
 DEFAULT_WAIT_SECONDS = 3600.0
 DEFER_AFTER_SECONDS = 60.0
@@ -70,7 +74,7 @@ class FlinkStatementOperator(BaseOperator):
 
     operator_extra_links = (ConfluentStatementLink(),)
 
-    def __init__(self, *, flink_conn_id: str = FlinkStatementsHook.default_conn_name,
+    def __init__(self, *, flink_conn_id: str = FLINK_CONN_ID,
                  wait_timeout: float = DEFAULT_WAIT_SECONDS, poll_interval: float = 5.0, deferrable: bool = True,
                  defer_after: float = DEFER_AFTER_SECONDS, acts_on: str | None = None,
                  map_index_template: str | None = MAP_LABEL, **kwargs: Any) -> None:
@@ -89,6 +93,8 @@ class FlinkStatementOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> FlinkStatementsHook:
+        from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
         return FlinkStatementsHook(self.flink_conn_id)
 
     def push_statement_link(self, context: Context, name: str) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator, Context, ObjectStoragePath
 
 from confluent_migration.backup import default_location, write_backup
-from confluent_migration.compatibility import incompatibilities
 from confluent_migration.errors import SchemaIncompatibleError, SubjectReadOnlyError
-from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+from confluent_migration.hooks import FLINK_CONN_ID, SCHEMA_REGISTRY_CONN_ID
 from confluent_migration.links import MAP_LABEL, SUBJECT_URL_KEY, SchemaRegistrySubjectLink, subject_url
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 
 INHERIT = (None, "", "None", "INHERIT")
 
@@ -33,8 +35,8 @@ class SchemaRegistryOperator(BaseOperator):
 
     operator_extra_links = (SchemaRegistrySubjectLink(),)
 
-    def __init__(self, *, schema_registry_conn_id: str = SchemaRegistryHook.default_conn_name,
-                 environment_id: str | None = None, flink_conn_id: str = "confluent_flink_default",
+    def __init__(self, *, schema_registry_conn_id: str = SCHEMA_REGISTRY_CONN_ID,
+                 environment_id: str | None = None, flink_conn_id: str = FLINK_CONN_ID,
                  map_index_template: str | None = MAP_LABEL, **kwargs: Any) -> None:
         super().__init__(map_index_template=map_index_template, **kwargs)
         self.schema_registry_conn_id = schema_registry_conn_id
@@ -48,6 +50,8 @@ class SchemaRegistryOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> SchemaRegistryHook:
+        from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+
         return SchemaRegistryHook(self.schema_registry_conn_id)
 
     def push_subject_link(self, context: Context, subject: str) -> None:
@@ -112,6 +116,8 @@ class CheckSchemaCompatibilityOperator(SchemaRegistryOperator):
         self.level = level
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from confluent_migration.compatibility import incompatibilities
+
         self.push_subject_link(context, self.subject)
         schema = self.schema.strip()
         existing = self.hook.all_versions(self.subject)

@@ -11,17 +11,19 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context
 
 from confluent_migration.errors import StatementFailedError
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
-from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
+from confluent_migration.hooks import FLINK_CONN_ID, METRICS_CONN_ID
 from confluent_migration.links import STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
 from confluent_migration.operators.flink import DEFER_AFTER_SECONDS, statement_event_result
-from confluent_migration.statements import DEGRADED, FAILURE, RUNNING, SUCCESS, judge, stalled
+from confluent_migration.statements import DEGRADED, FAILURE, RUNNING, SUCCESS, describe_failure, judge, stalled
 from confluent_migration.triggers.flink import PendingRecordsTrigger, StatementPhaseTrigger
+
+if TYPE_CHECKING:
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
 
 def poked_briefly(sensor: BaseSensorOperator, context: Context, defer_after: float) -> bool:
@@ -49,7 +51,7 @@ class StatementPhaseSensor(BaseSensorOperator):
     operator_extra_links = (ConfluentStatementLink(),)
 
     def __init__(self, *, statement_name: str, target_phases: Sequence[str] = (RUNNING,),
-                 flink_conn_id: str = FlinkStatementsHook.default_conn_name, deferrable: bool = True,
+                 flink_conn_id: str = FLINK_CONN_ID, deferrable: bool = True,
                  defer_after: float = DEFER_AFTER_SECONDS, **kwargs: Any) -> None:
         kwargs.setdefault("poke_interval", 10)
         kwargs.setdefault("timeout", 3600)
@@ -62,6 +64,8 @@ class StatementPhaseSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> FlinkStatementsHook:
+        from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
         return FlinkStatementsHook(self.flink_conn_id)
 
     def execute(self, context: Context) -> Any:
@@ -111,8 +115,8 @@ class StatementsCaughtUpSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("statement_names", "threshold")
 
     def __init__(self, *, statement_names: Sequence[str], threshold: float = 0,
-                 metrics_conn_id: str = ConfluentMetricsHook.default_conn_name,
-                 flink_conn_id: str = FlinkStatementsHook.default_conn_name, deferrable: bool = True,
+                 metrics_conn_id: str = METRICS_CONN_ID,
+                 flink_conn_id: str = FLINK_CONN_ID, deferrable: bool = True,
                  defer_after: float = DEFER_AFTER_SECONDS, **kwargs: Any) -> None:
         kwargs.setdefault("poke_interval", 30)
         kwargs.setdefault("timeout", 6 * 3600)
@@ -137,6 +141,9 @@ class StatementsCaughtUpSensor(BaseSensorOperator):
                    method_name="execute_complete", timeout=timedelta(seconds=self.timeout + 60))
 
     def poke(self, context: Context) -> bool:
+        from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+        from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
+
         flink = FlinkStatementsHook(self.flink_conn_id)
         for name in self.statement_names:
             statement = flink.get_statement(name)

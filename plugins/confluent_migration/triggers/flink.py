@@ -14,9 +14,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from confluent_migration.hooks.flink_statements import FlinkStatementsHook, describe_failure
-from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
-from confluent_migration.statements import DEGRADED, FAILURE, SUCCESS, judge, stalled
+from confluent_migration.hooks import FLINK_CONN_ID, METRICS_CONN_ID
+from confluent_migration.statements import DEGRADED, FAILURE, SUCCESS, describe_failure, judge, stalled
 
 MAX_POLL_SECONDS = 60.0
 
@@ -36,7 +35,7 @@ class StatementPhaseTrigger(BaseTrigger):
     """
 
     def __init__(self, statement_name: str, target_phases: Sequence[str], end_time: float,
-                 conn_id: str = FlinkStatementsHook.default_conn_name, poll_interval: float = 5.0) -> None:
+                 conn_id: str = FLINK_CONN_ID, poll_interval: float = 5.0) -> None:
         super().__init__()
         self.statement_name = statement_name
         self.target_phases = list(target_phases)
@@ -50,6 +49,8 @@ class StatementPhaseTrigger(BaseTrigger):
             "conn_id": self.conn_id, "poll_interval": self.poll_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+
         hook = FlinkStatementsHook(self.conn_id)
         name, interval, phase = self.statement_name, self.poll_interval, "(not read yet)"
         try:
@@ -97,8 +98,8 @@ class PendingRecordsTrigger(BaseTrigger):
     """
 
     def __init__(self, statement_names: Sequence[str], threshold: float, end_time: float,
-                 conn_id: str = ConfluentMetricsHook.default_conn_name, poll_interval: float = 30.0,
-                 flink_conn_id: str = FlinkStatementsHook.default_conn_name) -> None:
+                 conn_id: str = METRICS_CONN_ID, poll_interval: float = 30.0,
+                 flink_conn_id: str = FLINK_CONN_ID) -> None:
         super().__init__()
         self.statement_names = list(statement_names)
         self.threshold = threshold
@@ -113,6 +114,9 @@ class PendingRecordsTrigger(BaseTrigger):
             "conn_id": self.conn_id, "poll_interval": self.poll_interval, "flink_conn_id": self.flink_conn_id})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+        from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
+
         hook, flink = ConfluentMetricsHook(self.conn_id), FlinkStatementsHook(self.flink_conn_id)
         interval, behind = self.poll_interval, {}
         try:
