@@ -25,7 +25,10 @@ def wait_until_ready(url: str, auth: tuple[str, str], timeout: float = 300) -> d
     """Wait until the world is built (its pipelines submitted); raise if the build failed."""
     deadline = time.monotonic() + timeout
     while True:
-        doc = world(url, auth, tables=False)
+        try:
+            doc = world(url, auth, tables=False)
+        except requests.Timeout:  # a build on a busy host can keep the server from answering for a while
+            doc = {"state": "slow to answer"}
         if doc["state"] == "ready":
             return doc
         if doc["state"] == "failed":
