@@ -16,7 +16,7 @@ import pytest
 from sandbox.alert_receiver import AlertReceiver
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
-from tests.support.airflow_stack import AirflowStack, RunResult, stack_env
+from tests.support.airflow_stack import AirflowStack, Approver, RunResult, stack_env
 from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 TRIGGERED = ["migrate_schema_registry_evolution", "migrate_zero_downtime_dual_write",
@@ -73,12 +73,19 @@ def _component_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]
 
 
 @pytest.fixture(scope="module")
+def world_port(sandbox_port: int) -> int:
+    """The port of the module's sandbox: the one the stack's connections point at, unless a module
+    puts something between them (a fault proxy)."""
+    return sandbox_port
+
+
+@pytest.fixture(scope="module")
 def encarta(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-            sandbox_port: int) -> Iterator[RunningSandbox]:
-    """A fresh sandbox with the encarta world built and changing (5 changes/s) on the port the
-    stack's connections point at; the test process's hooks point at it too. Every exchange must
-    keep the contract. The world builds while the Airflow stack starts."""
-    sandbox = start_sandbox(tmp_path_factory.mktemp("sandbox"), port=sandbox_port,
+            world_port: int) -> Iterator[RunningSandbox]:
+    """A fresh sandbox with the encarta world built and changing (5 changes/s) on ``world_port``;
+    the test process's hooks point at it too. Every exchange must keep the contract. The world
+    builds while the Airflow stack starts."""
+    sandbox = start_sandbox(tmp_path_factory.mktemp("sandbox"), port=world_port,
                             world="encarta", changes_per_second=5.0)
     try:
         request.getfixturevalue("airflow_stack")
@@ -103,7 +110,7 @@ class Runs:
     def database(self) -> str:
         return self.sandbox.config.database
 
-    def run(self, dag_id: str, approve: str | None = None, **conf: Any) -> RunResult:
+    def run(self, dag_id: str, approve: Approver = None, **conf: Any) -> RunResult:
         if dag_id == HEALTH_CHECK:
             self.stack.client.unpause(dag_id)  # as late as possible: see HEALTH_CHECK
         result = self.stack.client.run(dag_id, conf, RUN_TIMEOUT, approve=approve, alive=self.stack.check_alive)
@@ -115,7 +122,7 @@ class Runs:
         print(summary)
         return summary
 
-    def migrate(self, dag_id: str, approve: str | None = None, **params: Any) -> RunResult:
+    def migrate(self, dag_id: str, approve: Approver = None, **params: Any) -> RunResult:
         """A migration that changes something (dry_run off, confirmed); it must succeed."""
         result = self.run(dag_id, approve=approve, dry_run=False, confirm=self.database, **params)
         if result.state != "success":
