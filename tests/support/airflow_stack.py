@@ -32,6 +32,7 @@ from sandbox.process import free_port
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 TERMINAL = {"success", "failed"}
+Approver = str | Callable[[dict], str] | None
 PROBLEM_STATES = {"failed", "upstream_failed", "up_for_retry", "restarting", "removed"}
 
 
@@ -285,10 +286,11 @@ class AirflowClient:
                    json={"chosen_options": [choice], "params_input": {}})
         return {"task_id": ti["task_id"], "subject": item["subject"], "body": item["body"]}
 
-    def wait(self, dag_id: str, run_id: str, timeout: float, approve: str | None = None,
+    def wait(self, dag_id: str, run_id: str, timeout: float, approve: Approver = None,
              alive: Callable[[], None] | None = None) -> RunResult:
         """Wait until the run ends (``timeout`` is a safety limit: the run is reported as it stands).
-        ``approve``: answer each human-in-the-loop request of the run with this option meanwhile."""
+        ``approve``: answer each human-in-the-loop request of the run meanwhile with this option, or
+        with what ``approve(request)`` returns (a person who acts on the request, then answers)."""
         started = time.monotonic()
         answered: list[dict[str, Any]] = []
         state = "unknown"
@@ -301,7 +303,7 @@ class AirflowClient:
             if approve:
                 for item in self.pending_approvals(dag_id):
                     if item["task_instance"]["dag_run_id"] == run_id:
-                        answered.append(self.answer(item, approve))
+                        answered.append(self.answer(item, approve(item) if callable(approve) else approve))
             time.sleep(self.poll)
         else:
             state = f"{state} (still, after the {timeout:.0f}s limit)"
@@ -311,7 +313,7 @@ class AirflowClient:
             result.failures = self.failures(dag_id, run_id)
         return result
 
-    def run(self, dag_id: str, conf: Mapping[str, Any], timeout: float, approve: str | None = None,
+    def run(self, dag_id: str, conf: Mapping[str, Any], timeout: float, approve: Approver = None,
             alive: Callable[[], None] | None = None) -> RunResult:
         """Trigger ``dag_id`` with ``conf`` and wait for its end."""
         return self.wait(dag_id, self.trigger(dag_id, conf), timeout, approve=approve, alive=alive)
