@@ -26,6 +26,7 @@ from airflow.sdk import DAG, Param, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
+from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
@@ -43,6 +44,7 @@ from confluent_migration.migration.plans import plan
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
+from confluent_migration.operators.summary import RunSummaryOperator
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
 
@@ -410,7 +412,7 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
         sql = FlinkSqlHook()
         rows = {t: observe.row_count(sql, flink) for t, flink in the_plan["final_tables"].items()} \
             if header.get("outcome") != "dry run" else {}
-        print(f"Report with charts: {ledger.write_report('report.html', render_report(header, steps, summary, rows_after=rows))}")
+        print(f"Report with charts: {ledger.write_report(REPORT_FILE, render_report(header, steps, summary, rows_after=rows))}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")
 
@@ -420,7 +422,7 @@ def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | N
 
     :param windows: facts for the summary: name -> [kind of the first step, kind of the last step done].
     """
-    summary = task(task_id="summary")(summarize)(run.plan, dict(windows or {}))
+    summary = RunSummaryOperator(task_id="summary", python_callable=summarize, op_args=[run.plan, dict(windows or {})])
     release = task(task_id="release_table_lock")(release_lock)(run.plan)
     after >> summary >> release
     summary.as_teardown(setups=run.lock)
