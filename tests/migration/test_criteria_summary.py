@@ -109,6 +109,9 @@ def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_and_thro
                   "2026-01-01T00:00:12+00:00", "2026-01-01T00:00:14+00:00"),
              Step("criteria", "k", -1, "done", {"after": {"throughput": 4.5}}, [], "2026-01-01T00:01:00+00:00")]
     assert write_gaps(steps, ["skus_master"]) == {"skus_master": 4.0}
+    dual_write = Step("statement_created", "c", 0, "done", {"statement_name": "skus-master-v2-ab12"}, None,
+                      "2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02+00:00")  # started before v1 stopped
+    assert write_gaps([dual_write, steps[2]], ["skus_master"]) == {"skus_master": 0.0}
     page = render_report({"dag_id": "migrate_schema_registry_evolution", "run_id": "manual__r1", "outcome": "success",
                           "tables": ["skus_master"]}, steps, "Migration run manual__r1: SUCCESS <ok>",
                          rows_after={"skus_master": 101})

@@ -41,14 +41,15 @@ def _bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float
 
 
 def write_gaps(steps: Sequence[Step], tables: Sequence[str]) -> dict[str, float | None]:
-    """Per table: seconds from its old writer's stop to its new writer started (None: no gap recorded)."""
+    """Per table: seconds from its old writer's stop to its new writer started (None: no gap recorded;
+    0 when the new writer already ran before the old one stopped, as option B's dual write does)."""
     gaps: dict[str, float | None] = {}
     for table in tables:
         prefix = table.replace("_", "-")
         stops = [s.at for s in steps if s.kind == "statement_stopped" and prefix in str(s.data.get("statement_name"))]
         starts = [s.done_at for s in steps if s.kind == "statement_created" and s.done_at
                   and str(s.data.get("statement_name", "")).startswith(prefix + "-v2")]
-        gaps[table] = _seconds_between(min(stops), max(starts)) if stops and starts else None
+        gaps[table] = max(0.0, _seconds_between(min(stops), max(starts))) if stops and starts else None
     return gaps
 
 
