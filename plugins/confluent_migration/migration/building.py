@@ -389,7 +389,7 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
                           criteria=criteria, facts=facts, outcome=outcome)
     if outcome == "dry run":
         state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None)
-        stateful = {t.name: t.stateful for t in load_manifest().tables}
+        stateful = {t.name: t.stateful for t in load_manifest(check_files=False).tables}
         next_step = render_plan(the_plan, state, stateful)
     else:
         next_step = "" if outcome == "success" else what_next(the_plan, context["run_id"], failed_tasks(ledger))

@@ -197,7 +197,7 @@ class Undoer:
         from confluent_migration.migration.manifest import load_manifest
 
         table = step.data["table"]
-        v1_tables = {spec.flink_table for spec in load_manifest().tables}
+        v1_tables = {spec.flink_table for spec in load_manifest(check_files=False).tables}
         dropped_first = any(s.data["table"] == table for s in self.target.steps([TABLE_DROPPED]))
         if table in v1_tables and not dropped_first:
             raise RollbackError(f"run {self.target.run_id} created `{table}` without dropping it first: check the "
