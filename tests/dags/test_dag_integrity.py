@@ -59,8 +59,18 @@ def test_migration_forms_offer_tables_dry_run_confirm_and_thresholds(dagbag, dag
     assert params["tables"] == load_manifest().names
     assert params["dry_run"] is True and params["confirm"] is None
     for name in ("pending_records_threshold", "throughput_min_pct", "latency_max_pct", "error_rate_max_pct",
-                 "freshness_max_seconds", "parity_tolerance_pct"):
+                 "freshness_max_seconds", "parity_tolerance_pct", "criteria_window_minutes"):
         assert name in params
+
+
+@pytest.mark.parametrize("dag_id", MIGRATIONS)
+def test_the_criteria_measure_a_whole_window_after_the_new_statements_caught_up(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    [criteria] = [t for t in dag.tasks if t.task_id.endswith("_validation.success_criteria")]
+    [window] = [t for t in criteria.upstream_list if t.task_id.endswith("_validation.throughput_window")]
+    assert window.time_to_wait == "{{ params.criteria_window_minutes }}" and window.deferrable
+    assert [t.task_id.rsplit(".", 1)[-1] for t in window.upstream_list] == ["validation_gates"]
+    assert dag.params["criteria_window_minutes"] == 5
 
 
 @pytest.mark.parametrize("dag_id", [*MIGRATIONS, "rollback_migration"])

@@ -62,6 +62,15 @@ def test_thresholds_become_ratios_and_bad_ones_are_named():
         check(pending_records_threshold="lots")
 
 
+def test_the_throughput_window_is_whole_minutes():
+    assert check().criteria.window_minutes == 5
+    assert check(criteria_window_minutes=2).criteria.window_minutes == 2
+    with pytest.raises(ParamError, match="param 'criteria_window_minutes': must be a whole number, got 1.5"):
+        check(criteria_window_minutes=1.5)
+    with pytest.raises(ParamError, match="param 'criteria_window_minutes': must be >= 1, got 0"):
+        check(criteria_window_minutes=0)
+
+
 def test_option_flags_must_be_booleans():
     run = check_migration_params({"tables": ALL, "dry_run": True, "skip_approval": True}, MANIFEST, None,
                                  {"skip_approval": False, "keep_v2_names": False})

@@ -8,7 +8,8 @@ sandbox) on the one loopback port the stack's connections point at, so modules n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ TRIGGERED = ["migrate_schema_registry_evolution", "migrate_zero_downtime_dual_wr
 HEALTH_CHECK = "post_migration_health_check"  # @daily: unpausing it starts a scheduled run at once
 DAG_IDS = [*TRIGGERED, HEALTH_CHECK]
 STACK = pytest.StashKey["AirflowStack"]()
+# the shortest throughput window (validation waits it out after the catch-up; the form's default is 5)
+CRITERIA_WINDOW_MINUTES = 1
 RUN_TIMEOUT = 1200  # a safety limit per DAG run; a migration of the four tables takes a few minutes
 
 
@@ -105,6 +108,17 @@ class Runs:
 
     stack: AirflowStack
     sandbox: RunningSandbox
+    # when the v1 statements last (re)started: the world's build, or a rollback's restore
+    restarted: float = field(default_factory=time.monotonic)
+
+    def wait_until_steady(self) -> None:
+        """Wait until the v1 statements have run a whole throughput window since they last (re)started,
+        as production's have: the baseline is their rate over the window before the migration, and a
+        window holding a (re)start's catch-up would set it far above their steady rate."""
+        left = self.restarted + 60 * CRITERIA_WINDOW_MINUTES + 5 - time.monotonic()
+        if left > 0:
+            print(f"waiting {left:.0f}s for a steady baseline window")
+            time.sleep(left)
 
     @property
     def database(self) -> str:
@@ -114,6 +128,8 @@ class Runs:
         if dag_id == HEALTH_CHECK:
             self.stack.client.unpause(dag_id)  # as late as possible: see HEALTH_CHECK
         result = self.stack.client.run(dag_id, conf, RUN_TIMEOUT, approve=approve, alive=self.stack.check_alive)
+        if dag_id == "rollback_migration":
+            self.restarted = time.monotonic()
         print(f"{dag_id} {result.run_id}: {result.state} in {result.seconds:.1f}s")
         return result
 
@@ -124,6 +140,8 @@ class Runs:
 
     def migrate(self, dag_id: str, approve: Approver = None, **params: Any) -> RunResult:
         """A migration that changes something (dry_run off, confirmed); it must succeed."""
+        params = {"criteria_window_minutes": CRITERIA_WINDOW_MINUTES, **params}
+        self.wait_until_steady()
         result = self.run(dag_id, approve=approve, dry_run=False, confirm=self.database, **params)
         if result.state != "success":
             # what the runbook says to do after a failed run; it also gives the next test its v1 world

@@ -14,7 +14,7 @@ from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration.plans import new_statement_name
 from sandbox.process import free_port
 from tests.runtime.checks import MANIFEST
-from tests.runtime.conftest import RUN_TIMEOUT
+from tests.runtime.conftest import CRITERIA_WINDOW_MINUTES, RUN_TIMEOUT
 from tests.support.airflow_stack import TERMINAL
 from tests.support.fault_proxy import FaultProxy
 from tests.support.world_checks import assert_no_change_lost
@@ -40,7 +40,9 @@ def proxy(encarta, sandbox_port: int) -> Iterator[FaultProxy]:
 def test_a_20_s_outage_between_a_v1_stop_and_its_v2_start_is_survived(runs, proxy, encarta):
     uoms = MANIFEST.table("skus_uoms_agg")
     client = runs.stack.client
-    run_id = client.trigger(DAG_ID, {"dry_run": False, "confirm": runs.database, "tables": [uoms.name]})
+    runs.wait_until_steady()
+    run_id = client.trigger(DAG_ID, {"dry_run": False, "confirm": runs.database, "tables": [uoms.name],
+                                     "criteria_window_minutes": CRITERIA_WINDOW_MINUTES})
     deadline = time.monotonic() + RUN_TIMEOUT
     while client.task_states(DAG_ID, run_id).get(STOPPED_V1) != "success":
         assert client.dag_run(DAG_ID, run_id)["state"] not in TERMINAL, client.failures(DAG_ID, run_id)

@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             if left < 60:
                 print(f"run {n}: not started, the {args.max_minutes or 10 + 12 * args.runs:.0f} min limit is near")
                 break
-            migration = client.run(dag_id, {"dry_run": False, "confirm": database, **extra}, timeout=left,
+            migration = client.run(dag_id, {"dry_run": False, "confirm": database, "criteria_window_minutes": 1,
+                                            **extra}, timeout=left,
                                    alive=stack.check_alive)
             lost = changes_lost(sandbox, migration.state == "success", final_tables(args.option))
             rollback = client.run("rollback_migration", {"confirm": database, "mode": "planned",

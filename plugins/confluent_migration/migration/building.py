@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from airflow.providers.standard.sensors.time_delta import WaitSensor
 from airflow.sdk import DAG, Param, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
@@ -210,7 +211,8 @@ def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
 
 
 def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
-    baseline = observe.measure(the_plan["old_statements"], list(the_plan["final_tables"].values()))
+    baseline = observe.measure(the_plan["old_statements"], list(the_plan["final_tables"].values()),
+                               window_minutes=the_plan["params"]["criteria"]["window_minutes"])
     result = baseline.__dict__
     ledger_for(context).record("baseline", DONE, task_id=context["ti"].task_id, result=result)
     print(f"Baseline: {result}")
@@ -325,9 +327,9 @@ def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str,
     baseline = next((s.result for s in ledger.steps(["baseline"])), None)
     gates = next(reversed(ledger.steps(["gates"])), None)  # the last gates: those of the final tables
     data_errors = tuple(gates.data["data_errors"]) if gates else None
-    after = observe.measure(the_plan["new_statements"], list(the_plan["final_tables"].values()),
-                            data_errors=data_errors)
     criteria = SuccessCriteria(**the_plan["params"]["criteria"])
+    after = observe.measure(the_plan["new_statements"], list(the_plan["final_tables"].values()),
+                            window_minutes=criteria.window_minutes, data_errors=data_errors)
     verdicts = criteria.evaluate(Measurements.from_dict(baseline), after)
     result = [v.as_dict() for v in verdicts]
     ledger.record("criteria", DONE, task_id=context["ti"].task_id, result=result, data={"after": after.__dict__})
@@ -354,13 +356,19 @@ def caught_up_and_gated(run: MigrationRun, *, after: Any, statements_key: str = 
 
 
 def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
-    """The last step (validation and testing): caught up, gates, success criteria.
+    """The last step (validation and testing): caught up, gates, a throughput window, success criteria.
+
+    The criteria compare the new statements' records read per second with the baseline over windows
+    of the same length, the new one starting only once they have caught up (a window that held
+    their backfill, or time before they ran, would compare nothing like for like).
 
     :param step: its number in the DAG's runbook (the group is ``phase_<step>_validation``)."""
     with TaskGroup(f"phase_{step}_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
         gates = caught_up_and_gated(run, after=after)
+        window = WaitSensor(task_id="throughput_window", time_to_wait="{{ params.criteria_window_minutes }}",
+                            deferrable=True)
         criteria = task(task_id="success_criteria")(success_criteria)(run.plan)
-        gates >> criteria
+        gates >> window >> criteria
     return criteria
 
 

@@ -86,6 +86,7 @@ class SuccessCriteria:
     latency_max_ratio: float = 1.05
     error_rate_max: float = 0.001
     freshness_max_seconds: float = 120.0
+    window_minutes: int = 5  # throughput and the baseline are rates over windows this long
 
     def evaluate(self, baseline: Measurements, after: Measurements) -> list[Verdict]:
         return [

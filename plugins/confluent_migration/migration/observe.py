@@ -121,11 +121,11 @@ def watermark_latency(watermarks: dict[str, float], now: datetime) -> float | No
     return max(0.0, now.timestamp() - min(marks) / 1000)
 
 
-def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_errors: tuple[int, int] | None = None,
-            sql: FlinkSqlHook | None = None) -> Measurements:
-    """Throughput and latency (output watermarks) from the Metrics API, freshness (newest
-    ``updated_at`` of tables that have one) and the error rate (rows with inconsistent timestamps /
-    rows, when ``data_errors`` is given)."""
+def measure(statements: Sequence[str], flink_tables: Sequence[str], *, window_minutes: int,
+            data_errors: tuple[int, int] | None = None, sql: FlinkSqlHook | None = None) -> Measurements:
+    """Throughput over the last ``window_minutes`` and latency (output watermarks) from the Metrics
+    API, freshness (newest ``updated_at`` of tables that have one) and the error rate (rows with
+    inconsistent timestamps / rows, when ``data_errors`` is given)."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.metrics import ConfluentMetricsHook
 
@@ -141,7 +141,7 @@ def measure(statements: Sequence[str], flink_tables: Sequence[str], *, data_erro
     metrics = ConfluentMetricsHook()
     watermarks = metrics.statement_metric(OUTPUT_WATERMARK, list(statements)) if statements else {}
     return Measurements(
-        throughput=records_per_second(metrics, statements),
+        throughput=records_per_second(metrics, statements, minutes=window_minutes),
         latency_seconds=watermark_latency(watermarks, now),
         error_rate=(errors / rows) if data_errors and rows else None,
         freshness_seconds=max(freshness) if freshness else None,

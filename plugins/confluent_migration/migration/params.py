@@ -106,6 +106,12 @@ def _threshold_params() -> dict[str, Param]:
                                        title="Freshness at most (seconds)",
                                        description="Success criterion: seconds since the newest updated_at in "
                                                    "the migrated tables."),
+        "criteria_window_minutes": Param(s.window_minutes, type="integer", minimum=1,
+                                         title="Throughput window (minutes)",
+                                         description="The baseline is the old statements' records read per second "
+                                                     "over this many minutes before the migration; after it, "
+                                                     "validation waits this long once the new statements have "
+                                                     "caught up and measures them over the same length."),
     }
 
 
@@ -195,6 +201,13 @@ def _number(params: Mapping[str, Any], name: str, default: float, *, minimum: fl
     return float(value)
 
 
+def _whole_number(params: Mapping[str, Any], name: str, default: int, *, minimum: int = 0) -> int:
+    value = _number(params, name, default, minimum=minimum)
+    if not value.is_integer():
+        raise ParamError(name, f"must be a whole number, got {params.get(name)!r}")
+    return int(value)
+
+
 def _flag(params: Mapping[str, Any], name: str, default: bool) -> bool:
     value = params.get(name, default)
     if not isinstance(value, bool):
@@ -276,6 +289,7 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
         latency_max_ratio=_number(params, "latency_max_pct", 105.0) / 100,
         error_rate_max=_number(params, "error_rate_max_pct", 0.1, maximum=100) / 100,
         freshness_max_seconds=_number(params, "freshness_max_seconds", 120.0),
+        window_minutes=_whole_number(params, "criteria_window_minutes", 5, minimum=1),
     )
     options: dict[str, Any] = {name: _flag(params, name, default) for name, default in (option_flags or {}).items()}
     if "window_start" in params:
