@@ -90,6 +90,7 @@ class Statement:
     traits: dict[str, Any] = field(default_factory=dict)
     compute_pool_id: str | None = None
     principal: str | None = None
+    created_at: str | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Statement:
@@ -107,6 +108,7 @@ class Statement:
             traits=dict(status.get("traits") or {}),
             compute_pool_id=spec.get("compute_pool_id"),
             principal=spec.get("principal"),
+            created_at=metadata.get("created_at"),
         )
 
     @property

@@ -12,7 +12,8 @@ from confluent_migration.migration.criteria import (
     failures,
 )
 from confluent_migration.migration.ledger import DONE, STARTED, Step
-from confluent_migration.migration.observe import watermark_latency
+from confluent_migration.migration.observe import unsteady, watermark_latency
+from confluent_migration.statements import Statement
 from confluent_migration.migration.summary import render_summary, window_seconds
 
 BASELINE = Measurements(throughput=100.0, latency_seconds=2.0, error_rate=0.0, freshness_seconds=10)
@@ -33,6 +34,24 @@ def test_a_missing_measurement_is_not_a_pass():
     verdicts = SuccessCriteria().evaluate(Measurements(), Measurements(error_rate=0.0))
     assert outcomes(verdicts)["throughput vs baseline"] == NOT_MEASURED
     assert not failures(verdicts)
+
+
+def test_a_baseline_window_holding_a_backfill_or_a_catch_up_is_no_steady_rate():
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+    def made(name, seconds_ago):
+        return Statement(name, "INSERT INTO `t` SELECT 1", {}, "RUNNING",
+                         created_at=(now - timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z"))
+
+    window = timedelta(minutes=1)
+    assert unsteady([made("old", 3600), made("older", 90000)], {"old": 100}, window, 100, now) == []
+    assert unsteady([made("old", 3600), made("young", 70)], {}, window, 100, now) == ["young was created 70 s ago"]
+    assert unsteady([made("old", 3600)], {"old": 101}, window, 100, now) == ["old is 101 records behind"]
+    verdicts = SuccessCriteria().evaluate(Measurements(throughput=None), Measurements(throughput=7.0))
+    [throughput] = [v for v in verdicts if v.name == "throughput vs baseline"]
+    assert throughput.outcome == NOT_MEASURED and "no steady baseline" in throughput.detail
 
 
 def test_latency_is_how_far_the_slowest_output_watermark_trails_now():

@@ -8,12 +8,14 @@ sandbox) on the one loopback port the stack's connections point at, so modules n
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from confluent_migration.migration.observe import CATCH_UP_ALLOWANCE
 from sandbox.alert_receiver import AlertReceiver
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
@@ -115,7 +117,7 @@ class Runs:
         """Wait until the v1 statements have run a whole throughput window since they last (re)started,
         as production's have: the baseline is their rate over the window before the migration, and a
         window holding a (re)start's catch-up would set it far above their steady rate."""
-        left = self.restarted + 60 * CRITERIA_WINDOW_MINUTES + 5 - time.monotonic()
+        left = self.restarted + 60 * CRITERIA_WINDOW_MINUTES + CATCH_UP_ALLOWANCE.total_seconds() + 5 - time.monotonic()
         if left > 0:
             print(f"waiting {left:.0f}s for a steady baseline window")
             time.sleep(left)
@@ -147,7 +149,8 @@ class Runs:
             # what the runbook says to do after a failed run; it also gives the next test its v1 world
             undo = self.run("rollback_migration", confirm=self.database, mode="planned", migration_run=result.run_id)
             raise AssertionError(f"{result.why()}\n(rolled back: {undo.state}{' ' + undo.why() if undo.state != 'success' else ''})")
-        assert "SUCCESS" in self.summary(result)
+        summary = self.summary(result)
+        assert "SUCCESS" in summary and re.search(r"PASS +throughput vs baseline", summary), summary
         return result
 
     def rollback(self) -> RunResult:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -211,8 +211,23 @@ def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
 
 
 def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
-    baseline = observe.measure(the_plan["old_statements"], list(the_plan["final_tables"].values()),
-                               window_minutes=the_plan["params"]["criteria"]["window_minutes"])
+    """The old statements' figures over the criteria's window; the throughput only where they ran
+    steadily through it (a statement started in it counts its backfill)."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+
+    names, minutes = the_plan["old_statements"], the_plan["params"]["criteria"]["window_minutes"]
+    baseline = observe.measure(names, list(the_plan["final_tables"].values()), window_minutes=minutes)
+    flink = FlinkStatementsHook()
+    found = [s for s in (flink.find_statement(n) for n in names) if s is not None]
+    reasons = observe.unsteady(found, ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {},
+                               timedelta(minutes=minutes), the_plan["params"]["pending_records_threshold"],
+                               datetime.now(timezone.utc))
+    if reasons and baseline.throughput is not None:
+        print(f"Baseline throughput NOT MEASURED (the success criterion will say so): the last {minutes} min are "
+              f"no steady rate: {'; '.join(reasons)}. For one, trigger again once the statements have run "
+              f"steadily for {minutes} min.")
+        baseline = replace(baseline, throughput=None)
     result = baseline.__dict__
     ledger_for(context).record("baseline", DONE, task_id=context["ti"].task_id, result=result)
     print(f"Baseline: {result}")

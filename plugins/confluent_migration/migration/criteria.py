@@ -91,7 +91,8 @@ class SuccessCriteria:
     def evaluate(self, baseline: Measurements, after: Measurements) -> list[Verdict]:
         return [
             judge("throughput vs baseline", "all", ratio(after.throughput, baseline.throughput), ">=",
-                  self.throughput_min_ratio, f"{after.throughput} vs {baseline.throughput} records/s"),
+                  self.throughput_min_ratio, f"{after.throughput} vs {baseline.throughput} records/s"
+                  if baseline.throughput is not None else "no steady baseline (see capture_baseline_metrics)"),
             judge("latency vs baseline", "all", ratio(after.latency_seconds, baseline.latency_seconds), "<=",
                   self.latency_max_ratio),
             judge("error rate", "all", after.error_rate, "<=", self.error_rate_max),

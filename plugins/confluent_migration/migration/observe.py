@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 RECORDS_IN = "io.confluent.flink/num_records_in"
 OUTPUT_WATERMARK = "io.confluent.flink/current_output_watermark_milliseconds"
 LIVE_PHASES = {"PENDING", "RUNNING", "DEGRADED"}
+CATCH_UP_ALLOWANCE = timedelta(seconds=15)  # a new statement's first read of its sources, after its creation
 
 
 def _mentions(sql: str, table: str) -> bool:
@@ -110,6 +111,21 @@ def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], mi
     if not points:
         return None
     return sum(p["value"] for p in points) / (minutes * 60)
+
+
+def unsteady(statements: Sequence[Statement], pending: dict[str, float], window: timedelta, threshold: float,
+             now: datetime) -> list[str]:
+    """Why the ``window`` before ``now`` is no steady rate of ``statements``: one created within it
+    (or just before: :data:`CATCH_UP_ALLOWANCE`) counts its backfill, one behind its sources by more
+    than ``threshold`` pending records is still catching up."""
+    reasons = []
+    for statement in statements:
+        created = datetime.fromisoformat(statement.created_at.replace("Z", "+00:00")) if statement.created_at else None
+        if created and now - created < window + CATCH_UP_ALLOWANCE:
+            reasons.append(f"{statement.name} was created {(now - created).total_seconds():.0f} s ago")
+        if pending.get(statement.name, 0) > threshold:
+            reasons.append(f"{statement.name} is {pending[statement.name]:.0f} records behind")
+    return reasons
 
 
 def watermark_latency(watermarks: dict[str, float], now: datetime) -> float | None:
