@@ -5,15 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk import ObjectStoragePath
 
 from confluent_migration.migration.ledger import DONE, STARTED, Ledger, latest_run, run_ids
 from confluent_migration.migration.lock import LockHeldError, TableLocks
 
-
-@pytest.fixture
-def base(tmp_path) -> ObjectStoragePath:
-    return ObjectStoragePath(f"file://{tmp_path}/ledger")
 
 
 def test_steps_merge_started_and_done_in_the_order_they_started(base):

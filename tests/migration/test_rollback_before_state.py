@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from airflow.sdk import ObjectStoragePath
 
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
@@ -12,10 +11,6 @@ from confluent_migration.migration.ledger import DONE, STARTED, Ledger
 from confluent_migration.migration.rollback import COMPATIBILITY_SET, Undoer
 from tests.support.migration_ledgers import new_subject, register_v2, set_full_transitive, start_run
 
-
-@pytest.fixture
-def base(tmp_path) -> ObjectStoragePath:
-    return ObjectStoragePath(f"file://{tmp_path}/ledger")
 
 
 def test_the_first_done_keeps_its_result_when_the_task_is_retried(base):

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-from airflow.sdk import ObjectStoragePath
-
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.migration import observe
@@ -15,10 +12,6 @@ from confluent_migration.migration.recreate import run_bounded
 from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_DROPPED, Undoer, short_name
 from confluent_migration.statements import statement_name
 
-
-@pytest.fixture
-def base(tmp_path) -> ObjectStoragePath:
-    return ObjectStoragePath(f"file://{tmp_path}/ledger")
 
 
 def snapshot_ddl(*statements: str) -> None:
