@@ -7,9 +7,9 @@ sandbox) on the one loopback port the stack's connections point at, so modules n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 

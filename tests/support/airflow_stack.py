@@ -270,7 +270,7 @@ class AirflowClient:
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         """``task_id`` (``[map_index]`` for mapped ones) -> state; a mapped task's instances all listed."""
-        return {_ti_key(ti): ti["state"] for ti in self.task_instances(dag_id, run_id)}
+        return {ti_key(ti): ti["state"] for ti in self.task_instances(dag_id, run_id)}
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         entry = self.get(f"dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}",
@@ -325,12 +325,12 @@ class AirflowClient:
         parts, others = [], {}
         for ti in self.task_instances(dag_id, run_id):
             if ti["state"] in PROBLEM_STATES - {"upstream_failed"} and ti["try_number"]:
-                parts.append(f"task {_ti_key(ti)}: {ti['state']} (try {ti['try_number']})")
+                parts.append(f"task {ti_key(ti)}: {ti['state']} (try {ti['try_number']})")
                 for try_number in range(1, ti["try_number"] + 1):
                     parts.append(f"  --- log of try {try_number} (tail) ---\n"
                                  + _indent(self.task_log(ti, try_number, lines)))
             elif ti["state"] not in ("success", "skipped"):
-                others.setdefault(str(ti["state"]), []).append(_ti_key(ti))
+                others.setdefault(str(ti["state"]), []).append(ti_key(ti))
         parts += [f"{len(tasks)} tasks {state}: {', '.join(tasks[:3])}{', ...' if len(tasks) > 3 else ''}"
                   for state, tasks in others.items()]
         return "\n".join(parts) or "(no task instance in a bad state)"
@@ -350,7 +350,7 @@ class AirflowClient:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _ti_key(ti: dict) -> str:
+def ti_key(ti: dict) -> str:
     return ti["task_id"] if ti["map_index"] in (-1, None) else f"{ti['task_id']}[{ti['map_index']}]"
 
 

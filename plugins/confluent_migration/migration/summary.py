@@ -129,7 +129,7 @@ def render_plan(the_plan: dict[str, Any], state: dict[str, Any] | None, stateful
               f"{params['parity_tolerance'] * 100:g} %, writers RUNNING, caught up at <= "
               f"{params['pending_records_threshold']} pending records",
               f"  success criteria against the baseline: throughput >= {criteria['throughput_min_ratio'] * 100:g} % "
-              f"(records read per second over {criteria.get('window_minutes', 5)} min, after catching up), "
+              f"(records read per second over {criteria['window_minutes']} min, after catching up), "
               f"latency <= {criteria['latency_max_ratio'] * 100:g} %, error rate <= "
               f"{criteria['error_rate_max'] * 100:g} %, freshness <= {criteria['freshness_max_seconds']:g} s"]
     return "\n".join(lines) + "\n"
