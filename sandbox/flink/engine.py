@@ -391,15 +391,17 @@ class Engine:
     def snapshot_rows(self, plan: QueryPlan) -> list[tuple]:
         """Run a plan once over the current contents of its sources."""
         with self.store.transaction() as conn:
-            relations = []
+            relations, folded = [], {}  # a table read twice (counts combined with UNION ALL) is folded once
             for i, source in enumerate(plan.sources):
-                table, view = f"__snap_s{i}", f"__snap_v{i}"
-                conn.execute(f"DROP TABLE IF EXISTS {q(table)}")
-                changelog.create_state_table(conn, table, view, source.columns)
-                ends = {p: o for p, o in conn.execute(
-                    "SELECT part, end_offset FROM flink_partitions WHERE topic = ?", [source.table]).fetchall()}
-                changelog.fold(conn, table, source.table, source.columns, source.upsert, {}, ends)
-                relations.append(view)
+                key = (source.table, source.upsert, repr(source.columns))
+                if key not in folded:
+                    table, folded[key] = f"__snap_s{i}", f"__snap_v{i}"
+                    conn.execute(f"DROP TABLE IF EXISTS {q(table)}")
+                    changelog.create_state_table(conn, table, folded[key], source.columns)
+                    ends = {p: o for p, o in conn.execute(
+                        "SELECT part, end_offset FROM flink_partitions WHERE topic = ?", [source.table]).fetchall()}
+                    changelog.fold(conn, table, source.table, source.columns, source.upsert, {}, ends)
+                relations.append(folded[key])
             if plan.information_schema:
                 create_information_schema(conn, self.information_schema_rows())
             return conn.execute(plan.bind(relations)).fetchall()

@@ -17,6 +17,7 @@ import jinja2
 import pytest
 
 from confluent_migration.flink_ddl import parse_create_table
+from confluent_migration.migration import observe
 from confluent_migration.migration.manifest import Manifest, TableSpec, load_manifest
 from tests.support import flink_harness
 from tests.support.flink_harness import FlinkSession, FlinkSqlError, adapt_ddl
@@ -106,6 +107,21 @@ def test_each_validation_query_plans_rendered_for_a_v2_table(v2, path: Path):
     assert "{{" not in sql
     plan = v2.explain(sql, str(path))
     assert "== Optimized Physical Plan ==" in plan
+
+
+@pytest.mark.flink
+def test_the_combined_reads_of_the_checks_plan_as_one_query_each(v2):
+    """The gates, pre-flight and the health check read every table with one statement per kind of
+    read (``observe``): counts combined with UNION ALL, one catalog read, newest updates together."""
+    tables = [spec.flink_table for spec in MANIFEST.tables]
+    source = next(s.flink_table for s in MANIFEST.sources if s.name == "skus")
+    counts = [observe.Count(t) for t in tables] + [observe.timestamp_violations(t) for t in tables]
+    counts.append(observe.distinct_keys(source, ["id"]))
+    plan = v2.explain(observe.counts_sql(list(enumerate(counts))), "the combined counts")
+    assert plan.count("TableSourceScan(table=[[default_catalog") >= len(tables) and "Union" in plan
+    newest = v2.explain(observe.newest_updates_sql(list(enumerate(tables))), "the newest updates")
+    assert re.search(r"(?i)\bmax\(", newest) and "Union" in newest
+    assert "== Optimized Physical Plan ==" in v2.explain(observe.columns_sql(tables), "the catalog read")
 
 
 @pytest.mark.flink

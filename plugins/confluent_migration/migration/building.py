@@ -192,14 +192,16 @@ def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
     registry, sql = SchemaRegistryHook(), FlinkSqlHook()
     own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
     tables = {f["table"]: f["flink_table"] for f in the_plan["facts"]}
+    columns = observe.columns_of(sql, list(tables.values()))
+    rows = observe.counts(sql, [observe.Count(t) for t in tables.values()])
     state = {
         "statements": [s.snapshot() for s in statements if s.name in own or any(
             observe.writes(s, t) or observe.reads(s, t) for t in tables.values())],
         "readers": observe.readers(statements, tables, own),
         "subjects": {subject: observe.subject_state(registry, subject)
                      for f in the_plan["facts"] for subject in f["subjects"]},
-        "columns": {name: len(observe.column_names(sql, t)) for name, t in tables.items()},
-        "rows": {name: observe.row_count(sql, t) for name, t in tables.items()},
+        "columns": {name: len(columns[t]) for name, t in tables.items()},
+        "rows": {name: rows[observe.Count(t)] for name, t in tables.items()},
     }
     ledger_for(context).record("preflight_state", DONE, task_id=context["ti"].task_id, result=state)
     external = {t: r["external"] for t, r in state["readers"].items() if r["external"]}
@@ -302,22 +304,25 @@ def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
     tolerance = the_plan["params"]["parity_tolerance"]
     statements = flink.list_statements()
+    tables = {fact["table"]: the_plan[tables_key][fact["table"]] for fact in the_plan["facts"]}
+    columns = observe.columns_of(sql, list(tables.values()))
+    wanted = [c for fact in the_plan["facts"] for c in _gate_counts(fact, tables[fact["table"]], columns)]
+    counted = observe.counts(sql, wanted)
     verdicts: list[Verdict] = []
     errors = rows = 0
     for fact in the_plan["facts"]:
-        table = the_plan[tables_key][fact["table"]]
-        columns = observe.column_names(sql, table)
-        missing = [c for c in ("created_at", "updated_at") if c not in columns]
+        table = tables[fact["table"]]
+        missing = [c for c in ("created_at", "updated_at") if c not in columns[table]]
         verdicts.append(judge("missing timestamp columns", table, len(missing), "<=", 0, ", ".join(missing)))
-        verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns) - fact["v2_columns"]), "<=", 0,
-                              f"{len(columns)} columns, the v2 DDL declares {fact['v2_columns']}"))
-        count = observe.row_count(sql, table)
+        verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns[table]) - fact["v2_columns"]), "<=",
+                              0, f"{len(columns[table])} columns, the v2 DDL declares {fact['v2_columns']}"))
+        count = counted.get(observe.Count(table))
         if not missing:
-            bad = observe.timestamp_violations(sql, table)
+            bad = counted[observe.timestamp_violations(table)]
             errors, rows = errors + bad, rows + count
             verdicts.append(judge("rows with created_at > updated_at or NULL", table, bad, "<=", 0))
-        if fact["source_table"]:
-            keys = observe.distinct_keys(sql, fact["source_table"], fact["primary_key"])
+        if fact["source_table"] and count is not None:
+            keys = counted[observe.distinct_keys(fact["source_table"], fact["primary_key"])]
             gap = abs(count - keys) / max(keys, 1)
             verdicts.append(judge("row parity gap with source", table, round(gap, 6), "<=", tolerance,
                                   f"{count} rows, {keys} keys in {fact['source_table']}"))
@@ -334,6 +339,18 @@ def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
     if failed:
         raise GateError("validation gates failed:\n" + "\n".join(v.line() for v in failed))
     return result
+
+
+def _gate_counts(fact: dict[str, Any], table: str, columns: dict[str, list[str]]) -> list[observe.Count]:
+    """What the gates count of one table (nothing of a table that does not exist: its columns fail)."""
+    if not columns[table]:
+        return []
+    wanted = [observe.Count(table)]
+    if {"created_at", "updated_at"} <= set(columns[table]):
+        wanted.append(observe.timestamp_violations(table))
+    if fact["source_table"]:
+        wanted.append(observe.distinct_keys(fact["source_table"], fact["primary_key"]))
+    return wanted
 
 
 def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
@@ -433,8 +450,10 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
 
     try:
         sql = FlinkSqlHook()
-        rows = {t: observe.row_count(sql, flink) for t, flink in the_plan["final_tables"].items()} \
+        final = the_plan["final_tables"]
+        counted = observe.counts(sql, [observe.Count(f) for f in final.values()]) \
             if header.get("outcome") != "dry run" else {}
+        rows = {t: counted[observe.Count(flink)] for t, flink in final.items()} if counted else {}
         print(f"Report with charts: {ledger.write_report(REPORT_FILE, render_report(header, steps, summary, rows_after=rows))}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")

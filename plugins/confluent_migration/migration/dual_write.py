@@ -62,7 +62,7 @@ def check_v2_tables_absent(the_plan: dict[str, Any]) -> list[str]:
 
     sql = FlinkSqlHook()
     tables = [c["table"] for c in the_plan["creates"]]
-    leftovers = [t for t in tables if observe.column_names(sql, t)]
+    leftovers = [t for t, columns in observe.columns_of(sql, tables).items() if columns]
     if leftovers:
         raise LeftoverTableError(f"{leftovers} exist already (left by an earlier option B run?): roll that run back "
                                  "with rollback_migration, or drop them by hand after checking nobody reads them")

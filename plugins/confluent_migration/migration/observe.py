@@ -8,7 +8,8 @@ Confluent Cloud.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -59,34 +60,97 @@ def readers(statements: Sequence[Statement], tables: dict[str, str], own: set[st
     return found
 
 
-def scalar(hook: FlinkSqlHook, sql: str) -> Any:
-    row = hook.get_first(sql)
-    return None if row is None else row[0]
+# -- table reads: one bounded statement per kind of read, whatever the number of tables ----------------
+
+BATCH = 25  # reads combined into one statement: a bounded number of statements, none of them huge
+TIMESTAMP_VIOLATION = "created_at > updated_at OR created_at IS NULL OR updated_at IS NULL"
 
 
-def column_names(hook: FlinkSqlHook, flink_table: str) -> list[str]:
-    escaped = flink_table.replace("'", "''")
-    rows = hook.get_records("SELECT `COLUMN_NAME` FROM `INFORMATION_SCHEMA`.`COLUMNS` "
-                            f"WHERE `TABLE_NAME` = '{escaped}' ORDER BY `ORDINAL_POSITION`")
-    return [r[0] for r in rows]
+@dataclass(frozen=True)
+class Count:
+    """A ``COUNT(*)`` of a table: its rows, those matching ``where``, or its distinct ``keys``."""
+
+    table: str
+    where: str = ""
+    keys: tuple[str, ...] = ()
+
+    def select(self, label: int) -> str:
+        source = f"`{self.table}`"
+        if self.keys:
+            source = f"(SELECT DISTINCT {', '.join(f'`{c}`' for c in self.keys)} FROM {source}) AS `k`"
+        return f"SELECT {label} AS `i`, COUNT(*) AS `n` FROM {source}{f' WHERE {self.where}' if self.where else ''}"
+
+
+def timestamp_violations(flink_table: str) -> Count:
+    return Count(flink_table, TIMESTAMP_VIOLATION)
+
+
+def distinct_keys(flink_table: str, key: Sequence[str]) -> Count:
+    return Count(flink_table, keys=tuple(key))
+
+
+def _batches(items: Sequence[Any]) -> Iterator[list[tuple[int, Any]]]:
+    numbered = list(enumerate(items))
+    for start in range(0, len(numbered), BATCH):
+        yield numbered[start:start + BATCH]
+
+
+def counts_sql(batch: Sequence[tuple[int, Count]]) -> str:
+    return "\nUNION ALL\n".join(count.select(label) for label, count in batch)
+
+
+def counts(hook: FlinkSqlHook, wanted: Iterable[Count]) -> dict[Count, int]:
+    """Every count of ``wanted``, combined (``UNION ALL``) into one snapshot statement per :data:`BATCH`."""
+    unique = list(dict.fromkeys(wanted))
+    found: dict[int, int] = {}
+    for batch in _batches(unique):
+        found.update({int(label): int(n or 0) for label, n in hook.get_records(counts_sql(batch))})
+    return {count: found.get(label, 0) for label, count in enumerate(unique)}
 
 
 def row_count(hook: FlinkSqlHook, flink_table: str) -> int:
-    return int(scalar(hook, f"SELECT COUNT(*) FROM `{flink_table}`") or 0)
+    return counts(hook, [Count(flink_table)])[Count(flink_table)]
 
 
-def timestamp_violations(hook: FlinkSqlHook, flink_table: str) -> int:
-    return int(scalar(hook, f"SELECT COUNT(*) FROM `{flink_table}` WHERE created_at > updated_at "
-                            "OR created_at IS NULL OR updated_at IS NULL") or 0)
+def _quoted_list(values: Sequence[str]) -> str:
+    return ", ".join("'{}'".format(v.replace("'", "''")) for v in values)
 
 
-def distinct_keys(hook: FlinkSqlHook, flink_table: str, key: Sequence[str]) -> int:
-    columns = ", ".join(f"`{c}`" for c in key)
-    return int(scalar(hook, f"SELECT COUNT(*) FROM (SELECT DISTINCT {columns} FROM `{flink_table}`) k") or 0)
+def columns_sql(flink_tables: Sequence[str]) -> str:
+    # ordered here, not by ORDER BY: a streaming query (no snapshot mode) can only sort on time attributes
+    return ("SELECT `TABLE_NAME`, `COLUMN_NAME`, `ORDINAL_POSITION` FROM `INFORMATION_SCHEMA`.`COLUMNS` "
+            f"WHERE `TABLE_NAME` IN ({_quoted_list(flink_tables)})")
 
 
-def newest_update(hook: FlinkSqlHook, flink_table: str) -> datetime | None:
-    value = scalar(hook, f"SELECT MAX(updated_at) FROM `{flink_table}`")
+def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, list[str]]:
+    """Each table's column names in order (``[]``: no such table), from one catalog read per :data:`BATCH`."""
+    found: dict[str, list[str]] = {table: [] for table in flink_tables}
+    for batch in _batches(list(found)):
+        for table, column, _ in sorted(hook.get_records(columns_sql([table for _, table in batch])),
+                                       key=lambda row: (row[0], int(row[2]))):
+            found[table].append(column)
+    return found
+
+
+def column_names(hook: FlinkSqlHook, flink_table: str) -> list[str]:
+    return columns_of(hook, [flink_table])[flink_table]
+
+
+def newest_updates_sql(batch: Sequence[tuple[int, str]]) -> str:
+    return "\nUNION ALL\n".join(f"SELECT {label} AS `i`, MAX(`updated_at`) AS `newest` FROM `{table}`"
+                                 for label, table in batch)
+
+
+def newest_updates(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, datetime | None]:
+    """Each table's newest ``updated_at`` (None: no row), combined into one statement per :data:`BATCH`."""
+    tables = list(dict.fromkeys(flink_tables))
+    found: dict[int, Any] = {}
+    for batch in _batches(tables):
+        found.update({int(label): value for label, value in hook.get_records(newest_updates_sql(batch))})
+    return {table: _utc(found.get(label)) for label, table in enumerate(tables)}
+
+
+def _utc(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -146,13 +210,10 @@ def measure(statements: Sequence[str], flink_tables: Sequence[str], *, window_mi
     from confluent_migration.hooks.metrics import ConfluentMetricsHook
 
     sql = sql or FlinkSqlHook()
-    freshness = []
     now = datetime.now(timezone.utc)
-    for table in flink_tables:
-        if "updated_at" in column_names(sql, table):
-            newest = newest_update(sql, table)
-            if newest is not None:
-                freshness.append(max(0.0, (now - newest).total_seconds()))
+    columns = columns_of(sql, list(flink_tables))
+    newest = newest_updates(sql, [t for t in flink_tables if "updated_at" in columns[t]])
+    freshness = [max(0.0, (now - n).total_seconds()) for n in newest.values() if n is not None]
     errors, rows = data_errors or (0, 0)
     metrics = ConfluentMetricsHook()
     watermarks = metrics.statement_metric(OUTPUT_WATERMARK, list(statements)) if statements else {}

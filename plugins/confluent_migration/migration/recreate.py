@@ -61,7 +61,8 @@ def copy_rows(hook: FlinkStatementsHook, name: str, source: str, target: str, ti
 
     run_bounded(hook, name, f"INSERT INTO `{target}` SELECT * FROM `{source}`", SNAPSHOT, timeout)
     sql = FlinkSqlHook()
-    expected, copied = observe.row_count(sql, source), observe.row_count(sql, target)
+    counted = observe.counts(sql, [observe.Count(source), observe.Count(target)])  # one snapshot for both
+    expected, copied = counted[observe.Count(source)], counted[observe.Count(target)]
     if copied != expected:
         raise BackupError(f"copying `{source}` into `{target}` (statement '{name}') gave {copied} rows, the "
                           f"source holds {expected}: look at the statement, then re-run the task")
