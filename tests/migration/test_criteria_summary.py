@@ -49,6 +49,9 @@ def test_a_baseline_window_holding_a_backfill_or_a_catch_up_is_no_steady_rate():
     assert unsteady([made("old", 3600), made("older", 90000)], {"old": 100}, window, 100, now) == []
     assert unsteady([made("old", 3600), made("young", 70)], {}, window, 100, now) == ["young was created 70 s ago"]
     assert unsteady([made("old", 3600)], {"old": 101}, window, 100, now) == ["old is 101 records behind"]
+    resumed = {"old": now - timedelta(seconds=70), "older": now - timedelta(seconds=80)}
+    assert unsteady([made("old", 3600), made("older", 90000)], {}, window, 100, now, resumed) == [
+        "old was resumed by a rollback 70 s ago"]
     verdicts = SuccessCriteria().evaluate(Measurements(throughput=None), Measurements(throughput=7.0))
     [throughput] = [v for v in verdicts if v.name == "throughput vs baseline"]
     assert throughput.outcome == NOT_MEASURED and "no steady baseline" in throughput.detail
@@ -138,3 +141,24 @@ def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_and_thro
     for title in ("Rows per table", "Write gap per table", "Throughput against the baseline"):
         assert title in page
     assert "SUCCESS &lt;ok&gt;" in page and "src=" not in page  # self-contained, summary escaped
+
+
+def test_the_statements_a_rollback_resumed_are_found_in_its_ledger(base):
+    from datetime import datetime, timedelta, timezone
+
+    from confluent_migration.migration.ledger import Ledger, resumed_since
+
+    before = datetime.now(timezone.utc) - timedelta(seconds=1)
+    rollback = Ledger(base, "rollback-1")
+    rollback.start(dag_id="rollback_migration", option="rollback of A", tables=["t"], params={}, kind="rollback")
+    for n, action in enumerate(["resumed from its savepoint", "none (already RUNNING)", "stopped"]):
+        rollback.record("undo_statement_stopped", DONE, task_id="undo", map_index=n,
+                        result={"statement_name": f"s{n}", "action": action})
+    migration = Ledger(base, "migration-1")  # a migration's steps never count: only a rollback resumes
+    migration.start(dag_id="migrate", option="A", tables=["t"], params={})
+    migration.record("undo_statement_stopped", DONE, task_id="x", result={"statement_name": "m", "action": "resumed"})
+    found = resumed_since(base, before)
+    assert list(found) == ["s0"] and found["s0"] >= before
+    assert resumed_since(base, datetime.now(timezone.utc) + timedelta(seconds=1)) == {}
+    rollback.finish("success")
+    assert resumed_since(base, datetime.now(timezone.utc) + timedelta(minutes=1)) == {}  # finished before: skipped

@@ -30,7 +30,7 @@ from airflow.sdk.definitions.xcom_arg import XComArg
 from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
-from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded
+from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
 from confluent_migration.migration.lock import LockHeldError, TableLocks
 from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, ManifestError, load_manifest
 from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
@@ -222,9 +222,10 @@ def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]
     baseline = observe.measure(names, list(the_plan["final_tables"].values()), window_minutes=minutes)
     flink = FlinkStatementsHook()
     found = [s for s in (flink.find_statement(n) for n in names) if s is not None]
+    now, window = datetime.now(timezone.utc), timedelta(minutes=minutes)
     reasons = observe.unsteady(found, ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {},
-                               timedelta(minutes=minutes), the_plan["params"]["pending_records_threshold"],
-                               datetime.now(timezone.utc))
+                               window, the_plan["params"]["pending_records_threshold"], now,
+                               resumed=resumed_since(ledger_base(), now - window - observe.CATCH_UP_ALLOWANCE))
     if reasons and baseline.throughput is not None:
         print(f"Baseline throughput NOT MEASURED (the success criterion will say so): the last {minutes} min are "
               f"no steady rate: {'; '.join(reasons)}. For one, trigger again once the statements have run "

@@ -208,6 +208,23 @@ def runs_to_undo(base: ObjectStoragePath, change_kinds: Iterable[str]) -> list[s
             and Ledger(base, run).steps(kinds)]
 
 
+def resumed_since(base: ObjectStoragePath, since: datetime) -> dict[str, datetime]:
+    """Statements a rollback resumed at ``since`` or later (name -> when): a resume restarts them
+    from their savepoint, and their first minutes read what they missed while stopped."""
+    found: dict[str, datetime] = {}
+    for run in run_ids(base, "rollback"):
+        ledger = Ledger(base, run)
+        finished = ledger.header().get("finished_at")
+        if finished and datetime.fromisoformat(finished) < since:
+            continue
+        for step in ledger.steps():
+            result = step.result if isinstance(step.result, dict) else {}
+            when = datetime.fromisoformat(step.done_at or step.at) if step.done else None
+            if when and when >= since and str(result.get("action", "")).startswith("resumed"):
+                found[result["statement_name"]] = when
+    return found
+
+
 def latest_run(base: ObjectStoragePath, kind: str = "migration") -> str:
     runs = run_ids(base, kind)
     if not runs:

@@ -178,15 +178,19 @@ def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], mi
 
 
 def unsteady(statements: Sequence[Statement], pending: dict[str, float], window: timedelta, threshold: float,
-             now: datetime) -> list[str]:
-    """Why the ``window`` before ``now`` is no steady rate of ``statements``: one created within it
-    (or just before: :data:`CATCH_UP_ALLOWANCE`) counts its backfill, one behind its sources by more
-    than ``threshold`` pending records is still catching up."""
+             now: datetime, resumed: dict[str, datetime] | None = None) -> list[str]:
+    """Why the ``window`` before ``now`` is no steady rate of ``statements``: one created or
+    ``resumed`` within it (or just before: :data:`CATCH_UP_ALLOWANCE`) counts its backfill or what it
+    missed while stopped, one behind its sources by more than ``threshold`` pending records is still
+    catching up."""
     reasons = []
     for statement in statements:
         created = datetime.fromisoformat(statement.created_at.replace("Z", "+00:00")) if statement.created_at else None
         if created and now - created < window + CATCH_UP_ALLOWANCE:
             reasons.append(f"{statement.name} was created {(now - created).total_seconds():.0f} s ago")
+        back = (resumed or {}).get(statement.name)
+        if back and now - back < window + CATCH_UP_ALLOWANCE:
+            reasons.append(f"{statement.name} was resumed by a rollback {(now - back).total_seconds():.0f} s ago")
         if pending.get(statement.name, 0) > threshold:
             reasons.append(f"{statement.name} is {pending[statement.name]:.0f} records behind")
     return reasons
