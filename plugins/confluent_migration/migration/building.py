@@ -451,10 +451,11 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
 
     try:
         sql = FlinkSqlHook()
-        final = the_plan["final_tables"]
-        counted = observe.counts(sql, [observe.Count(f) for f in final.values()]) \
-            if header.get("outcome") != "dry run" else {}
-        rows = {t: counted[observe.Count(flink)] for t, flink in final.items()} if counted else {}
+        rows = {}
+        if header.get("outcome") != "dry run":
+            final = the_plan["final_tables"]
+            counted = observe.counts(sql, [observe.Count(f) for f in final.values()])
+            rows = {t: counted[observe.Count(flink)] for t, flink in final.items()}
         print(f"Report with charts: {ledger.write_report(REPORT_FILE, render_report(header, steps, summary, rows_after=rows))}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")

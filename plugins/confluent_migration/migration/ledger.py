@@ -219,7 +219,7 @@ def resumed_since(base: ObjectStoragePath, since: datetime) -> dict[str, datetim
             continue
         for step in ledger.steps():
             result = step.result if isinstance(step.result, dict) else {}
-            when = datetime.fromisoformat(step.done_at or step.at) if step.done else None
+            when = datetime.fromisoformat(step.done_at) if step.done and step.done_at else None
             if when and when >= since and str(result.get("action", "")).startswith("resumed"):
                 found[result["statement_name"]] = when
     return found

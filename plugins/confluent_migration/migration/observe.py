@@ -8,7 +8,7 @@ Confluent Cloud.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -89,23 +89,23 @@ def distinct_keys(flink_table: str, key: Sequence[str]) -> Count:
     return Count(flink_table, keys=tuple(key))
 
 
-def _batches(items: Sequence[Any]) -> Iterator[list[tuple[int, Any]]]:
-    numbered = list(enumerate(items))
-    for start in range(0, len(numbered), BATCH):
-        yield numbered[start:start + BATCH]
+def union_all(selects: Sequence[str]) -> str:
+    return "\nUNION ALL\n".join(selects)
 
 
-def counts_sql(batch: Sequence[tuple[int, Count]]) -> str:
-    return "\nUNION ALL\n".join(count.select(label) for label, count in batch)
+def _combined(hook: FlinkSqlHook, selects: Sequence[str]) -> dict[int, Any]:
+    """The value of each ``SELECT <label> AS i, <value>``, combined into one statement per :data:`BATCH`."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(selects), BATCH):
+        found.update({int(label): value for label, value in hook.get_records(union_all(selects[start:start + BATCH]))})
+    return found
 
 
 def counts(hook: FlinkSqlHook, wanted: Iterable[Count]) -> dict[Count, int]:
     """Every count of ``wanted``, combined (``UNION ALL``) into one snapshot statement per :data:`BATCH`."""
     unique = list(dict.fromkeys(wanted))
-    found: dict[int, int] = {}
-    for batch in _batches(unique):
-        found.update({int(label): int(n or 0) for label, n in hook.get_records(counts_sql(batch))})
-    return {count: found.get(label, 0) for label, count in enumerate(unique)}
+    found = _combined(hook, [count.select(label) for label, count in enumerate(unique)])
+    return {count: int(found.get(label) or 0) for label, count in enumerate(unique)}
 
 
 def row_count(hook: FlinkSqlHook, flink_table: str) -> int:
@@ -125,9 +125,10 @@ def columns_sql(flink_tables: Sequence[str]) -> str:
 def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, list[str]]:
     """Each table's column names in order (``[]``: no such table), from one catalog read per :data:`BATCH`."""
     found: dict[str, list[str]] = {table: [] for table in flink_tables}
-    for batch in _batches(list(found)):
-        for table, column, _ in sorted(hook.get_records(columns_sql([table for _, table in batch])),
-                                       key=lambda row: (row[0], int(row[2]))):
+    tables = list(found)
+    for start in range(0, len(tables), BATCH):
+        rows = hook.get_records(columns_sql(tables[start:start + BATCH]))
+        for table, column, _ in sorted(rows, key=lambda row: (row[0], int(row[2]))):
             found[table].append(column)
     return found
 
@@ -136,17 +137,14 @@ def column_names(hook: FlinkSqlHook, flink_table: str) -> list[str]:
     return columns_of(hook, [flink_table])[flink_table]
 
 
-def newest_updates_sql(batch: Sequence[tuple[int, str]]) -> str:
-    return "\nUNION ALL\n".join(f"SELECT {label} AS `i`, MAX(`updated_at`) AS `newest` FROM `{table}`"
-                                 for label, table in batch)
+def newest_update(label: int, flink_table: str) -> str:
+    return f"SELECT {label} AS `i`, MAX(`updated_at`) AS `newest` FROM `{flink_table}`"
 
 
 def newest_updates(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, datetime | None]:
     """Each table's newest ``updated_at`` (None: no row), combined into one statement per :data:`BATCH`."""
     tables = list(dict.fromkeys(flink_tables))
-    found: dict[int, Any] = {}
-    for batch in _batches(tables):
-        found.update({int(label): value for label, value in hook.get_records(newest_updates_sql(batch))})
+    found = _combined(hook, [newest_update(label, table) for label, table in enumerate(tables)])
     return {table: _utc(found.get(label)) for label, table in enumerate(tables)}
 
 
