@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -16,3 +17,13 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home}/airflow.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "plugins"), str(ROOT), os.environ.get("PYTHONPATH")]))
 
 pytest_plugins = ["tests.support.sandbox_fixtures"]
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: object) -> None:
+    """SIGTERM ends the session as Ctrl-C does, tearing its fixtures down: the Airflow components and
+    sandboxes run in sessions of their own and would outlive a killed pytest."""
+    signal.signal(signal.SIGTERM, _interrupted)

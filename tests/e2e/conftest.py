@@ -4,6 +4,7 @@ running the encarta world with live changes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +17,30 @@ from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept,
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def encarta(tmp_path, monkeypatch) -> Iterator[RunningSandbox]:
-    """A private sandbox with the encarta world built and changing (5 changes/s), connections and a
-    private ledger pointed at it, fast polls; every exchange must keep the contract."""
-    sandbox = start_sandbox(tmp_path / "sandbox", world="encarta", changes_per_second=5.0)
+@contextmanager
+def encarta_world(directory: Path, patch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
+    """A sandbox with the encarta world built and changing (5 changes/s) under ``directory``,
+    connections and a private ledger pointed at it, fast polls; every exchange must keep the contract."""
+    sandbox = start_sandbox(directory / "sandbox", world="encarta", changes_per_second=5.0)
     try:
         wait_until_ready(sandbox.url, sandbox.auth, timeout=300)
         for key, value in sandbox.connection_env().items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("CONFLUENT_MIGRATION_LEDGER", f"file://{tmp_path}/ledger")
-        monkeypatch.setenv("CONFLUENT_MIGRATION_POLL_SECONDS", "1")
-        monkeypatch.setenv("CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT", "600")
-        monkeypatch.setenv("AIRFLOW__CONFLUENT_MIGRATION__BACKUP_LOCATION", f"file://{tmp_path}/schema-backups")
+            patch.setenv(key, value)
+        patch.setenv("CONFLUENT_MIGRATION_LEDGER", f"file://{directory}/ledger")
+        patch.setenv("CONFLUENT_MIGRATION_POLL_SECONDS", "1")
+        patch.setenv("CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT", "600")
+        patch.setenv("AIRFLOW__CONFLUENT_MIGRATION__BACKUP_LOCATION", f"file://{directory}/schema-backups")
         yield sandbox
     finally:
         sandbox.process.stop()
     assert_contract_kept(sandbox)
+
+
+@pytest.fixture
+def encarta(tmp_path, monkeypatch) -> Iterator[RunningSandbox]:
+    """A world of the test's own (see :func:`encarta_world`)."""
+    with encarta_world(tmp_path, monkeypatch) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

@@ -51,7 +51,6 @@ def proxy(encarta, sandbox_port: int) -> Iterator[FaultProxy]:
 def migrate_until(runs: Runs, table: TableSpec, task: str, state: str) -> str:
     """Trigger option A on ``table`` alone; return its run id once ``task`` is in ``state``."""
     client = runs.stack.client
-    runs.wait_until_steady()
     run_id = client.trigger(DAG_ID, {"dry_run": False, "confirm": runs.database, "tables": [table.name],
                                      "criteria_window_minutes": CRITERIA_WINDOW_MINUTES})
     deadline = time.monotonic() + RUN_TIMEOUT

@@ -27,7 +27,7 @@ V1 = {spec.name: spec.v1.statement for spec in MANIFEST.tables}
 
 
 def test_option_a_then_the_health_check_then_rollback(runs, encarta):
-    result = runs.migrate("migrate_schema_registry_evolution")
+    result = runs.migrate("migrate_schema_registry_evolution", steady=True)
     sql, flink, registry = FlinkSqlHook(), FlinkStatementsHook(), SchemaRegistryHook()
     for spec in MANIFEST.tables:
         assert observe.column_names(sql, spec.flink_table) == columns(spec, "v2"), spec.name
