@@ -1,0 +1,83 @@
+"""``./dev test`` without arguments: the whole suite in lanes, separate pytest processes run at once.
+
+The runtime tier's migrations (Airflow's own scheduler and triggerer, each test module on a world of
+its own) spend most of their time waiting out wall-clock windows: a throughput window after each
+catch-up, a maintenance window, an outage. Run one after another they took longer than everything
+else together (33 min against 18 on 2 cores), so its modules are split over two lanes, each with its
+own Airflow stack, beside the lane of everything else; a new runtime module joins the first. Each
+lane's output is printed whole when it ends (live in its log file); the exit status is the first
+failing lane's, or 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+FAULTS = "tests/runtime/test_faults_under_the_scheduler.py"
+APPROVALS = "tests/runtime/test_option_b_approval_under_the_scheduler.py"
+LANES: dict[str, list[str]] = {
+    "runtime tier: options A, B (_v2 names), C and their rollbacks": [
+        "-m", "runtime", f"--ignore={FAULTS}", f"--ignore={APPROVALS}"],
+    "runtime tier: faults; option B back to the original names with approvals": [FAULTS, APPROVALS],
+    "everything else": ["-m", "not runtime"],
+}
+
+
+@dataclass
+class Lane:
+    name: str
+    args: list[str]
+    log: Path
+    started: float = field(default_factory=time.monotonic)
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "pytest", *self.args], stdout=out,
+                                            stderr=subprocess.STDOUT)
+        print(f"lane started: {self.name} (pytest {' '.join(self.args)}; live in {self.log})", flush=True)
+
+    def report(self) -> int:
+        code = self.process.returncode
+        print(f"\n{'=' * 20} lane: {self.name}: exit {code} after {time.monotonic() - self.started:.0f} s {'=' * 20}")
+        print(self.log.read_text(errors="replace"), flush=True)
+        return code
+
+
+def main() -> int:
+    directory = Path(tempfile.mkdtemp(prefix="test-lanes-"))
+    lanes = [Lane(name, args, directory / f"lane-{n}.log") for n, (name, args) in enumerate(LANES.items())]
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for lane in lanes:  # each pytest tears its fixtures (Airflow stacks, sandboxes) down on SIGTERM
+            if lane.process is not None and lane.process.poll() is None:
+                lane.process.terminate()
+        for lane in lanes:
+            if lane.process is not None:
+                lane.process.wait()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for lane in lanes:
+        lane.start()
+    codes, running = [], list(lanes)
+    while running:
+        for lane in [lane for lane in running if lane.process.poll() is not None]:
+            codes.append(lane.report())
+            running.remove(lane)
+        time.sleep(1)
+    failed = [code for code in codes if code]
+    print(f"lanes: {len(lanes) - len(failed)} of {len(lanes)} passed")
+    return failed[0] if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
