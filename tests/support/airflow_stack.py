@@ -5,6 +5,7 @@
 scheduler, the executor, the triggerer and the task processes; :class:`AirflowStack` runs the
 real components, and :class:`AirflowClient` drives them as the UI does (unpause, the Trigger
 button, Approve) and reports, when a run fails, its failed task instances and the tail of their logs.
+The simple auth manager asks for a login: one admin user, ``USER`` with the stack's ``password``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sandbox.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+USER = "admin"
 TERMINAL = {"success", "failed"}
 Approver = str | Callable[[dict], str] | None
 PROBLEM_STATES = {"failed", "upstream_failed", "up_for_retry", "restarting", "removed"}
@@ -71,6 +73,8 @@ class AirflowStack:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.procs: dict[str, subprocess.Popen] = {}
+        self.password = secrets.token_urlsafe(12)
+        self.passwords_file = workdir / "passwords.json"
         plugins_path = [str(ROOT / "plugins"), str(ROOT), os.environ.get("PYTHONPATH", "")]
         self.env = {
             **os.environ,
@@ -89,7 +93,10 @@ class AirflowStack:
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
+            "AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME": "86400",
             # a new or changed DAG file is seen within seconds (defaults: 300 s, 30 s)
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
@@ -101,11 +108,12 @@ class AirflowStack:
         }
         for key in [k for k in self.env if k.startswith("PYTEST_")]:
             del self.env[key]
-        self.client = AirflowClient(self.url, task_log_dir=self.home / "logs")
+        self.client = AirflowClient(self.url, (USER, self.password), task_log_dir=self.home / "logs")
 
     def start(self, timeout: float = 300) -> AirflowStack:
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.passwords_file.write_text(json.dumps({USER: self.password}))
         try:
             self._airflow("db", "migrate", log_name="db-migrate", wait=True)
             for component in COMPONENTS:
@@ -207,11 +215,14 @@ class RunResult:
 
 
 class AirflowClient:
-    """The REST calls the UI makes, over HTTP to the api-server (anonymous admin: the stack runs
-    with ``simple_auth_manager_all_admins``)."""
+    """The REST calls the UI makes, over HTTP to the api-server, with the token of ``login`` (user,
+    password), asked for on the first call."""
 
-    def __init__(self, url: str, task_log_dir: Path | None = None, poll: float = 1.0) -> None:
+    def __init__(self, url: str, login: tuple[str, str], task_log_dir: Path | None = None,
+                 poll: float = 1.0) -> None:
+        self.url = url
         self.api = f"{url}/api/v2"
+        self.login = login
         self.task_log_dir = task_log_dir
         self.poll = poll
         self.session = requests.Session()
@@ -220,6 +231,8 @@ class AirflowClient:
     def _call(self, method: str, path: str, patience: float = 180, **kwargs: Any) -> Any:
         """One REST call. A GET that times out or finds no server is repeated for up to ``patience``
         seconds: on SQLite the api-server can stall while another process holds the database lock."""
+        if "Authorization" not in self.session.headers:
+            self._log_in()
         deadline = time.monotonic() + patience
         while True:
             try:
@@ -232,6 +245,12 @@ class AirflowClient:
         if response.status_code >= 400:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
         return response.json() if response.content else None
+
+    def _log_in(self) -> None:
+        user, password = self.login
+        response = requests.post(f"{self.url}/auth/token", json={"username": user, "password": password}, timeout=60)
+        assert response.status_code == 201, f"login as {user}: {response.status_code} {response.text[:500]}"
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def get(self, path: str, **params: Any) -> Any:
         return self._call("GET", path, params=params)
