@@ -14,11 +14,11 @@ import re
 
 import pytest
 
-from tests.runtime.conftest import RUN_TIMEOUT
+from tests.runtime.conftest import CRITERIA_WINDOW_MINUTES, RUN_TIMEOUT
 from tests.support.airflow_stack import ROOT, USER
 from tests.support.browser import AirflowUi, Choice, chromium_page, wait_for
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.runtime, pytest.mark.browser]
 DAG = "migrate_zero_downtime_dual_write"
 TABLE = "skus_uoms_agg"
 SHOTS = ROOT / "test-artifacts" / "browser"
@@ -61,10 +61,10 @@ def test_a_person_migrates_a_table_from_the_ui(ui, runs, airflow_stack):
     assert "DRY RUN" in client.xcom(DAG, dry, "summary")
 
     real = submit("04-real-run-form", tables=TABLE, dry_run=False, confirm=runs.database,
-                  final_names=Choice("v2"))
+                  final_names=Choice("v2"), criteria_window_minutes=str(CRITERIA_WINDOW_MINUTES))
     conf = client.dag_run(DAG, real)["conf"]
-    assert (conf["tables"], conf["dry_run"], conf["final_names"], conf["require_approval"]) == (
-        [TABLE], False, "v2", True)
+    assert (conf["tables"], conf["dry_run"], conf["final_names"], conf["require_approval"],
+            conf["criteria_window_minutes"]) == ([TABLE], False, "v2", True, CRITERIA_WINDOW_MINUTES)
     asked = wait_for("the approval request", lambda: [
         a for a in client.pending_approvals(DAG) if a["task_instance"]["dag_run_id"] == real], RUN_TIMEOUT)
     task_id = asked[0]["task_instance"]["task_id"]
