@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
 from pathlib import Path
 
@@ -18,12 +17,3 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "plugins"), 
 
 pytest_plugins = ["tests.support.sandbox_fixtures"]
 
-
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def pytest_configure(config: object) -> None:
-    """SIGTERM ends the session as Ctrl-C does, tearing its fixtures down: the Airflow components and
-    sandboxes run in sessions of their own and would outlive a killed pytest."""
-    signal.signal(signal.SIGTERM, _interrupted)

@@ -2,9 +2,8 @@
 
 The runtime tier's migrations (Airflow's own scheduler and triggerer, each test module on a world of
 its own) spend much of their time waiting out wall-clock windows (a throughput window after each
-catch-up, a maintenance window, an outage), so the tier runs beside everything else. More lanes did not
-help: with a third (the runtime tier split over two Airflow stacks) the 2 cores were saturated and
-the suite took longer. Each lane's output is printed whole when it ends (live in its log file); the
+catch-up, a maintenance window, an outage), so the tier runs beside everything else. A third lane
+(the runtime tier split over two Airflow stacks) saturated the 2 cores and took longer. Each lane's output is printed whole when it ends (live in its log file); the
 exit status is the first failing lane's, or 0.
 """
 
