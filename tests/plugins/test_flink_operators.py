@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -177,11 +178,18 @@ def test_catch_up_sensor_fails_at_once_when_a_statement_turns_failed_after_runni
     run = uuid.uuid4().hex
     name = statement_name(sink, 2, run)
 
+    def write_null_until_failed() -> None:
+        """The statement fails on its next step; the sensor must meet it FAILED, whatever the metrics still say."""
+        ddl(f"INSERT INTO `{source}` VALUES (2, CAST(NULL AS STRING))")
+        deadline = time.monotonic() + 30
+        while FlinkStatementsHook().get_statement(name).phase != "FAILED":
+            assert time.monotonic() < deadline, f"{name} did not fail on the NULL"
+            time.sleep(0.2)
+
     def build() -> None:
         start = SubmitStatementOperator(task_id="submit", sql=f"INSERT INTO `{sink}` SELECT id, label FROM `{source}`",
                                         table=sink, pipeline_version=2, migration_run=run, poll_interval=0.5)
-        break_it = PythonOperator(task_id="write_null", python_callable=ddl,
-                                  op_args=[f"INSERT INTO `{source}` VALUES (2, CAST(NULL AS STRING))"])
+        break_it = PythonOperator(task_id="write_null", python_callable=write_null_until_failed)
         caught_up = StatementsCaughtUpSensor(task_id="caught_up", statement_names=[name], threshold=0,
                                              poke_interval=0.5, timeout=120, deferrable=deferrable, defer_after=0)
         start >> break_it >> caught_up
