@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from confluent_migration import run_notes
 from confluent_migration.links import REPORTS_PREFIX, ConfluentStatementLink, RunReportLink, SchemaRegistrySubjectLink
 
 
@@ -21,4 +22,5 @@ async def reports_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 class ConfluentMigrationPlugin(AirflowPlugin):
     name = "confluent_migration"
     operator_extra_links = [ConfluentStatementLink(), SchemaRegistrySubjectLink(), RunReportLink()]
+    listeners = [run_notes]  # marks dry runs with a run note
     fastapi_apps = [{"name": "Confluent migration run reports", "app": reports_app, "url_prefix": REPORTS_PREFIX}]

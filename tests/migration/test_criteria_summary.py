@@ -131,9 +131,10 @@ def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
     assert f"drop table `{master.flink_table}`" in text and "external readers: none found" in text
 
 
-def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_and_throughput():
+def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_throughput_and_progress():
     from confluent_migration.migration.ledger import Step
-    from confluent_migration.migration.report import render_report, write_gaps
+    from confluent_migration.migration.observe import Progress
+    from confluent_migration.migration.report import render_report, run_statements, write_gaps
 
     steps = [Step("preflight_state", "t", -1, "done", {}, {"rows": {"skus_master": 100}}, "2026-01-01T00:00:00+00:00"),
              Step("baseline", "t", -1, "done", {}, {"throughput": 5.0}, "2026-01-01T00:00:01+00:00"),
@@ -146,11 +147,19 @@ def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_and_thro
     dual_write = Step("statement_created", "c", 0, "done", {"statement_name": "skus-master-v2-ab12"}, None,
                       "2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02+00:00")  # started before v1 stopped
     assert write_gaps([dual_write, steps[2]], ["skus_master"]) == {"skus_master": 0.0}
+    assert run_statements(steps) == ["encarta-skus-master-v1", "skus-master-v2-ab12"]
+    minute = ["2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"]
+    progress = Progress(60, pending={"skus-master-v2-ab12": list(zip(minute, [900.0, 30.0, 0.0])),
+                                     "encarta-skus-master-v1": list(zip(minute, [0.0, 12.0, 12.0]))},
+                        read={"skus-master-v2-ab12": list(zip(minute, [0.0, 600.0, 300.0]))})
+    assert progress.lag() == {"skus-master-v2-ab12": list(zip(minute, [None, 3.0, 0.0])),  # nothing read: unknown
+                              "encarta-skus-master-v1": list(zip(minute, [0.0, None, None]))}  # stopped, behind
     page = render_report({"dag_id": "migrate_schema_registry_evolution", "run_id": "manual__r1", "outcome": "success",
                           "tables": ["skus_master"]}, steps, "Migration run manual__r1: SUCCESS <ok>",
-                         rows_after={"skus_master": 101})
-    assert page.startswith("<!doctype html>") and page.count("<svg") == 3
-    for title in ("Rows per table", "Write gap per table", "Throughput against the baseline"):
+                         rows_after={"skus_master": 101}, progress=progress)
+    assert page.startswith("<!doctype html>") and page.count("<svg") == 5
+    for title in ("Rows per table", "Write gap per table", "Throughput against the baseline",
+                  "Pending records per statement (messages behind; per 1 min)", "Estimated lag per statement"):
         assert title in page
     assert "SUCCESS &lt;ok&gt;" in page and "src=" not in page  # self-contained, summary escaped
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow.providers.standard.operators.python import PythonOperator
@@ -200,3 +201,24 @@ def test_catch_up_sensor_fails_at_once_when_a_statement_turns_failed_after_runni
     assert f"Flink statement '{name}' is FAILED" in result.output and "never catch up" in result.output
     assert FlinkStatementsHook().get_statement(name).phase == "FAILED"
 
+
+
+def test_a_runs_progress_comes_per_statement_in_buckets_the_metrics_api_accepts(run_dag, tables):
+    """What the run report charts: pending and read records per statement, finer buckets for a shorter run."""
+    from confluent_migration.hooks.metrics import ConfluentMetricsHook
+    from confluent_migration.migration.observe import progress_since
+
+    source, sink = tables
+    run = uuid.uuid4().hex
+    name = statement_name(sink, 2, run)
+    assert run_dag(lambda: submit(source, sink, run)).state("submit") == "success"
+    hook, now = ConfluentMetricsHook(), datetime.now(timezone.utc)
+    deadline = time.monotonic() + 30
+    while not (progress := progress_since(hook, [name], now - timedelta(minutes=3))).read.get(name):
+        assert time.monotonic() < deadline, "no records read by the statement in its metrics"
+        time.sleep(1)
+    assert progress.bucket_seconds == 60 and sum(v for _, v in progress.read[name]) == 3  # the source's 3 rows
+    assert [v for _, v in progress.pending[name]][-1] == 0
+    many = [name] + [f"{name}-{i}" for i in range(79)]  # 80 statements: 1,000 points are 12 one-minute buckets
+    for names, hours, bucket in (([name], 10, 300), ([name], 72, 300), (many, 0.5, 300), (many, 24, 14400)):
+        assert progress_since(hook, names, now - timedelta(hours=hours)).bucket_seconds == bucket  # PT1M: 6 h at most

@@ -16,11 +16,13 @@ from confluent_migration.hooks.base import ConfluentHttpHook
 QUERY_PATH = "/v2/metrics/cloud/query"
 PENDING_RECORDS = "io.confluent.flink/pending_records"
 STATEMENT_NAME = "resource.flink_statement.name"
+QUERY_LIMIT = 1000  # points one query answers (the API's largest limit)
 
 
 def statement_metric_query(metric: str, statement_names: Sequence[str], lookback: timedelta,
-                           now: datetime | None = None) -> dict[str, Any]:
-    """The body of one query for ``metric`` of every named statement, grouped by statement, per minute."""
+                           now: datetime | None = None, granularity: str = "PT1M") -> dict[str, Any]:
+    """The body of one query for ``metric`` of every named statement, grouped by statement, per
+    ``granularity`` (an ISO-8601 duration the API accepts: PT1M, PT5M, PT15M, PT30M, PT1H, ...)."""
     end = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     start = end - lookback
     stamp = "%Y-%m-%dT%H:%M:%SZ"
@@ -28,21 +30,31 @@ def statement_metric_query(metric: str, statement_names: Sequence[str], lookback
         "aggregations": [{"metric": metric, "agg": "SUM"}],
         "filter": {"op": "OR",
                    "filters": [{"field": STATEMENT_NAME, "op": "EQ", "value": n} for n in statement_names]},
-        "granularity": "PT1M",
+        "granularity": granularity,
         "intervals": [f"{start.strftime(stamp)}/{end.strftime(stamp)}"],
         "group_by": [STATEMENT_NAME],
-        "limit": 1000,
+        "limit": QUERY_LIMIT,
     }
+
+
+def series_by_statement(data: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
+    """Each statement's ``(timestamp, value)`` points in a flat query response's ``data``, oldest first."""
+    series: dict[str, list[tuple[str, float]]] = {}
+    for point in data:
+        name = point.get(STATEMENT_NAME)
+        if name is not None:
+            series.setdefault(name, []).append((point["timestamp"], point["value"]))
+    return {name: sorted(points) for name, points in series.items()}
+
+
+def latest_values(series: dict[str, list[tuple[str, float]]]) -> dict[str, float]:
+    """The most recent value of each statement's series."""
+    return {name: points[-1][1] for name, points in series.items()}
 
 
 def latest_by_statement(data: list[dict[str, Any]]) -> dict[str, float]:
     """The most recent value of each statement in a flat query response's ``data``."""
-    latest: dict[str, tuple[str, float]] = {}
-    for point in data:
-        name = point.get(STATEMENT_NAME)
-        if name is not None and (name not in latest or point["timestamp"] > latest[name][0]):
-            latest[name] = (point["timestamp"], point["value"])
-    return {name: value for name, (_, value) in latest.items()}
+    return latest_values(series_by_statement(data))
 
 
 class ConfluentMetricsHook(ConfluentHttpHook):
@@ -54,9 +66,14 @@ class ConfluentMetricsHook(ConfluentHttpHook):
     def statement_metric(self, metric: str, statement_names: Sequence[str],
                          lookback: timedelta = timedelta(minutes=10)) -> dict[str, float]:
         """Latest value of ``metric`` per statement; a statement without data points is absent."""
-        body = statement_metric_query(metric, statement_names, lookback)
+        return latest_values(self.statement_series(metric, statement_names, lookback))
+
+    def statement_series(self, metric: str, statement_names: Sequence[str], lookback: timedelta,
+                         granularity: str = "PT1M") -> dict[str, list[tuple[str, float]]]:
+        """Per statement, ``metric`` per ``granularity`` over ``lookback`` (oldest first); one query."""
+        body = statement_metric_query(metric, statement_names, lookback, granularity=granularity)
         response = self.request("POST", QUERY_PATH, what=f"metric {metric} of {', '.join(statement_names)}", json=body)
-        return latest_by_statement(response.json().get("data") or [])
+        return series_by_statement(response.json().get("data") or [])
 
     async def astatement_metric(self, metric: str, statement_names: Sequence[str],
                                 lookback: timedelta = timedelta(minutes=10)) -> dict[str, float]:

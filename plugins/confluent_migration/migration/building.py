@@ -27,6 +27,7 @@ from airflow.sdk import DAG, Param, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
+from confluent_migration import DAG_TAG
 from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
@@ -59,7 +60,7 @@ def catch_up_timeout_seconds() -> float:
     """How long the catch-up wait may take (env ``CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT``, default 2 h)."""
     return float(os.environ.get("CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT", str(2 * 3600)))
 
-TAGS = ["confluent", "flink", "schema-migration"]
+TAGS = ["confluent", "flink", DAG_TAG]
 # Every step is safe to retry (a stop of a stopped statement keeps its offsets, a create adopts its
 # own statement, a registration finds its schema, the ledger keeps the first "before" state), so a
 # 429 storm, an outage of a minute or a killed worker costs a retry, not the run. Verdicts that a
@@ -447,16 +448,19 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
                      the_plan: dict[str, Any]) -> None:
     """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
-    from confluent_migration.migration.report import render_report
+    from confluent_migration.hooks.metrics import ConfluentMetricsHook
+    from confluent_migration.migration.report import render_report, run_statements
 
     try:
-        sql = FlinkSqlHook()
         rows = {}
         if header.get("outcome") != "dry run":
             final = the_plan["final_tables"]
-            counted = observe.counts(sql, [observe.Count(f) for f in final.values()])
+            counted = observe.counts(FlinkSqlHook(), [observe.Count(f) for f in final.values()])
             rows = {t: counted[observe.Count(flink)] for t, flink in final.items()}
-        print(f"Report with charts: {ledger.write_report(REPORT_FILE, render_report(header, steps, summary, rows_after=rows))}")
+        progress = observe.progress_since(ConfluentMetricsHook(), run_statements(steps),
+                                          datetime.fromisoformat(header["started_at"]))
+        page = render_report(header, steps, summary, rows_after=rows, progress=progress)
+        print(f"Report with charts: {ledger.write_report(REPORT_FILE, page)}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")
 

@@ -95,8 +95,7 @@ def check_health(**context: Any) -> str:
     names = [n for running in pipelines.values() for n in running]
     pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {}
     throughput = observe.records_per_second(ConfluentMetricsHook(), names)
-    lag = (sum(pending.values()) / throughput) if throughput else (0.0 if pending and not any(pending.values())
-                                                                   else None)
+    lag = observe.estimated_lag(sum(pending.values()) if pending else None, throughput)
     measured = Measurements(throughput=throughput, error_rate=(errors / rows) if rows else None,
                             freshness_seconds=max(freshness) if freshness else None, lag_seconds=lag)
     verdicts += thresholds.evaluate(recorded_baseline(), measured)

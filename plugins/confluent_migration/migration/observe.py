@@ -7,6 +7,7 @@ Confluent Cloud.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 RECORDS_IN = "io.confluent.flink/num_records_in"
 OUTPUT_WATERMARK = "io.confluent.flink/current_output_watermark_milliseconds"
 LIVE_PHASES = {"PENDING", "RUNNING", "DEGRADED"}
+MAX_PROGRESS_MINUTES = 24 * 60  # a run's charts show its last day at most
+# Granularities of the Metrics API, finest first, with the longest interval each may query (minutes).
+BUCKET_MINUTES = {1: 6 * 60, 5: 24 * 60, 15: 4 * 24 * 60, 30: 7 * 24 * 60, 60: math.inf, 240: math.inf}
 CATCH_UP_ALLOWANCE = timedelta(seconds=15)  # a new statement's first read of its sources, after its creation
 
 
@@ -163,16 +167,52 @@ def subject_state(hook: SchemaRegistryHook, subject: str) -> dict[str, Any]:
 
 def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], minutes: int = 5) -> float | None:
     """Records read per second by ``statements`` together over the last ``minutes`` (Metrics API)."""
-    from confluent_migration.hooks.metrics import QUERY_PATH, STATEMENT_NAME, statement_metric_query
-
     if not statements:
         return None
-    body = statement_metric_query(RECORDS_IN, statements, timedelta(minutes=minutes))
-    response = hook.request("POST", QUERY_PATH, what=f"throughput of {', '.join(statements)}", json=body)
-    points = [p for p in response.json().get("data") or [] if p.get(STATEMENT_NAME) in set(statements)]
-    if not points:
-        return None
-    return sum(p["value"] for p in points) / (minutes * 60)
+    series = hook.statement_series(RECORDS_IN, statements, timedelta(minutes=minutes))
+    values = [value for name, points in series.items() if name in set(statements) for _, value in points]
+    return sum(values) / (minutes * 60) if values else None
+
+
+def estimated_lag(pending: float | None, per_second: float | None) -> float | None:
+    """Seconds to read what is pending at the rate records are read: 0 with nothing pending, None
+    when neither tells (no rate and records pending, or no figures)."""
+    if per_second:
+        return (pending or 0) / per_second
+    return 0.0 if pending == 0 else None
+
+
+Points = list[tuple[str, float]]  # (timestamp, value) per bucket, oldest first
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Per statement, its pending records and the records it read, per bucket of ``bucket_seconds``."""
+
+    bucket_seconds: int
+    pending: dict[str, Points]
+    read: dict[str, Points]
+
+    def lag(self) -> dict[str, list[tuple[str, float | None]]]:
+        """Per statement and bucket, the pending records over the rate it read at in that bucket."""
+        rates = {name: dict(points) for name, points in self.read.items()}
+        return {name: [(at, estimated_lag(value, rates.get(name, {}).get(at, 0) / self.bucket_seconds))
+                       for at, value in points] for name, points in self.pending.items()}
+
+
+def progress_since(hook: ConfluentMetricsHook, statements: Sequence[str], since: datetime) -> Progress:
+    """The :class:`Progress` of ``statements`` since ``since`` (at most a day), in the finest buckets
+    that keep each query (one per metric) within the API's point limit and interval lengths."""
+    from confluent_migration.hooks.metrics import PENDING_RECORDS, QUERY_LIMIT
+
+    if not statements:
+        return Progress(60, {}, {})
+    minutes = min(MAX_PROGRESS_MINUTES, max(1, math.ceil((datetime.now(timezone.utc) - since).total_seconds() / 60)))
+    bucket = next((m for m, longest in BUCKET_MINUTES.items()
+                   if minutes <= longest and len(statements) * math.ceil(minutes / m) <= QUERY_LIMIT), 240)
+    granularity, lookback = (f"PT{bucket}M" if bucket < 60 else f"PT{bucket // 60}H"), timedelta(minutes=minutes)
+    return Progress(bucket * 60, hook.statement_series(PENDING_RECORDS, statements, lookback, granularity),
+                    hook.statement_series(RECORDS_IN, statements, lookback, granularity))
 
 
 def unsteady(statements: Sequence[Statement], pending: dict[str, float], window: timedelta, threshold: float,

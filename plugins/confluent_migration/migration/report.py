@@ -1,43 +1,72 @@
 """The run report a person would rather look at than read: one self-contained HTML page with charts
 (matplotlib, Agg backend, inline SVG) written next to the ledger as ``report.html``: rows per table
-before and after, each table's write gap, and throughput against the baseline."""
+before and after, each table's write gap, throughput against the baseline, and the pending records
+and estimated lag of the run's statements over the run."""
 
 from __future__ import annotations
 
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from confluent_migration.migration.ledger import Step
+from confluent_migration.migration.observe import Progress
 from confluent_migration.migration.summary import _seconds_between
 
 
-def _svg(figure: Any) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    return buffer.getvalue()[buffer.getvalue().index("<svg"):]
-
-
-def _bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float | None]], unit: str) -> str:
+def _chart(height: float, draw: Callable[[Any], None]) -> str:
+    """One matplotlib figure drawn by ``draw(axes)``, as inline SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(7, 0.6 + 0.5 * len(labels)))
-    height = 0.8 / max(len(series), 1)
-    for n, (name, values) in enumerate(series.items()):
-        axes.barh([i + n * height for i in range(len(labels))], [v or 0 for v in values], height, label=name)
-    axes.set_yticks([i + height * (len(series) - 1) / 2 for i in range(len(labels))], labels)
-    axes.set_xlabel(unit)
-    axes.set_title(title)
-    if len(series) > 1:
-        axes.legend()
+    figure, axes = pyplot.subplots(figsize=(7, height))
     try:
-        return _svg(figure)
+        draw(axes)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        return buffer.getvalue()[buffer.getvalue().index("<svg"):]
     finally:
         pyplot.close(figure)
+
+
+def _bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float | None]], unit: str) -> str:
+    def draw(axes: Any) -> None:
+        height = 0.8 / max(len(series), 1)
+        for n, (name, values) in enumerate(series.items()):
+            axes.barh([i + n * height for i in range(len(labels))], [v or 0 for v in values], height, label=name)
+        axes.set_yticks([i + height * (len(series) - 1) / 2 for i in range(len(labels))], labels)
+        axes.set_xlabel(unit)
+        axes.set_title(title)
+        if len(series) > 1:
+            axes.legend()
+
+    return _chart(0.6 + 0.5 * len(labels), draw)
+
+
+def lines(title: str, series: Mapping[str, Sequence[tuple[str, float | None]]], unit: str,
+          limits: Mapping[str, float] | None = None) -> str:
+    """A line per series over time (ISO timestamps; a None value is a gap), with dashed ``limits``."""
+    def draw(axes: Any) -> None:
+        for name, points in series.items():
+            axes.plot([_moment(at) for at, _ in points], [float("nan") if v is None else v for _, v in points],
+                      marker="o", markersize=3, label=name)
+        for name, value in (limits or {}).items():
+            axes.axhline(value, linestyle="--", color="red", label=name)
+        axes.set_ylabel(unit)
+        axes.set_title(title)
+        axes.tick_params(axis="x", labelrotation=30)
+        if len(series) + len(limits or {}) > 1:
+            axes.legend(fontsize="small")
+
+    return _chart(3.5, draw)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def write_gaps(steps: Sequence[Step], tables: Sequence[str]) -> dict[str, float | None]:
@@ -53,8 +82,14 @@ def write_gaps(steps: Sequence[Step], tables: Sequence[str]) -> dict[str, float 
     return gaps
 
 
+def run_statements(steps: Sequence[Step]) -> list[str]:
+    """The statements a run created, stopped or retired, in the order it first touched them."""
+    names = [s.data.get("statement_name") for s in steps if s.kind.startswith("statement_")]
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str, *,
-                  rows_after: Mapping[str, int | None] | None = None) -> str:
+                  rows_after: Mapping[str, int | None] | None = None, progress: Progress | None = None) -> str:
     """The HTML page of a run (its summary text included under the charts)."""
     tables = list(header.get("tables") or [])
     state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None) or {}
@@ -71,6 +106,12 @@ def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str
         charts.append(_bars("Throughput against the baseline", ["records read per second"],
                             {"baseline": [baseline.get("throughput")], "after": [after.get("throughput")]},
                             "records/s"))
+    if progress and progress.pending:
+        minutes = progress.bucket_seconds // 60
+        charts.append(lines(f"Pending records per statement (messages behind; per {minutes} min)",
+                            progress.pending, "records"))
+        charts.append(lines(f"Estimated lag per statement (pending / read rate; per {minutes} min)",
+                            progress.lag(), "seconds"))
     title = f"{header.get('dag_id')} {header.get('run_id')}: {str(header.get('outcome') or '').upper()}"
     return ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;"
