@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+from confluent_migration.links import REPORT_FILE, REPORT_URL_KEY, report_url
+from confluent_migration.migration.ledger import Ledger, ledger_base, run_ids
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.statements import statement_name
 from sandbox.alert_receiver import CONN_ENV, AlertReceiver
@@ -82,6 +84,15 @@ def test_the_health_check_passes_on_a_healthy_world_and_alerts_on_a_broken_one(r
     assert broken.dag_run.state == "failed"
     assert len(webhook) == 1 and "post_migration_health_check" in webhook[0]["text"]
     assert "check_pipeline_health" in webhook[0]["text"] and "running pipelines" in webhook[0]["text"]
+
+    for run, verdict in ((healthy, "healthy"), (broken, "breach")):  # each check is recorded, with its report
+        ledger = Ledger(ledger_base(), run.dag_run.run_id)
+        assert ledger.header()["kind"] == "health" and ledger.header()["outcome"] == verdict
+        assert run.xcom("check_pipeline_health", REPORT_URL_KEY) == report_url(run.dag_run.dag_id, run.dag_run.run_id)
+    page = (ledger.folder / REPORT_FILE).read_text()
+    assert "BREACH (trend of the last 2 checks)" in page and page.count("<svg") == 4
+    assert "Pipeline lag" in page and "Time since the newest update" in page and "running pipelines" in page
+    assert run_ids(ledger_base()) == []  # a health check is no migration to roll back
 
 
 def test_an_alert_that_cannot_be_delivered_fails_the_health_check_naming_the_connection(

@@ -6,23 +6,31 @@ per metric for all statements); lag is estimated as pending records / records re
 The tables are checked for timestamp consistency, column counts equal to the DDL's (of the
 expected version, never a hard-coded number) and freshness (time since the newest
 ``updated_at``). Throughput is compared with the baseline of the latest migration, when one is
-recorded. Every run writes a short report next to the ledger; a breach fails the run (and the
-on-failure notifier alerts).
+recorded. Every check is recorded as a run of kind ``health`` beside the migrations' runs, its
+reading in the run's header, with a text report and an HTML one that charts the reading against the
+thresholds over the last checks (linked from the task); a breach fails the run (and the on-failure
+notifier alerts).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
-from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base
+from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base, run_ids
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.notify import AlertNotDelivered, WebhookNotifier
 from confluent_migration.migration.params import check_health_params
+
+
+HEALTH = "health"  # the kind of a health check's run record
+TREND_RUNS = 90  # checks shown in a report's trend (a quarter of daily checks)
 
 
 class HealthBreach(AirflowFailException):
@@ -98,17 +106,19 @@ def check_health(**context: Any) -> str:
     lag = observe.estimated_lag(sum(pending.values()) if pending else None, throughput)
     measured = Measurements(throughput=throughput, error_rate=(errors / rows) if rows else None,
                             freshness_seconds=max(freshness) if freshness else None, lag_seconds=lag)
-    verdicts += thresholds.evaluate(recorded_baseline(), measured)
+    baseline = recorded_baseline()
+    verdicts += thresholds.evaluate(baseline, measured)
+    breached = failures(verdicts)
     report = "\n".join([f"Health check {context['run_id']} at {now.isoformat(timespec='seconds')} "
-                        f"({version} pipelines): {'BREACH' if failures(verdicts) else 'HEALTHY'}",
+                        f"({version} pipelines): {'BREACH' if breached else 'HEALTHY'}",
                         f"  pipelines: {pipelines}", f"  pending records: {pending}",
                         *(f"  {v.line()}" for v in verdicts)]) + "\n"
-    path = ledger_base() / "health" / f"{context['run_id'].replace(':', '_').replace('+', '_')}.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report)
+    path = write_health_report(context, report, Reading(
+        at=now.isoformat(timespec="seconds"), healthy=not breached, measured=asdict(measured),
+        baseline_throughput=baseline.throughput if baseline else None, thresholds=asdict(thresholds),
+        breaches=[v.line() for v in breached]))
     print(report)
-    print(f"Report written to {path}")
-    breached = failures(verdicts)
+    print(f"Report with its trend over the days: {path}")
     if breached:
         url = alert(breached, str(path), **context)
         raise HealthBreach(f"{len(breached)} health threshold(s) breached (alert sent to {url}):\n"
@@ -116,3 +126,30 @@ def check_health(**context: Any) -> str:
     WebhookNotifier().url()  # a healthy day still needs a route for tomorrow's alert
     print(f"HEALTHY: {len(verdicts)} checks passed; report at {path}")
     return report
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one health check measured, kept in its run's record for the trend over the days."""
+
+    at: str
+    healthy: bool
+    measured: dict[str, float | None]
+    baseline_throughput: float | None
+    thresholds: dict[str, float]
+    breaches: list[str]
+
+
+def write_health_report(context: Any, report: str, reading: Reading) -> Any:
+    """Record the check as a run of kind :data:`HEALTH` (its reading in the header) and write its HTML
+    report with the trend of the last :data:`TREND_RUNS` checks; the report's path."""
+    from confluent_migration.migration.report import render_health_report
+
+    base = ledger_base()
+    ledger = Ledger(base, context["run_id"])
+    ledger.start(dag_id=context["dag"].dag_id, option="health", tables=[], params=dict(context["params"]), kind=HEALTH)
+    header = ledger.finish("healthy" if reading.healthy else "breach", health=asdict(reading))
+    ledger.write_report("report.txt", report)
+    trend = [Ledger(base, run).header() for run in run_ids(base, HEALTH)[-TREND_RUNS:]]
+    return ledger.write_report(REPORT_FILE, render_health_report(header, [h["health"] for h in trend if h.get("health")],
+                                                                 report))

@@ -48,14 +48,15 @@ def _bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float
 
 
 def lines(title: str, series: Mapping[str, Sequence[tuple[str, float | None]]], unit: str,
-          limits: Mapping[str, float] | None = None) -> str:
+          limits: Mapping[str, float | None] | None = None) -> str:
     """A line per series over time (ISO timestamps; a None value is a gap), with dashed ``limits``."""
     def draw(axes: Any) -> None:
         for name, points in series.items():
             axes.plot([_moment(at) for at, _ in points], [float("nan") if v is None else v for _, v in points],
                       marker="o", markersize=3, label=name)
         for name, value in (limits or {}).items():
-            axes.axhline(value, linestyle="--", color="red", label=name)
+            if value is not None:
+                axes.axhline(value, linestyle="--", color="red", label=name)
         axes.set_ylabel(unit)
         axes.set_title(title)
         axes.tick_params(axis="x", labelrotation=30)
@@ -112,9 +113,37 @@ def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str
                             progress.pending, "records"))
         charts.append(lines(f"Estimated lag per statement (pending / read rate; per {minutes} min)",
                             progress.lag(), "seconds"))
-    title = f"{header.get('dag_id')} {header.get('run_id')}: {str(header.get('outcome') or '').upper()}"
+    return _page(f"{header.get('dag_id')} {header.get('run_id')}: {str(header.get('outcome') or '').upper()}",
+                 charts, summary)
+
+
+def render_health_report(header: Mapping[str, Any], readings: Sequence[Mapping[str, Any]], report: str) -> str:
+    """The HTML page of a health check: each measured figure over the ``readings`` (oldest first, this
+    check's last) against its threshold, then the check's report."""
+    def trend(figure: str, scale: float = 1.0) -> list[tuple[str, float | None]]:
+        return [(r["at"], None if r["measured"].get(figure) is None else r["measured"][figure] * scale)
+                for r in readings]
+
+    limits = readings[-1]["thresholds"] if readings else {}
+    floor = [(r["at"], r["baseline_throughput"] * r["thresholds"]["throughput_min_ratio"]
+              if r.get("baseline_throughput") else None) for r in readings]
+    charts = [
+        lines("Pipeline lag (pending / read rate)", {"lag": trend("lag_seconds")}, "seconds",
+              {"alert above": limits.get("lag_max_seconds")}),
+        lines("Time since the newest update", {"freshness": trend("freshness_seconds")}, "seconds",
+              {"alert above": limits.get("stale_max_seconds")}),
+        lines("Rows with created_at > updated_at or NULL", {"error rate": trend("error_rate", 100)}, "%",
+              {"alert above": 100 * limits.get("error_rate_max", 0)}),
+        lines("Throughput", {"records read per second": trend("throughput"), "alert below": floor}, "records/s"),
+    ] if readings else []
+    verdict = "HEALTHY" if header.get("outcome") == "healthy" else "BREACH"
+    return _page(f"{header.get('dag_id')} {header.get('run_id')}: {verdict} (trend of the last {len(readings)} "
+                 "checks)", charts, report)
+
+
+def _page(title: str, charts: Sequence[str], text: str) -> str:
     return ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;"
             "padding:1em;overflow:auto}</style></head><body><h1>" + html.escape(title) + "</h1>"
             + "".join(f"<figure>{c}</figure>" for c in charts)
-            + "<h2>Summary</h2><pre>" + html.escape(summary) + "</pre></body></html>")
+            + "<h2>Summary</h2><pre>" + html.escape(text) + "</pre></body></html>")

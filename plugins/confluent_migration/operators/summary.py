@@ -1,5 +1,6 @@
-"""The run's summary task: a ``PythonOperator`` that, once the run's HTML report is written next to its
-ledger, pushes the report's address for :class:`~confluent_migration.links.RunReportLink`."""
+"""The task that sums a run up (a migration's or rollback's summary, the health check): a
+``PythonOperator`` that, once the run's HTML report is written next to its record, pushes the
+report's address for :class:`~confluent_migration.links.RunReportLink`."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from confluent_migration.migration.ledger import ledger_for
 
 
 class RunSummaryOperator(PythonOperator):
-    """Runs ``python_callable`` (which writes the summary and the report); the task shows the report's link."""
+    """Runs ``python_callable`` (which writes the summary and the report); the task shows the report's
+    link, whether the callable returned or raised."""
 
     operator_extra_links = (RunReportLink(),)
 
     def execute(self, context: Context) -> Any:
-        summary = super().execute(context)
-        if (ledger_for(context).folder / REPORT_FILE).exists():
-            context["ti"].xcom_push(key=REPORT_URL_KEY, value=report_url(self.dag_id, context["run_id"]))
-        return summary
+        try:
+            return super().execute(context)
+        finally:  # a check that fails (a health breach) links its report too
+            if (ledger_for(context).folder / REPORT_FILE).exists():
+                context["ti"].xcom_push(key=REPORT_URL_KEY, value=report_url(self.dag_id, context["run_id"]))
