@@ -156,12 +156,15 @@ def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_throughp
                               "encarta-skus-master-v1": list(zip(minute, [0.0, None, None]))}  # stopped, behind
     page = render_report({"dag_id": "migrate_schema_registry_evolution", "run_id": "manual__r1", "outcome": "success",
                           "tables": ["skus_master"]}, steps, "Migration run manual__r1: SUCCESS <ok>",
-                         rows_after={"skus_master": 101}, progress=progress)
+                         rows_after={"skus_master": 101}, progress=progress,
+                         console={"skus-master-v2-ab12": "https://confluent.cloud/environments/env-1/x?a=1&b=2"})
     assert page.startswith("<!doctype html>") and page.count("<svg") == 5
     for title in ("Rows per table", "Write gap per table", "Throughput against the baseline",
                   "Pending records per statement (messages behind; per 1 min)", "Estimated lag per statement"):
         assert title in page
     assert "SUCCESS &lt;ok&gt;" in page and "src=" not in page  # self-contained, summary escaped
+    assert "<a href='https://confluent.cloud/environments/env-1/x?a=1&amp;b=2' target='_blank' rel='noopener'>" \
+           "skus-master-v2-ab12</a>" in page
 
 
 def test_the_statements_a_rollback_resumed_are_found_in_its_ledger(base):

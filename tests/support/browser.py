@@ -61,8 +61,9 @@ class AirflowUi:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.wait_for_url(lambda url: "/auth/" not in url)
 
-    def open_run(self, dag_id: str, run_id: str, task_id: str | None = None, tab: str = "") -> None:
+    def open_run(self, dag_id: str, run_id: str, task_id: str | None = None, tab: str = "", map_index: int = -1) -> None:
         path = f"/dags/{dag_id}/runs/{quote(run_id, safe='')}" + (f"/tasks/{task_id}" if task_id else "")
+        path += f"/mapped/{map_index}" if map_index >= 0 else ""
         self.page.goto(self.url + path + (f"/{tab}" if tab else ""))
 
     def leave(self) -> None:

@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
 from confluent_migration import DAG_TAG
-from confluent_migration.links import REPORT_FILE
+from confluent_migration.links import REPORT_FILE, statement_url
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
@@ -448,6 +448,7 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
                      the_plan: dict[str, Any]) -> None:
     """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.metrics import ConfluentMetricsHook
     from confluent_migration.migration.report import render_report, run_statements
 
@@ -457,9 +458,11 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
             final = the_plan["final_tables"]
             counted = observe.counts(FlinkSqlHook(), [observe.Count(f) for f in final.values()])
             rows = {t: counted[observe.Count(flink)] for t, flink in final.items()}
-        progress = observe.progress_since(ConfluentMetricsHook(), run_statements(steps),
-                                          datetime.fromisoformat(header["started_at"]))
-        page = render_report(header, steps, summary, rows_after=rows, progress=progress)
+        statements = run_statements(steps)
+        progress = observe.progress_since(ConfluentMetricsHook(), statements, datetime.fromisoformat(header["started_at"]))
+        environment = FlinkStatementsHook().extra.get("environment_id")
+        console = {name: statement_url(environment, name) for name in statements} if environment else {}
+        page = render_report(header, steps, summary, rows_after=rows, progress=progress, console=console)
         print(f"Report with charts: {ledger.write_report(REPORT_FILE, page)}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")

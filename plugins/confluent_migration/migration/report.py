@@ -37,7 +37,9 @@ def _bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float
     def draw(axes: Any) -> None:
         height = 0.8 / max(len(series), 1)
         for n, (name, values) in enumerate(series.items()):
-            axes.barh([i + n * height for i in range(len(labels))], [v or 0 for v in values], height, label=name)
+            bars = axes.barh([i + n * height for i in range(len(labels))], [v or 0 for v in values], height, label=name)
+            axes.bar_label(bars, labels=["n/a" if v is None else f"{v:.4g}" for v in values], padding=3)
+        axes.set_xlim(left=0, right=max([v or 0 for values in series.values() for v in values] + [1]) * 1.15)
         axes.set_yticks([i + height * (len(series) - 1) / 2 for i in range(len(labels))], labels)
         axes.set_xlabel(unit)
         axes.set_title(title)
@@ -47,16 +49,23 @@ def _bars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float
     return _chart(0.6 + 0.5 * len(labels), draw)
 
 
-def lines(title: str, series: Mapping[str, Sequence[tuple[str, float | None]]], unit: str,
-          limits: Mapping[str, float | None] | None = None) -> str:
-    """A line per series over time (ISO timestamps; a None value is a gap), with dashed ``limits``."""
+Series = Sequence[tuple[str, float | None]]  # (ISO timestamp, value; None is a gap)
+
+
+def lines(title: str, series: Mapping[str, Series], unit: str,
+          limits: Mapping[str, float | Series | None] | None = None) -> str:
+    """A line per series over time, with ``limits`` dashed in red (a constant, or a series)."""
+    def plot(axes: Any, points: Series, **style: Any) -> None:
+        axes.plot([_moment(at) for at, _ in points], [float("nan") if v is None else v for _, v in points], **style)
+
     def draw(axes: Any) -> None:
         for name, points in series.items():
-            axes.plot([_moment(at) for at, _ in points], [float("nan") if v is None else v for _, v in points],
-                      marker="o", markersize=3, label=name)
-        for name, value in (limits or {}).items():
-            if value is not None:
-                axes.axhline(value, linestyle="--", color="red", label=name)
+            plot(axes, points, marker="o", markersize=3, label=name)
+        for name, limit in (limits or {}).items():
+            if isinstance(limit, (int, float)):
+                axes.axhline(limit, linestyle="--", color="red", label=name)
+            elif limit:
+                plot(axes, limit, linestyle="--", color="red", label=name)
         axes.set_ylabel(unit)
         axes.set_title(title)
         axes.tick_params(axis="x", labelrotation=30)
@@ -90,8 +99,10 @@ def run_statements(steps: Sequence[Step]) -> list[str]:
 
 
 def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str, *,
-                  rows_after: Mapping[str, int | None] | None = None, progress: Progress | None = None) -> str:
-    """The HTML page of a run (its summary text included under the charts)."""
+                  rows_after: Mapping[str, int | None] | None = None, progress: Progress | None = None,
+                  console: Mapping[str, str] | None = None) -> str:
+    """The HTML page of a run: charts, the run's statements linked to the Confluent Cloud ``console``
+    (name -> URL), then its summary text."""
     tables = list(header.get("tables") or [])
     state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None) or {}
     before = state.get("rows") or {}
@@ -113,8 +124,10 @@ def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str
                             progress.pending, "records"))
         charts.append(lines(f"Estimated lag per statement (pending / read rate; per {minutes} min)",
                             progress.lag(), "seconds"))
+    links = "".join(f"<li><a href='{html.escape(url)}' target='_blank' rel='noopener'>{html.escape(name)}</a></li>"
+                    for name, url in (console or {}).items())
     return _page(f"{header.get('dag_id')} {header.get('run_id')}: {str(header.get('outcome') or '').upper()}",
-                 charts, summary)
+                 charts, summary, f"<h2>Statements in the Confluent Cloud console</h2><ul>{links}</ul>" if links else "")
 
 
 def render_health_report(header: Mapping[str, Any], readings: Sequence[Mapping[str, Any]], report: str) -> str:
@@ -134,16 +147,16 @@ def render_health_report(header: Mapping[str, Any], readings: Sequence[Mapping[s
               {"alert above": limits.get("stale_max_seconds")}),
         lines("Rows with created_at > updated_at or NULL", {"error rate": trend("error_rate", 100)}, "%",
               {"alert above": 100 * limits.get("error_rate_max", 0)}),
-        lines("Throughput", {"records read per second": trend("throughput"), "alert below": floor}, "records/s"),
+        lines("Throughput", {"records read per second": trend("throughput")}, "records/s", {"alert below": floor}),
     ] if readings else []
     verdict = "HEALTHY" if header.get("outcome") == "healthy" else "BREACH"
     return _page(f"{header.get('dag_id')} {header.get('run_id')}: {verdict} (trend of the last {len(readings)} "
                  "checks)", charts, report)
 
 
-def _page(title: str, charts: Sequence[str], text: str) -> str:
+def _page(title: str, charts: Sequence[str], text: str, extra: str = "") -> str:
     return ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;"
             "padding:1em;overflow:auto}</style></head><body><h1>" + html.escape(title) + "</h1>"
-            + "".join(f"<figure>{c}</figure>" for c in charts)
+            + "".join(f"<figure>{c}</figure>" for c in charts) + extra
             + "<h2>Summary</h2><pre>" + html.escape(text) + "</pre></body></html>")
