@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from airflow.sdk import DAG
 
-from confluent_migration.migration.building import RETRIES, TAGS
+from confluent_migration.migration.dag_defaults import RETRIES, TAGS
 from confluent_migration.migration.health import check_health
 from confluent_migration.migration.notify import WebhookNotifier
 from confluent_migration.migration.params import health_params

@@ -27,8 +27,9 @@ from datetime import datetime, timezone
 
 from airflow.sdk import DAG, TaskGroup, task
 
-from confluent_migration.migration.building import RETRIES, TAGS, release_lock
-from confluent_migration.migration.building import acquire_lock as lock_tables
+from confluent_migration.migration.dag_defaults import RETRIES, TAGS
+from confluent_migration.migration.lock import acquire_lock as lock_tables
+from confluent_migration.migration.lock import release_lock
 from confluent_migration.migration.params import describe_target, flink_target, rollback_params
 from confluent_migration.migration.rollback import GROUPS, choose_run, rollback_summary, undo, verify_data_flow
 

@@ -101,7 +101,7 @@ def killed_migration(base, run_id: str, tables: list[str]) -> None:
 
 
 def test_the_rollback_of_a_killed_run_takes_over_its_locks(base, monkeypatch):
-    from confluent_migration.migration.building import acquire_lock
+    from confluent_migration.migration.lock import acquire_lock
 
     monkeypatch.setenv("CONFLUENT_MIGRATION_LEDGER", str(base))
     killed_migration(base, "manual__1", ["a", "b"])

@@ -27,12 +27,12 @@ from airflow.sdk import DAG, Param, TaskGroup, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
-from confluent_migration import DAG_TAG
 from confluent_migration.links import REPORT_FILE, statement_url
 from confluent_migration.migration import observe
+from confluent_migration.migration.dag_defaults import RETRIES, TAGS
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
-from confluent_migration.migration.lock import LockHeldError, TableLocks
+from confluent_migration.migration.lock import acquire_lock, release_lock
 from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, ManifestError, load_manifest
 from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
 from confluent_migration.migration.params import (
@@ -60,12 +60,7 @@ def catch_up_timeout_seconds() -> float:
     """How long the catch-up wait may take (env ``CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT``, default 2 h)."""
     return float(os.environ.get("CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT", str(2 * 3600)))
 
-TAGS = ["confluent", "flink", DAG_TAG]
-# Every step is safe to retry (a stop of a stopped statement keeps its offsets, a create adopts its
-# own statement, a registration finds its schema, the ledger keeps the first "before" state), so a
-# 429 storm, an outage of a minute or a killed worker costs a retry, not the run. Verdicts that a
-# retry cannot change (bad params, a held lock, a failed gate, a rejection) fail at once.
-RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20)}
+
 # A dependency level with none of the chosen tables maps to no task instance and is skipped; the
 # next level still runs, since its own plan task succeeded. A dry run skips every plan task of the
 # changing phases too (they come after the short-circuit), so nothing after it runs; and the
@@ -150,23 +145,6 @@ def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **conte
                               params=result["params"])
     print(f"Migration option {option} of {run.tables} ({'DRY RUN' if run.dry_run else 'changes confirmed'})")
     return result
-
-
-def acquire_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
-    locks = TableLocks(ledger_base())
-    try:
-        taken = locks.acquire(the_plan["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
-    except LockHeldError as held:
-        raise AirflowFailException(str(held)) from held
-    print(f"Locked {taken} for run {context['run_id']} (locks at {locks.folder})")
-    return taken
-
-
-def release_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
-    released = TableLocks(ledger_base()).release(the_plan["tables"], dag_id=context["dag"].dag_id,
-                                                 run_id=context["run_id"])
-    print(f"Released {released}")
-    return released
 
 
 def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowFailException
 
-from confluent_migration.migration.ledger import Ledger, now_iso, safe_name
+from confluent_migration.migration.ledger import Ledger, ledger_base, now_iso, safe_name
 
 
 class LockHeldError(RuntimeError):
@@ -139,3 +141,21 @@ class TableLocks:
                 doc = json.loads(path.read_text())
                 found[doc.get("table", path.name)] = doc
         return found
+
+
+# The DAGs' lock tasks (no docstrings: a task callable's docstring becomes the task's doc).
+def acquire_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
+    locks = TableLocks(ledger_base())
+    try:
+        taken = locks.acquire(the_plan["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
+    except LockHeldError as held:
+        raise AirflowFailException(str(held)) from held
+    print(f"Locked {taken} for run {context['run_id']} (locks at {locks.folder})")
+    return taken
+
+
+def release_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
+    released = TableLocks(ledger_base()).release(the_plan["tables"], dag_id=context["dag"].dag_id,
+                                                 run_id=context["run_id"])
+    print(f"Released {released}")
+    return released

@@ -14,15 +14,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow.sdk import Param
 from airflow.sdk.exceptions import AirflowFailException
 
 from confluent_migration.hooks import FLINK_CONN_ID
-from confluent_migration.migration.criteria import HealthThresholds, SuccessCriteria
-from confluent_migration.migration.manifest import Manifest
+
+if TYPE_CHECKING:
+    from confluent_migration.migration.criteria import HealthThresholds, SuccessCriteria
+    from confluent_migration.migration.manifest import Manifest
 
 EMERGENCY, PLANNED = "emergency", "planned"
 
@@ -81,6 +83,8 @@ ROLLBACK_DRY_RUN = "List what the rollback would undo, in order, and change noth
 
 
 def _threshold_params() -> dict[str, Param]:
+    from confluent_migration.migration.criteria import SuccessCriteria  # not needed by the rollback form
+
     s = SuccessCriteria()
     return {
         "pending_records_threshold": Param(100, type="integer", minimum=0, title="Caught up at",
@@ -151,6 +155,8 @@ def rollback_params(target: Mapping[str, str] | None = None) -> dict[str, Param]
 
 
 def health_params() -> dict[str, Param]:
+    from confluent_migration.migration.criteria import HealthThresholds
+
     h = HealthThresholds()
     return {
         "lag_max_seconds": Param(h.lag_max_seconds, type="number", minimum=0, title="Pipeline lag at most (s)",
@@ -281,6 +287,8 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
 
     :param option_flags: the option's own boolean params and their defaults.
     """
+    from confluent_migration.migration.criteria import SuccessCriteria
+
     tables = check_tables(params, manifest)
     dry_run = _flag(params, "dry_run", True)
     confirm = check_confirm(params, database, dry_run)
@@ -323,6 +331,8 @@ def check_rollback_params(params: Mapping[str, Any], database: str | None) -> di
 
 
 def check_health_params(params: Mapping[str, Any]) -> HealthThresholds:
+    from confluent_migration.migration.criteria import HealthThresholds
+
     version = params.get("version", "v2")
     if version not in ("v1", "v2"):
         raise ParamError("version", f"must be 'v1' or 'v2', got {version!r}")

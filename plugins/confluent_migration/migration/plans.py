@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from confluent_migration.migration.manifest import Manifest, TableSpec
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL
 from confluent_migration.statements import statement_name
+
+if TYPE_CHECKING:
+    from confluent_migration.migration.manifest import Manifest, TableSpec
 
 OPTION_A, OPTION_B, OPTION_C = "A", "B", "C"
 FULL_TRANSITIVE = "FULL_TRANSITIVE"
