@@ -15,6 +15,8 @@ keep their names and topics; consumers change nothing.
    statement is *stopped* (offsets recorded; not deleted, so rollback can resume it) and a v2
    statement writing the same table starts from the earliest offset: the pipelines are stateful,
    and reprocessing rewrites every row with a real `updated_at` instead of the schema default.
+   Each table's stop and start are paired (`level_<n>`, a task group mapped over the level's
+   tables), so its write gap does not wait for other tables; a level waits for the level it reads.
 4. **Validation**: caught up (pending records under the threshold), both timestamp columns, column
    counts equal the v2 DDL's, no `created_at > updated_at` or NULL, row parity with the source,
    statements RUNNING; success criteria against the baseline. A summary closes every run.

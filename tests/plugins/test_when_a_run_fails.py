@@ -61,15 +61,15 @@ def test_a_table_whose_writer_stopped_is_named_with_the_rollback_to_trigger(flin
     plan["facts"][0]["subjects"] = [f"{table}-value"]
     plan["facts"][1]["subjects"] = []
     assert unwritten_tables(plan) == {}
-    failed = [{"task_id": "phase_3_replace_pipelines.level_1_start_v2", "map_index": 0,
+    failed = [{"task_id": "phase_3_replace_pipelines.level_1.start_v2", "map_index": 0,
                "error": "StatementConflictError: the name is taken\nmore detail", "at": "2026-01-01T00:00:00"}]
     text = what_next(plan, run_id, failed)
-    assert "FAILED TASKS:\n  phase_3_replace_pipelines.level_1_start_v2[0]: StatementConflictError" in text
+    assert "FAILED TASKS:\n  phase_3_replace_pipelines.level_1.start_v2[0]: StatementConflictError" in text
     assert re.search(rf"  orders: written by {writer} RUNNING; latest schema {table}-value (v\d+|none)\n", text), text
     assert text.strip().splitlines()[-1].startswith(
-        "NEXT STEP: task phase_3_replace_pipelines.level_1_start_v2[0] failed (StatementConflictError: the name is "
+        "NEXT STEP: task phase_3_replace_pipelines.level_1.start_v2[0] failed (StatementConflictError: the name is "
         "taken); every table still has a running writer. Fix the cause and clear task "
-        "phase_3_replace_pipelines.level_1_start_v2 (with its downstream) to resume the run, or trigger DAG "
+        "phase_3_replace_pipelines.level_1.start_v2 (with its downstream) to resume the run, or trigger DAG "
         f"rollback_migration with migration_run={run_id}")
 
     hook.set_stopped(writer, True)

@@ -31,8 +31,8 @@ from tests.support.world_checks import assert_no_change_lost
 
 pytestmark = pytest.mark.runtime
 DAG_ID = "migrate_schema_registry_evolution"
-STOP_V1 = "phase_3_replace_pipelines.level_0_stop_v1[0]"
-START_V2 = "phase_3_replace_pipelines.level_0_start_v2[0]"
+STOP_V1 = "phase_3_replace_pipelines.level_0.stop_v1[0]"
+START_V2 = "phase_3_replace_pipelines.level_0.start_v2[0]"
 OUTAGE_SECONDS = 20
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup, task
+from airflow.sdk import TaskGroup, task, task_group
 
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import recorded
@@ -92,11 +92,13 @@ def upstream_running(the_plan: dict[str, Any], level: int) -> list[str]:
 
 
 def replace_pipelines(run: MigrationRun, after: Any) -> Any:
-    """Step 3 (replace pipelines): per dependency level, stop each v1 statement (offsets recorded,
-    not deleted) and start its v2 statement writing the same table from the earliest offset; a
-    level starts only while the v2 statements upstream of it are still RUNNING."""
+    """Step 3 (replace pipelines): per dependency level, each table's v1 statement is stopped (offsets
+    recorded, not deleted) and at once its v2 statement started, writing the same table from the
+    earliest offset: a task group mapped over the level's tables, so a table's write gap is its own
+    stop and start, whatever the number of tables. A level starts once the level before it is done,
+    and only while the v2 statements upstream of it are RUNNING."""
     with TaskGroup("phase_3_replace_pipelines",
-                   tooltip="Stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
+                   tooltip="Per table: stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
         for n, _ in enumerate(dependency_levels(run.manifest)):
             if n:
@@ -104,8 +106,29 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
                     upstream_running)(run.plan, n)
                 previous >> check
                 previous = check
-            stop = stop_statements(run, f"level_{n}_stop_v1", "levels", n, "stop")
-            start = start_v2(run, n)
-            previous >> stop >> start
-            previous = start
+            pairs = task(task_id=f"plan_level_{n}_pairs")(stop_start_pairs)(run.plan, n)
+            run.head >> pairs
+            replaced = replace_table.override(group_id=f"level_{n}").expand_kwargs(pairs)
+            previous >> replaced
+            previous = replaced
     return previous
+
+
+def stop_start_pairs(the_plan: dict[str, Any], level: int) -> list[dict[str, Any]]:
+    """Each table of a level as the arguments of :func:`replace_table`: its v1 statement, its v2 one."""
+    entries = the_plan["levels"][level]
+    return [{"v1_statement": stop["statement_name"], "v2_statement": start["statement_name"],
+             "sql": start["sql"], "properties": start["properties"]}
+            for stop, start in zip(entries["stop"], entries["start"], strict=True)]
+
+
+@task_group
+def replace_table(v1_statement: str, v2_statement: str, sql: str, properties: dict[str, str]) -> None:
+    """One table: its v1 statement stopped, then its v2 statement started (each recorded). Returns
+    nothing, so dependencies attach to the group (its stop first, its start last)."""
+    stopped = StopStatementOperator(task_id="stop_v1", statement_name=v1_statement, poll_interval=poll_seconds(),
+                                    trigger_rule=AFTER_EMPTY_LEVELS, **recorded(STATEMENT_STOPPED, ["statement_name"]))
+    started = SubmitStatementOperator(task_id="start_v2", statement_name=v2_statement, sql=sql, properties=properties,
+                                      poll_interval=poll_seconds(),
+                                      **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"]))
+    stopped >> started
