@@ -149,10 +149,11 @@ def newest_updates(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str,
     """Each table's newest ``updated_at`` (None: no row), combined into one statement per :data:`BATCH`."""
     tables = list(dict.fromkeys(flink_tables))
     found = _combined(hook, [newest_update(label, table) for label, table in enumerate(tables)])
-    return {table: _utc(found.get(label)) for label, table in enumerate(tables)}
+    return {table: utc_time(found.get(label)) for label, table in enumerate(tables)}
 
 
-def _utc(value: Any) -> datetime | None:
+def utc_time(value: Any) -> datetime | None:
+    """A timestamp (a datetime, or ISO 8601 text, ``Z`` allowed) as an aware UTC datetime; None stays None."""
     if value is None:
         return None
     if isinstance(value, str):

@@ -8,11 +8,10 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from confluent_migration.migration.ledger import Step
-from confluent_migration.migration.observe import Progress
+from confluent_migration.migration.observe import Progress, utc_time
 from confluent_migration.migration.summary import _seconds_between
 
 
@@ -56,7 +55,7 @@ def lines(title: str, series: Mapping[str, Series], unit: str,
           limits: Mapping[str, float | Series | None] | None = None) -> str:
     """A line per series over time, with ``limits`` dashed in red (a constant, or a series)."""
     def plot(axes: Any, points: Series, **style: Any) -> None:
-        axes.plot([_moment(at) for at, _ in points], [float("nan") if v is None else v for _, v in points], **style)
+        axes.plot([utc_time(at) for at, _ in points], [float("nan") if v is None else v for _, v in points], **style)
 
     def draw(axes: Any) -> None:
         for name, points in series.items():
@@ -73,10 +72,6 @@ def lines(title: str, series: Mapping[str, Series], unit: str,
             axes.legend(fontsize="small")
 
     return _chart(3.5, draw)
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def write_gaps(steps: Sequence[Step], tables: Sequence[str]) -> dict[str, float | None]:
@@ -133,7 +128,7 @@ def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str
 def render_health_report(header: Mapping[str, Any], readings: Sequence[Mapping[str, Any]], report: str) -> str:
     """The HTML page of a health check: each measured figure over the ``readings`` (oldest first, this
     check's last) against its threshold, then the check's report."""
-    def trend(figure: str, scale: float = 1.0) -> list[tuple[str, float | None]]:
+    def trend(figure: str, scale: float = 1.0) -> Series:
         return [(r["at"], None if r["measured"].get(figure) is None else r["measured"][figure] * scale)
                 for r in readings]
 

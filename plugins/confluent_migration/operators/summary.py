@@ -1,4 +1,4 @@
-"""The task that sums a run up (a migration's or rollback's summary, the health check): a
+"""The task that sums a run up (a migration's summary, the health check): a
 ``PythonOperator`` that, once the run's HTML report is written next to its record, pushes the
 report's address for :class:`~confluent_migration.links.RunReportLink`."""
 
