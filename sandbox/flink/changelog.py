@@ -91,12 +91,15 @@ def default_expression(column: Column) -> str:
     return f"CAST({_literal(default)} AS {duck})"
 
 
-def create_state_table(conn: duckdb.DuckDBPyConnection, table: str, view: str, columns: Sequence[Column]) -> None:
-    """An empty folded-source table (with the record key) and the view the query reads."""
+def create_state_table(conn: duckdb.DuckDBPyConnection, table: str, view: str, columns: Sequence[Column],
+                       temp: bool = False) -> None:
+    """An empty folded-source table (with the record key) and the view the query reads; ``temp``: a
+    new pair in memory, else kept in the store (and left as it is if it exists)."""
     cols = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in columns)
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {q(table)} ({q(KEY_COLUMN)} VARCHAR, {cols})")
+    create = "CREATE OR REPLACE TEMP" if temp else "CREATE"
+    conn.execute(f"{create} TABLE {'' if temp else 'IF NOT EXISTS '}{q(table)} ({q(KEY_COLUMN)} VARCHAR, {cols})")
     names = ", ".join(q(c.name) for c in columns)
-    conn.execute(f"CREATE OR REPLACE VIEW {q(view)} AS SELECT {names} FROM {q(table)}")
+    conn.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}VIEW {q(view)} AS SELECT {names} FROM {q(table)}")
 
 
 def fold(
@@ -112,20 +115,21 @@ def fold(
     condition = Topics.range_condition(start, end)
     if condition == "FALSE":
         return 0
-    new = f"SELECT part, off, op, rkey, value FROM flink_records WHERE topic = {_literal(topic)} AND ({condition})"
-    count = conn.execute(f"SELECT count(*) FROM ({new})").fetchone()[0]
+    conn.execute("CREATE OR REPLACE TEMP TABLE __new AS SELECT part, off, op, rkey, value FROM flink_records"
+                 f" WHERE topic = {_literal(topic)} AND ({condition})")  # the log is scanned once
+    count = conn.execute("SELECT count(*) FROM __new").fetchone()[0]
     values = ", ".join(value_expression(c) for c in columns)
     target = q(state_table)
     if upsert:
-        conn.execute(f"DELETE FROM {target} WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM ({new}))")
+        conn.execute(f"DELETE FROM {target} WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
         conn.execute(
             f"INSERT INTO {target} SELECT rkey, {values} FROM ("
-            f" SELECT *, row_number() OVER (PARTITION BY rkey ORDER BY off DESC) AS rn FROM ({new}))"
+            f" SELECT *, row_number() OVER (PARTITION BY rkey ORDER BY off DESC) AS rn FROM __new)"
             " WHERE rn = 1 AND op <> '-D'"
         )
         return count
-    conn.execute(f"INSERT INTO {target} SELECT rkey, {values} FROM ({new}) WHERE op IN ('+I', '+U')")
-    retractions = conn.execute(f"SELECT {values} FROM ({new}) WHERE op IN ('-U', '-D') ORDER BY part, off").fetchall()
+    conn.execute(f"INSERT INTO {target} SELECT rkey, {values} FROM __new WHERE op IN ('+I', '+U')")
+    retractions = conn.execute(f"SELECT {values} FROM __new WHERE op IN ('-U', '-D') ORDER BY part, off").fetchall()
     for row in retractions:
         match = " AND ".join(f"{q(c.name)} IS NOT DISTINCT FROM ?" for c in columns)
         conn.execute(
@@ -164,38 +168,35 @@ def diff(
             changes.append(Change(op, tuple(row)))
         _replace(conn, previous, current)
         return changes
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE __dedup AS SELECT {cols} FROM {cur}"
-        f" QUALIFY row_number() OVER (PARTITION BY {', '.join(q(k) for k in key)}) = 1"
-    )
+    keys = ", ".join(q(k) for k in key)
     on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM p.{q(k)}" for k in key)
     compared = [c for c in columns if c not in clock_columns]
     same = " AND ".join(f"c.{q(c)} IS NOT DISTINCT FROM p.{q(c)}" for c in compared) or "TRUE"
-    c_cols = ", ".join(f"c.{q(c)}" for c in columns)
-    p_cols = ", ".join(f"p.{q(c)}" for c in columns)
-    n = len(columns)
-    marked = f"(SELECT *, TRUE AS __hit FROM {prev})"
-    for row in conn.execute(
-        f"SELECT 0 AS kind, {c_cols}, {p_cols} FROM __dedup c LEFT JOIN {marked} p ON {on} WHERE p.__hit IS NULL"
-        f" UNION ALL SELECT 2, {c_cols}, {p_cols} FROM __dedup c JOIN {prev} p ON {on} WHERE NOT ({same})"
-        f" UNION ALL SELECT 3, {p_cols}, {p_cols} FROM {prev} p ANTI JOIN __dedup c ON {on}"
-    ).fetchall():
-        kind, new_row, old_row = row[0], tuple(row[1:n + 1]), tuple(row[n + 1:])
+    new_cols = [f"__n{i}" for i in range(len(columns))]
+    old_cols = [f"__o{i}" for i in range(len(columns))]
+    aliased = ", ".join(f"c.{q(c)} AS {n}, p.{q(c)} AS {o}" for c, n, o in zip(columns, new_cols, old_cols))
+    # one row per key (an upsert sink keeps one), matched with the previous output in one join: a
+    # key only in the new output is +I, in both with other values +U, only in the previous -D
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE __changed AS SELECT CASE WHEN p.__hit IS NULL THEN {INSERT}"
+        f" WHEN c.__hit IS NULL THEN {DELETE} ELSE {UPDATE_AFTER} END AS __kind, {aliased}"
+        f" FROM (SELECT DISTINCT ON ({keys}) *, TRUE AS __hit FROM {cur}) c"
+        f" FULL JOIN (SELECT *, TRUE AS __hit FROM {prev}) p ON {on}"
+        f" WHERE p.__hit IS NULL OR c.__hit IS NULL OR NOT ({same})"
+    )
+    for kind, *values in conn.execute(
+            f"SELECT __kind, {', '.join(new_cols)}, {', '.join(old_cols)} FROM __changed ORDER BY __kind").fetchall():
+        new_row, old_row = tuple(values[:len(columns)]), tuple(values[len(columns):])
         if kind == UPDATE_AFTER and retract:
             changes.append(Change(UPDATE_BEFORE, old_row))
-        changes.append(Change(kind, new_row))
-    if clock_columns:
-        kept = ", ".join(
-            f"CASE WHEN p.__hit THEN p.{q(c)} ELSE c.{q(c)} END AS {q(c)}" if c in clock_columns else f"c.{q(c)}"
-            for c in columns
-        )
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE __kept AS SELECT {kept} FROM __dedup c"
-            f" LEFT JOIN (SELECT *, TRUE AS __hit FROM {prev}) p ON {on} AND ({same})"
-        )
-        _replace(conn, previous, "__kept")
-    else:
-        _replace(conn, previous, "__dedup")
+        changes.append(Change(kind, old_row if kind == DELETE else new_row))
+    # the previous output takes the changed rows only: a row equal but for its clock columns keeps
+    # their old values
+    old_key = ", ".join(f"{o} AS {q(c)}" for c, o in zip(columns, old_cols) if c in key)
+    match = " AND ".join(f"p.{q(k)} IS NOT DISTINCT FROM x.{q(k)}" for k in key)
+    conn.execute(f"DELETE FROM {prev} p USING (SELECT {old_key} FROM __changed WHERE __kind <> {INSERT}) x"
+                 f" WHERE {match}")
+    conn.execute(f"INSERT INTO {prev} SELECT {', '.join(new_cols)} FROM __changed WHERE __kind <> {DELETE}")
     return changes
 
 

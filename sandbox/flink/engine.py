@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,9 +28,10 @@ from sandbox.flink.changelog import Change, q
 from sandbox.flink.records import StatementRecord
 from sandbox.flink.topics import Record, Topics
 from sandbox.flink.translate import (INFORMATION_SCHEMA, INFORMATION_SCHEMA_ALIASES, INFORMATION_SCHEMA_VIEWS, PlanError,
-                                    Planner, QueryPlan, create_information_schema, parse)
+                                    Planner, QueryPlan, SourceRef, create_information_schema,
+                                    parse)
 from sandbox.flink.types import UnsupportedType, data_type, dumps, result_value, sql_type_name, stored_value
-from sandbox.store import Store
+from sandbox.store import Store, insert_rows
 
 SINK_OPS = {changelog.INSERT: "+I", changelog.UPDATE_AFTER: "+U", changelog.DELETE: "-D"}
 
@@ -78,6 +79,14 @@ class Engine:
         self.catalog = catalog
         store.execute("CREATE TABLE IF NOT EXISTS flink_results (uid VARCHAR, seq BIGINT, op INTEGER, row VARCHAR)")
         store.execute("SET TimeZone = 'UTC'")
+        self._information_schema: dict[str, list[tuple]] | None = None  # what its relations hold now
+        self._snapshots: dict[tuple[str, bool], _Snapshot] = {}
+        store.on_rollback(self._forget_caches)
+
+    def _forget_caches(self) -> None:
+        """A rolled-back transaction may have half-updated what the caches describe."""
+        self._information_schema = None
+        self._snapshots = {}
 
     # -- results ---------------------------------------------------------------------------------
 
@@ -90,8 +99,7 @@ class Engine:
             row = [result_value(v, types[i] if i < len(types) else None) for i, v in enumerate(change.row)]
             rows.append((record.uid, seq, change.op, json.dumps(row)))
             seq += 1
-        if rows:
-            conn.executemany("INSERT INTO flink_results VALUES (?, ?, ?, ?)", rows)
+        insert_rows(conn, "flink_results", ("VARCHAR", "BIGINT", "INTEGER", "VARCHAR"), rows)
         record.job["result_seq"] = seq
 
     def results(self, uid: str, start: int, limit: int) -> list[dict]:
@@ -391,20 +399,27 @@ class Engine:
     def snapshot_rows(self, plan: QueryPlan) -> list[tuple]:
         """Run a plan once over the current contents of its sources."""
         with self.store.transaction() as conn:
-            relations, folded = [], {}  # a table read twice (counts combined with UNION ALL) is folded once
-            for i, source in enumerate(plan.sources):
-                key = (source.table, source.upsert, repr(source.columns))
-                if key not in folded:
-                    table, folded[key] = f"__snap_s{i}", f"__snap_v{i}"
-                    conn.execute(f"DROP TABLE IF EXISTS {q(table)}")
-                    changelog.create_state_table(conn, table, folded[key], source.columns)
-                    ends = {p: o for p, o in conn.execute(
-                        "SELECT part, end_offset FROM flink_partitions WHERE topic = ?", [source.table]).fetchall()}
-                    changelog.fold(conn, table, source.table, source.columns, source.upsert, {}, ends)
-                relations.append(folded[key])
-            if plan.information_schema:
-                create_information_schema(conn, self.information_schema_rows())
+            relations = [self._snapshot(conn, source) for source in plan.sources]
+            if plan.information_schema and (content := self.information_schema_rows()) != self._information_schema:
+                create_information_schema(conn, content)
+                self._information_schema = content
             return conn.execute(plan.bind(relations)).fetchall()
+
+    def _snapshot(self, conn: duckdb.DuckDBPyConnection, source: SourceRef) -> str:
+        """The view of ``source`` folded up to its topic's end, for snapshot queries: kept in memory
+        between queries and folded on from where it was (a query reads only the records since)."""
+        key, columns = (source.table, source.upsert), repr(source.columns)
+        generation = self.topics.generation(source.table)
+        snapshot = self._snapshots.get(key)
+        if snapshot is None or (snapshot.generation, snapshot.columns) != (generation, columns):
+            number = list(self._snapshots).index(key) if key in self._snapshots else len(self._snapshots)
+            snapshot = _Snapshot(f"__snap_s{number}", f"__snap_v{number}", generation, columns)
+            changelog.create_state_table(conn, snapshot.table, snapshot.view, source.columns, temp=True)
+            self._snapshots[key] = snapshot
+        end = self.topics.end_offsets(source.table)
+        changelog.fold(conn, snapshot.table, source.table, source.columns, source.upsert, snapshot.offsets, end)
+        snapshot.offsets = end
+        return snapshot.view
 
     def information_schema_rows(self) -> dict[str, list[tuple]]:
         """The rows of the INFORMATION_SCHEMA views: this catalog (environment), its one database
@@ -561,9 +576,18 @@ class Engine:
         return [dict(zip([c.name for c in table.columns], row)) for row in rows]
 
 
-def _source(table: Table):  # noqa: ANN202 - translate.SourceRef
-    from sandbox.flink.translate import SourceRef
+@dataclass
+class _Snapshot:
+    """A source topic folded into a temp ``table`` (read through ``view``) up to ``offsets``."""
 
+    table: str
+    view: str
+    generation: int
+    columns: str
+    offsets: dict[int, int] = field(default_factory=dict)
+
+
+def _source(table: Table) -> SourceRef:
     return SourceRef(table.name, list(table.columns), table.changelog_mode == "upsert")
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from sandbox.store import Store
+from sandbox.store import Store, insert_rows
 
 Offsets = dict[int, int]  # partition -> next offset to read
+RECORD_TYPES = ("VARCHAR", "INTEGER", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR")  # topic, part, off, op, rkey, value
 
 
 @dataclass(frozen=True)
@@ -55,32 +56,58 @@ class Topics:
             " ts TIMESTAMPTZ DEFAULT current_timestamp)"
         )
         self._round_robin: dict[str, int] = {}
+        # every topic's end offsets, read once and kept in step with each write (every read of the
+        # world's and the statements' positions asks for them); dropped when a transaction rolls back
+        self._ends: dict[str, Offsets] | None = None
+        store.on_rollback(self._forget_ends)
+        self._generations: dict[str, int] = {}  # bumped when a topic is created or deleted
+
+    def generation(self, topic: str) -> int:
+        """Changes when ``topic`` is created or deleted (within this process): a cache of its
+        contents made at another generation is stale."""
+        return self._generations.get(topic, 0)
+
+    def _forget_ends(self) -> None:
+        self._ends = None
+
+    def _all_ends(self) -> dict[str, Offsets]:
+        if self._ends is None:
+            ends: dict[str, Offsets] = {}
+            for topic, part, end in self.store.execute("SELECT topic, part, end_offset FROM flink_partitions"):
+                ends.setdefault(topic, {})[part] = end
+            self._ends = ends
+        return self._ends
 
     def create(self, topic: str, partitions: int) -> None:
         with self.store.transaction() as conn:
             conn.executemany(
                 "INSERT INTO flink_partitions VALUES (?, ?, 0)", [(topic, p) for p in range(partitions)]
             )
+            self._all_ends()[topic] = {p: 0 for p in range(partitions)}
+            self._generations[topic] = self.generation(topic) + 1
 
     def delete(self, topic: str) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM flink_partitions WHERE topic = ?", [topic])
             conn.execute("DELETE FROM flink_records WHERE topic = ?", [topic])
+            self._all_ends().pop(topic, None)
+            self._generations[topic] = self.generation(topic) + 1
 
     def exists(self, topic: str) -> bool:
-        return self.store.query_one("SELECT 1 FROM flink_partitions WHERE topic = ? LIMIT 1", [topic]) is not None
+        with self.store.lock:
+            return topic in self._all_ends()
 
     def end_offsets(self, topic: str) -> Offsets:
-        rows = self.store.execute("SELECT part, end_offset FROM flink_partitions WHERE topic = ?", [topic])
-        return {p: o for p, o in rows}
+        """The next offset of each partition of ``topic`` (empty if it does not exist)."""
+        with self.store.lock:
+            return dict(self._all_ends().get(topic, {}))
 
     def append(self, topic: str, records: Sequence[Record], conn: duckdb.DuckDBPyConnection | None = None) -> Offsets:
         """Append records (inside the caller's transaction if ``conn`` is given); return new end offsets."""
         if conn is None:
             with self.store.transaction() as own:
                 return self.append(topic, records, own)
-        ends = {p: o for p, o in conn.execute(
-            "SELECT part, end_offset FROM flink_partitions WHERE topic = ?", [topic]).fetchall()}
+        ends = self.end_offsets(topic)
         if not ends:
             raise KeyError(topic)
         count = len(ends)
@@ -96,13 +123,12 @@ class Topics:
             ends[part] += 1
             changed.add(part)
         if rows:
-            conn.executemany(
-                "INSERT INTO flink_records (topic, part, off, op, rkey, value) VALUES (?, ?, ?, ?, ?, ?)", rows
-            )
-            conn.executemany(
-                "UPDATE flink_partitions SET end_offset = ? WHERE topic = ? AND part = ?",
-                [(ends[p], topic, p) for p in sorted(changed)],
-            )
+            insert_rows(conn, "flink_records (topic, part, off, op, rkey, value)", RECORD_TYPES, rows)
+            conn.execute(
+                "UPDATE flink_partitions SET end_offset = u.e FROM (SELECT unnest($1::INTEGER[]) AS p,"
+                " unnest($2::BIGINT[]) AS e) AS u WHERE topic = $3 AND part = u.p",
+                [sorted(changed), [ends[p] for p in sorted(changed)], topic])
+            self._all_ends()[topic] = dict(ends)
         return ends
 
     @staticmethod

@@ -17,6 +17,7 @@ from sandbox.flink.catalog import Catalog, Column, TableNotFound
 from sandbox.flink import flink_sql
 from sandbox.flink.changelog import q
 from sandbox.flink.types import from_duckdb, to_duckdb
+from sandbox.store import insert_rows
 
 DIALECT = "hive"
 INFORMATION_SCHEMA = "INFORMATION_SCHEMA"
@@ -319,14 +320,15 @@ def information_schema_relation(view: str) -> str:
 
 
 def create_information_schema(conn: duckdb.DuckDBPyConnection, content: dict[str, list[tuple]] | None = None) -> None:
-    """Temp relations ``__info_<view>__`` for every modelled view, holding ``content[view]`` rows."""
+    """Temp relations ``__info_<view>__`` for every modelled view (as they were if they exist), then
+    holding ``content[view]`` rows if ``content`` is given."""
     for view, columns in INFORMATION_SCHEMA_VIEWS.items():
         relation = information_schema_relation(view)
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {relation} ("
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {relation} ("
                      + ", ".join(f"{name} {duck}" for name, duck in columns) + ")")
-        rows = (content or {}).get(view)
-        if rows:
-            conn.executemany(f"INSERT INTO {relation} VALUES ({', '.join('?' * len(columns))})", rows)
+        if content is not None:
+            conn.execute(f"DELETE FROM {relation}")
+            insert_rows(conn, relation, [duck for _, duck in columns], content.get(view, []))
 
 
 def _reads_clock(expression: exp.Expression) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sandbox.store import Store
+from sandbox.store import Store, insert_rows
 
 SAMPLE_SECONDS = 1.0
 RETENTION = timedelta(hours=6)
@@ -33,8 +33,8 @@ class MetricSeries:
         rows = [(moment, p["name"], p["compute_pool_id"], p["records_in"], p["records_out"], p["pending_records"])
                 for p in self.progress()]
         with self.store.transaction() as conn:
-            if rows:
-                conn.executemany("INSERT INTO metrics_samples VALUES (?, ?, ?, ?, ?, ?)", rows)
+            insert_rows(conn, "metrics_samples", ("TIMESTAMPTZ", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT"),
+                        rows)
             conn.execute("DELETE FROM metrics_samples WHERE ts < ?", [moment - RETENTION])
 
     def samples(self, start: datetime, end: datetime) -> list[tuple]:

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sandbox.store import Store
+from sandbox.store import Store, insert_rows
 from sandbox.world.rows import RowSynthesiser, TableSpec
 
 log = logging.getLogger(__name__)
 
 INSERT_SHARE = 0.25  # of the changes; the rest update an existing row
-TICK_SECONDS = 0.1
+# the generator's period: each tick appends its changes in one transaction per table (a shorter one
+# spent more on transactions than on changes; the pipelines' steps come every 2 s anyway)
+TICK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
+CHANGE_TYPES = ("BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMPTZ", "TIMESTAMPTZ")  # of world_changes' columns
+
+
 class ChangeLog:
     """Every change the generator made, in order, in the sandbox store."""
 
@@ -67,10 +72,8 @@ class ChangeLog:
         with self.store.transaction() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM world_changes").fetchone()[0]
             recorded = [Change(seq + i, t, k, op, u, wall) for i, (t, k, op, u) in enumerate(changes, 1)]
-            conn.executemany(
-                "INSERT INTO world_changes VALUES (?, ?, ?, ?, ?, ?)",
-                [(c.seq, c.table, c.key, c.op, c.updated_at, c.wall_time) for c in recorded],
-            )
+            insert_rows(conn, "world_changes", CHANGE_TYPES,
+                        [(c.seq, c.table, c.key, c.op, c.updated_at, c.wall_time) for c in recorded])
         return recorded
 
     def since(self, seq: int, limit: int = 1000) -> list[Change]:
