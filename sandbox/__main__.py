@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"Flink database id = Kafka cluster id (default {d.database_id})")
     serve.add_argument("--world", choices=["encarta"], default=None,
                        help="pre-build a world: encarta = the guide's tables with running pipelines")
+    serve.add_argument("--manifest", type=Path, default=None,
+                       help="the migration manifest whose sources and tables the world builds (default: "
+                       "$CONFLUENT_MIGRATION_MANIFEST, else include/migration.yaml)")
     serve.add_argument("--changes-per-second", type=float, default=d.changes_per_second,
                        help=f"source changes the world's generator makes (default {d.changes_per_second})")
     serve.add_argument("--contracts-dir", type=Path, default=None,

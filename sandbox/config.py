@@ -22,6 +22,7 @@ class SandboxConfig:
     database: str = "sandbox-cluster"
     database_id: str = "lkc-sandbox"  # the Kafka cluster's id (Flink database id)
     world: str | None = None
+    manifest: Path | None = None  # the world's tables; None: the configured manifest
     changes_per_second: float = 5.0
     contracts_dir: Path | None = None
 

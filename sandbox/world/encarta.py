@@ -45,7 +45,7 @@ class EncartaWorld:
         self.store = sandbox.store
         self.change_log = ChangeLog(self.store)
         self.store.execute("CREATE TABLE IF NOT EXISTS world_state (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        self.layout = encarta_layout()
+        self.layout = encarta_layout(manifest=sandbox.config.manifest)
         derived = [f.table for f in self.layout.derived]
         self.applied = AppliedWatermark(self.change_log, derived, self._positions)
         self.sources: dict[str, TableSpec] = {}

@@ -1,5 +1,5 @@
-"""What the encarta world is made of, read from the project's own content: the source tables' DDL
-(``include/sql/sources/``) and, per derived table of ``include/migration.yaml``, its v1 DDL, its v1
+"""What the encarta world is made of, read from a migration manifest (default: the configured one,
+``include/migration.yaml``): its source tables' DDL and, per derived table, its v1 DDL, its v1
 pipeline and the name of the statement that runs it.
 """
 
@@ -11,9 +11,6 @@ from pathlib import Path
 
 from confluent_migration import flink_ddl
 from confluent_migration.migration import manifest as manifest_module
-
-ROOT = Path(__file__).resolve().parents[2]
-INCLUDE = ROOT / "include"
 
 
 @dataclass(frozen=True)
@@ -50,14 +47,14 @@ def _create_table(path: Path, prefix: str) -> SqlFile:
     return SqlFile(statement_name(prefix, table), table, path)
 
 
-def encarta_layout(version: str = "v1", include: Path = INCLUDE) -> Layout:
-    """The source tables, and the derived tables' DDL and pipelines of ``version`` (v1 or v2),
-    upstream pipelines first."""
-    manifest = manifest_module.load_manifest(include / "migration.yaml")
-    sources = [_create_table(p, "encarta-source") for p in sorted((include / "sql" / "sources").glob("*.sql"))]
+def encarta_layout(version: str = "v1", manifest: Path | None = None) -> Layout:
+    """The manifest's source tables, and its derived tables' DDL and pipelines of ``version`` (v1 or
+    v2), upstream pipelines first."""
+    loaded = manifest_module.load_manifest(manifest)
+    sources = [_create_table(loaded.file(source.ddl), "encarta-source") for source in loaded.sources]
     derived, pipelines = [], []
-    for entry in manifest.in_dependency_order():
-        files = getattr(entry, version)
-        derived.append(_create_table(include / files.ddl, "encarta-create"))
-        pipelines.append(SqlFile(files.statement, entry.flink_table, include / files.dml))
+    for entry in loaded.in_dependency_order():
+        files = entry.version(version)
+        derived.append(_create_table(loaded.file(files.ddl), "encarta-create"))
+        pipelines.append(SqlFile(files.statement, entry.flink_table, loaded.file(files.dml)))
     return Layout(sources, derived, pipelines)

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from confluent_migration.migration.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest, pipeline_facts
+from confluent_migration.migration.manifest import (
+    DEFAULT_MANIFEST,
+    MANIFEST_ENV,
+    ManifestError,
+    include_dir,
+    load_manifest,
+    pipeline_facts,
+)
 
 AGGREGATES = ["skus_uoms_agg", "skus_classifications_agg", "products_classifications_agg"]
 
@@ -121,13 +128,28 @@ def test_a_wrong_table_entry_names_the_file_the_table_and_the_field(include, cha
 def test_a_dag_file_reads_only_the_fields_and_the_first_task_of_a_run_checks_the_files(include, monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from confluent_migration.migration import building, manifest
+    from confluent_migration.migration import building
 
     path = rewrite(include, _set("reads", ["skus"]))
-    monkeypatch.setattr(manifest, "DEFAULT_MANIFEST", path)
+    monkeypatch.setenv(MANIFEST_ENV, str(path))
     assert load_manifest(check_files=False).table("skus_master").reads == ("skus",)  # parsing stays fast
     with pytest.raises(AirflowFailException, match=re.escape("table skus_master, field 'reads': ['skus'] but")):
         building.check_params_and_plan("A", {}, params={}, run_id="manual__r1")  # not retried; nothing changed
+
+
+def test_the_manifest_named_by_the_environment_is_loaded_and_its_folder_holds_the_files(include, monkeypatch):
+    from confluent_migration.migration.building import migration_dag
+
+    path = rewrite(include, _set("v1.statement", "elsewhere-skus-master-v1"))
+    monkeypatch.setenv(MANIFEST_ENV, str(path))
+    manifest = load_manifest()  # every check, against the copy's files
+    assert manifest.path == path and include_dir() == include
+    assert manifest.table("skus_master").v1.statement == "elsewhere-skus-master-v1"
+    assert manifest.file(manifest.table("skus_master").v1.dml) == include / "sql" / "v1" / "insert_skus_master.sql"
+    assert migration_dag("d", doc_md="").template_searchpath == [str(include)]
+    monkeypatch.delenv(MANIFEST_ENV)
+    assert load_manifest().table("skus_master").v1.statement == "encarta-skus-master-v1"
+    assert include_dir() == DEFAULT_MANIFEST.parent
 
 
 def test_a_source_with_unknown_ddl_and_a_read_of_an_unknown_table_are_refused(include):

@@ -33,7 +33,7 @@ from confluent_migration.migration.dag_defaults import RETRIES, TAGS
 from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
 from confluent_migration.migration.lock import acquire_lock, release_lock
-from confluent_migration.migration.manifest import INCLUDE_DIR, Manifest, ManifestError, load_manifest
+from confluent_migration.migration.manifest import Manifest, ManifestError, include_dir, load_manifest
 from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
 from confluent_migration.migration.params import (
     RunParams,
@@ -85,7 +85,8 @@ class MigrationRun:
 
 def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param] | None = None,
                   manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
-    """A migration DAG: manual trigger only, one run at a time, the params form, templates from include/."""
+    """A migration DAG: manual trigger only, one run at a time, the params form, templates from the
+    manifest's folder."""
     manifest = manifest or load_manifest(check_files=False)
     target = flink_target()
     return DAG(
@@ -98,7 +99,7 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         description=f"Changes {describe_target(target)}; a dry run (the default) changes nothing",
         tags=[*TAGS, *(tags or [])],
         params=migration_params(manifest, extra=option_params, target=target),
-        template_searchpath=[str(INCLUDE_DIR)],
+        template_searchpath=[str(include_dir())],
         render_template_as_native_obj=False,
         default_args={**RETRIES, "on_failure_callback": record_failure},
     )

@@ -1,4 +1,5 @@
-"""The migration manifest (``include/migration.yaml``): which tables migrate, with which files.
+"""The migration manifest (``include/migration.yaml``, or the file ``CONFLUENT_MIGRATION_MANIFEST``
+names): which tables migrate, with which files (paths relative to the manifest's folder).
 
 Loading checks the manifest, so that a mistake fails before anything changes, with a
 :class:`ManifestError` naming the file, the table and the field. Its own fields: no field is
@@ -12,6 +13,7 @@ stays fast); the first task of every run loads the manifest with every check.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,8 +26,8 @@ import yaml
 if TYPE_CHECKING:
     from confluent_migration.flink_ddl import TableDefinition
 
-INCLUDE_DIR = Path(__file__).resolve().parents[3] / "include"
-DEFAULT_MANIFEST = INCLUDE_DIR / "migration.yaml"
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[3] / "include" / "migration.yaml"
+MANIFEST_ENV = "CONFLUENT_MIGRATION_MANIFEST"
 STATEMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 VERSIONS = ("v1", "v2")
 
@@ -41,7 +43,7 @@ class ManifestError(ValueError):
 class PipelineVersion:
     """One version (v1 or v2) of a table: its DDL, its pipeline, its value schema, its statement."""
 
-    ddl: Path  # relative to the include folder
+    ddl: Path  # relative to the manifest's folder
     dml: Path
     schema: Path
     statement: str
@@ -335,9 +337,20 @@ class _Loader:
         return done
 
 
+def manifest_path() -> Path:
+    """The configured manifest: env ``CONFLUENT_MIGRATION_MANIFEST`` when set, else the project's
+    ``include/migration.yaml``."""
+    return Path(os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFEST).absolute()
+
+
+def include_dir() -> Path:
+    """The configured manifest's folder, where its files (and the DAGs' templates) are found."""
+    return manifest_path().parent
+
+
 def load_manifest(path: Path | str | None = None, *, check_files: bool = True) -> Manifest:
-    """Load and check the manifest (default: the project's ``include/migration.yaml``).
+    """Load and check the manifest (default: :func:`manifest_path`).
 
     :param check_files: False checks only the manifest's own fields, not the files it names (no SQL
         is parsed): what a DAG file needs at parse time."""
-    return _Loader(Path(path) if path else DEFAULT_MANIFEST).load(check_files)
+    return _Loader(Path(path) if path else manifest_path()).load(check_files)
