@@ -115,9 +115,9 @@ def fold(
     condition = Topics.range_condition(start, end)
     if condition == "FALSE":
         return 0
-    conn.execute("CREATE OR REPLACE TEMP TABLE __new AS SELECT part, off, op, rkey, value FROM flink_records"
-                 f" WHERE topic = {_literal(topic)} AND ({condition})")  # the log is scanned once
-    count = conn.execute("SELECT count(*) FROM __new").fetchone()[0]
+    count = conn.execute(  # the log is scanned once; CREATE TABLE AS answers its row count
+        "CREATE OR REPLACE TEMP TABLE __new AS SELECT part, off, op, rkey, value FROM flink_records"
+        f" WHERE topic = {_literal(topic)} AND ({condition})").fetchone()[0]
     values = ", ".join(value_expression(c) for c in columns)
     target = q(state_table)
     if upsert:
