@@ -131,6 +131,18 @@ def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
     assert f"drop table `{master.flink_table}`" in text and "external readers: none found" in text
 
 
+def test_each_options_plan_names_each_tables_writer_before_and_after_the_cut_over():
+    from confluent_migration.migration.manifest import load_manifest
+    from confluent_migration.migration.plans import new_statement_name, plan, table_writers
+
+    manifest = load_manifest()
+    tables = [t.name for t in manifest.tables]
+    for option, options in (("A", {}), ("B", {"final_names": "original"}), ("B", {"final_names": "v2"}), ("C", {})):
+        old, new = table_writers(plan(option, manifest, tables, "manual__r1", options))
+        assert old == {t.name: t.v1.statement for t in manifest.tables}, option
+        assert new == {t.name: new_statement_name(t, "manual__r1") for t in manifest.tables}, option
+
+
 def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_throughput_and_progress():
     from confluent_migration.migration.ledger import Step
     from confluent_migration.migration.observe import Progress
@@ -143,10 +155,19 @@ def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_throughp
              Step("statement_created", "c", 0, "done", {"statement_name": "skus-master-v2-ab12"}, None,
                   "2026-01-01T00:00:12+00:00", "2026-01-01T00:00:14+00:00"),
              Step("criteria", "k", -1, "done", {"after": {"throughput": 4.5}}, [], "2026-01-01T00:01:00+00:00")]
-    assert write_gaps(steps, ["skus_master"]) == {"skus_master": 4.0}
+    old, new = {"skus_master": "encarta-skus-master-v1"}, {"skus_master": "skus-master-v2-ab12"}
+    assert write_gaps(steps, old, new) == {"skus_master": 4.0}
     dual_write = Step("statement_created", "c", 0, "done", {"statement_name": "skus-master-v2-ab12"}, None,
                       "2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02+00:00")  # started before v1 stopped
-    assert write_gaps([dual_write, steps[2]], ["skus_master"]) == {"skus_master": 0.0}
+    assert write_gaps([dual_write, steps[2]], old, new) == {"skus_master": 0.0}
+    # a table whose name starts another's (a scaled estate's copies) takes only its own writers' steps
+    copy = [Step("statement_stopped", "s", 1, "done", {"statement_name": "encarta-skus-master-c02-v1"}, None,
+                 "2026-01-01T00:00:05+00:00", "2026-01-01T00:00:06+00:00"),
+            Step("statement_created", "c", 1, "done", {"statement_name": "skus-master-c02-v2-ab12"}, None,
+                 "2026-01-01T00:00:30+00:00", "2026-01-01T00:00:35+00:00")]
+    assert write_gaps(steps + copy, {**old, "skus_master_c02": "encarta-skus-master-c02-v1"},
+                      {**new, "skus_master_c02": "skus-master-c02-v2-ab12"}) == {"skus_master": 4.0,
+                                                                                "skus_master_c02": 30.0}
     assert run_statements(steps) == ["encarta-skus-master-v1", "skus-master-v2-ab12"]
     minute = ["2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", "2026-01-01T00:02:00Z"]
     progress = Progress(60, pending={"skus-master-v2-ab12": list(zip(minute, [900.0, 30.0, 0.0])),
@@ -157,7 +178,8 @@ def test_the_run_report_is_one_html_page_with_charts_of_rows_write_gaps_throughp
     page = render_report({"dag_id": "migrate_schema_registry_evolution", "run_id": "manual__r1", "outcome": "success",
                           "tables": ["skus_master"]}, steps, "Migration run manual__r1: SUCCESS <ok>",
                          rows_after={"skus_master": 101}, progress=progress,
-                         console={"skus-master-v2-ab12": "https://confluent.cloud/environments/env-1/x?a=1&b=2"})
+                         console={"skus-master-v2-ab12": "https://confluent.cloud/environments/env-1/x?a=1&b=2"},
+                         writers=(old, new))
     assert page.startswith("<!doctype html>") and page.count("<svg") == 5
     for title in ("Rows per table", "Write gap per table", "Throughput against the baseline",
                   "Pending records per statement (messages behind; per 1 min)", "Estimated lag per statement"):

@@ -42,7 +42,7 @@ from confluent_migration.migration.params import (
     flink_target,
     migration_params,
 )
-from confluent_migration.migration.plans import plan
+from confluent_migration.migration.plans import plan, table_writers
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
@@ -441,7 +441,8 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
         progress = observe.progress_since(ConfluentMetricsHook(), statements, datetime.fromisoformat(header["started_at"]))
         environment = FlinkStatementsHook().extra.get("environment_id")
         console = {name: statement_url(environment, name) for name in statements} if environment else {}
-        page = render_report(header, steps, summary, rows_after=rows, progress=progress, console=console)
+        page = render_report(header, steps, summary, rows_after=rows, progress=progress, console=console,
+                             writers=table_writers(the_plan))
         print(f"Report with charts: {ledger.write_report(REPORT_FILE, page)}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")

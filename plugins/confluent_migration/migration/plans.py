@@ -235,6 +235,14 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
     }
 
 
+def table_writers(the_plan: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Per table of a plan: the statement that wrote it before the run, and the one writing what its
+    readers read after the cut-over (option B's dual-write statement, else the new statement)."""
+    tables = the_plan["tables"]
+    after = the_plan.get("dual_write_statements") or the_plan["new_statements"]
+    return dict(zip(tables, the_plan["old_statements"], strict=True)), dict(zip(tables, after, strict=True))
+
+
 # Every planner takes (manifest, tables, run_id, options): the option's own checked params.
 PLANNERS = {OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
 

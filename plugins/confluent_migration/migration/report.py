@@ -74,15 +74,15 @@ def lines(title: str, series: Mapping[str, Series], unit: str,
     return _chart(3.5, draw)
 
 
-def write_gaps(steps: Sequence[Step], tables: Sequence[str]) -> dict[str, float | None]:
-    """Per table: seconds from its old writer's stop to its new writer started (None: no gap recorded;
-    0 when the new writer already ran before the old one stopped, as option B's dual write does)."""
+def write_gaps(steps: Sequence[Step], old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, float | None]:
+    """Per table of ``old`` (table -> the statement that wrote it before the run; ``new``: the one
+    after): seconds from the old writer's stop to the new writer started (None: no gap recorded; 0
+    when the new writer already ran before the old one stopped, as option B's dual write does)."""
     gaps: dict[str, float | None] = {}
-    for table in tables:
-        prefix = table.replace("_", "-")
-        stops = [s.at for s in steps if s.kind == "statement_stopped" and prefix in str(s.data.get("statement_name"))]
+    for table, writer in old.items():
+        stops = [s.at for s in steps if s.kind == "statement_stopped" and s.data.get("statement_name") == writer]
         starts = [s.done_at for s in steps if s.kind == "statement_created" and s.done_at
-                  and str(s.data.get("statement_name", "")).startswith(prefix + "-v2")]
+                  and s.data.get("statement_name") == new.get(table)]
         gaps[table] = max(0.0, _seconds_between(min(stops), max(starts))) if stops and starts else None
     return gaps
 
@@ -95,9 +95,11 @@ def run_statements(steps: Sequence[Step]) -> list[str]:
 
 def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str, *,
                   rows_after: Mapping[str, int | None] | None = None, progress: Progress | None = None,
-                  console: Mapping[str, str] | None = None) -> str:
+                  console: Mapping[str, str] | None = None,
+                  writers: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {})) -> str:
     """The HTML page of a run: charts, the run's statements linked to the Confluent Cloud ``console``
-    (name -> URL), then its summary text."""
+    (name -> URL), then its summary text. ``writers``: per table, its statement before and after the
+    run (:func:`~confluent_migration.migration.plans.table_writers`), for the write gaps."""
     tables = list(header.get("tables") or [])
     state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None) or {}
     before = state.get("rows") or {}
@@ -105,7 +107,7 @@ def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str
     after = next((s.data.get("after") for s in reversed(steps) if s.kind == "criteria" and s.done), None) or {}
     charts = [_bars("Rows per table", tables, {"before": [before.get(t) for t in tables],
                                                 "after": [(rows_after or {}).get(t) for t in tables]}, "rows")]
-    gaps = write_gaps(steps, tables)
+    gaps = write_gaps(steps, *writers)
     if any(v is not None for v in gaps.values()):
         charts.append(_bars("Write gap per table (old writer stopped to new writer started)", tables,
                             {"gap": [gaps[t] for t in tables]}, "seconds"))
