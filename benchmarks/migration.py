@@ -1,0 +1,100 @@
+"""``./dev bench benchmarks.migration``: a migration's wall time and each table's write gap, for
+estates of different sizes side by side, under the real scheduler (issue 13, items 1 and 3).
+
+Per size (``--copies 1 10``: 4 and 40 tables), in a throw-away folder: writes the estate
+(:mod:`benchmarks.estate`), starts a sandbox whose world runs the estate's v1 pipelines under the
+same change rate, and the four Airflow components (LocalExecutor, ``--parallelism`` task slots) with
+``CONFLUENT_MIGRATION_MANIFEST`` naming the estate. Once the v1 pipelines have run a throughput
+window, it triggers the option's DAG as the UI does and waits for its end. Prints per size the run's
+wall time and outcome, and the write gaps from its ledger (a table's v1 statement stopped to its new
+statement started: the longest, the mean); then the ratios of the largest size to the smallest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow.sdk import ObjectStoragePath
+
+from benchmarks.estate import write_estate
+from confluent_migration.migration.ledger import Ledger
+from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.plans import new_statement_name
+from confluent_migration.migration.report import write_gaps
+from sandbox.alert_receiver import AlertReceiver
+from sandbox.config import SandboxConfig
+from sandbox.demo import OPTIONS
+from sandbox.process import SandboxProcess, free_port
+from sandbox.world.status import wait_until_ready
+from tests.support.airflow_stack import AirflowStack, stack_env
+
+WINDOW_MINUTES = 1  # the run's throughput window (the form's shortest), the same for every size
+
+
+@dataclass
+class Measured:
+    tables: int
+    seconds: float
+    outcome: str
+    gaps: list[float]
+
+    def line(self) -> str:
+        gaps = self.gaps or [float("nan")]
+        return (f"{self.tables:>7} {self.seconds:>9.0f} {max(gaps):>11.1f} {statistics.fmean(gaps):>11.1f}"
+                f"  {self.outcome}")
+
+
+def measure(copies: int, option: str, rate: float, parallelism: int, workdir: Path) -> Measured:
+    """One migration of ``copies`` copies of the estate under the scheduler; its figures."""
+    manifest_path = write_estate(copies, workdir / "estate")
+    manifest = load_manifest(manifest_path)
+    port = free_port()
+    alerts = AlertReceiver(log=workdir / "alerts.log").start()
+    config = SandboxConfig(data_dir=workdir / "sandbox", port=port, world="encarta", changes_per_second=rate,
+                           manifest=manifest_path)
+    env = {**stack_env(workdir, port, alerts), "CONFLUENT_MIGRATION_MANIFEST": str(manifest_path)}
+    dag_id = OPTIONS[option]
+    with SandboxProcess(config) as sandbox, AirflowStack(workdir / "stack", env, parallelism=parallelism) as stack:
+        stack.client.wait_for_dags([dag_id], alive=stack.check_alive)
+        stack.client.unpause(dag_id)
+        wait_until_ready(sandbox.config.url, (config.api_key, config.api_secret), timeout=900)
+        time.sleep(WINDOW_MINUTES * 60)  # a baseline window of running v1 pipelines, as before any migration
+        conf = {"dry_run": False, "confirm": config.database, "criteria_window_minutes": WINDOW_MINUTES}
+        result = stack.client.run(dag_id, conf, timeout=7200, approve="Approve", alive=stack.check_alive)
+    alerts.stop()
+    steps = Ledger(ObjectStoragePath(f"file://{workdir}/ledger"), result.run_id).steps()
+    old = {t.name: t.v1.statement for t in manifest.tables}
+    new = {t.name: new_statement_name(t, result.run_id) for t in manifest.tables}
+    gaps = [g for g in write_gaps(steps, old, new).values() if g is not None]
+    return Measured(len(manifest.tables), result.seconds, result.state, gaps)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, nargs="+", default=[1, 10], help="estate sizes (4 tables per copy)")
+    parser.add_argument("--option", choices=sorted(OPTIONS), default="A", help="option B's approvals are given at once")
+    parser.add_argument("--rate", type=float, default=5.0, help="source changes per second, the same for each size")
+    parser.add_argument("--parallelism", type=int, default=4, help="the executor's task slots")
+    args = parser.parse_args(argv)
+    print(f"option {args.option}, {args.rate:g} changes/s, {args.parallelism} task slots, "
+          f"a {WINDOW_MINUTES}-minute throughput window in every run")
+    print(f"{'tables':>7} {'wall s':>9} {'max gap s':>11} {'mean gap s':>11}  outcome", flush=True)
+    results = []
+    for copies in args.copies:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(measure(copies, args.option, args.rate, args.parallelism, Path(tmp)))
+        print(results[-1].line(), flush=True)
+    small, large = results[0], results[-1]
+    if large is not small and small.gaps and large.gaps:
+        print(f"{large.tables} vs {small.tables} tables: wall time {large.seconds / small.seconds:.1f}x, "
+              f"longest write gap {max(large.gaps) / max(small.gaps):.1f}x, "
+              f"mean write gap {statistics.fmean(large.gaps) / statistics.fmean(small.gaps):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
