@@ -17,9 +17,9 @@ keep their names and topics; consumers change nothing.
    and reprocessing rewrites every row with a real `updated_at` instead of the schema default.
    Each table's stop and start are paired (`level_<n>`, a task group mapped over the level's
    tables), so its write gap does not wait for other tables; a level waits for the level it reads.
-4. **Validation**: caught up (pending records under the threshold), both timestamp columns, column
-   counts equal the v2 DDL's, no `created_at > updated_at` or NULL, row parity with the source,
-   statements RUNNING; success criteria against the baseline. A summary closes every run.
+4. **Validation**: caught up (pending records under the threshold), the columns the v2 DDL adds,
+   column counts equal the v2 DDL's, every row meeting the manifest's `checks` (here
+   `created_at <= updated_at`; NULL fails), row parity with the source, statements RUNNING; success criteria against the baseline. A summary closes every run.
 
 Every change is recorded in the run's ledger as it happens; the Airflow DAG `rollback_migration` undoes it.
 """

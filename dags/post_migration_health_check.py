@@ -5,7 +5,8 @@ Scheduled daily (and triggerable) with the guide's alert thresholds as params: p
 5 minutes, no updates for over 30 minutes, error rate over 1 %, throughput under 80 % of the
 baseline recorded by the latest migration. It also checks that every table has a RUNNING pipeline,
 that its column count equals its DDL's (v2 after a migration; `version` = v1 watches the old
-pipelines) and that no row has `created_at > updated_at` or NULL timestamps. The Metrics API is
+pipelines) and that every row meets the manifest's `checks` (here `created_at <= updated_at`;
+NULL fails); "updates" are the newest values of each table's `freshness` column. The Metrics API is
 asked once per metric for all statements. Every run writes a report linked from its task
 (*Migration report*): the figures of the last 90 checks charted against the thresholds, and this
 check's verdicts. A breach fails the Airflow run and alerts through the webhook connection

@@ -115,11 +115,12 @@ def test_the_combined_reads_of_the_checks_plan_as_one_query_each(v2):
     read (``observe``): counts combined with UNION ALL, one catalog read, newest updates together."""
     tables = [spec.flink_table for spec in MANIFEST.tables]
     source = next(s.flink_table for s in MANIFEST.sources if s.name == "skus")
-    counts = [observe.Count(t) for t in tables] + [observe.timestamp_violations(t) for t in tables]
+    counts = [observe.Count(t) for t in tables] + [observe.violations(s.flink_table, s.checks) for s in MANIFEST.tables]
     counts.append(observe.distinct_keys(source, ["id"]))
     plan = v2.explain(observe.union_all([c.select(i) for i, c in enumerate(counts)]), "the combined counts")
     assert plan.count("TableSourceScan(table=[[default_catalog") >= len(tables) and "Union" in plan
-    newest = v2.explain(observe.union_all([observe.newest_update(i, t) for i, t in enumerate(tables)]), "the newest updates")
+    newest = v2.explain(observe.union_all([observe.newest_update(i, s.flink_table, s.freshness)
+                                           for i, s in enumerate(MANIFEST.tables)]), "the newest updates")
     assert re.search(r"(?i)\bmax\(", newest) and "Union" in newest
     assert "== Optimized Physical Plan ==" in v2.explain(observe.columns_sql(tables), "the catalog read")
 

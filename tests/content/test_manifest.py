@@ -112,6 +112,11 @@ def _delete(field: str) -> Callable[[dict], None]:
         (_set("v2.statement", "Encarta_Skus"), "v2.statement", "is not a valid Confluent statement name"),
         (_set("v2.statement", "a" * 101), "v2.statement", "at most 100 characters"),
         (_set("v2.statement", "encarta-skus-master-v1"), "v2.statement", "is also the statement of skus_master v1"),
+        (_set("checks", ["created_at <= modified_at"]), "checks", "names ['modified_at'], not columns of sql/v2/"),
+        (_set("checks", ["created_at <="]), "checks", "is not a SQL condition"),
+        (_set("checks", "created_at <= updated_at"), "checks", "must be a list of SQL conditions"),
+        (_set("freshness", "modified_at"), "freshness", "'modified_at' is not a column of sql/v2/"),
+        (_set("freshness", 3), "freshness", "must be a column name or null"),
         (_set("v2.sheme", "x"), "v2.sheme", "is not a field"),
         (_set("stateless", True), "stateless", "is not a field"),
     ],
@@ -123,6 +128,29 @@ def test_a_wrong_table_entry_names_the_file_the_table_and_the_field(include, cha
     message = str(error.value)
     assert message.startswith(f"{path}: ") and "table skus_master" in message, message
     assert f"field '{field}'" in message and problem in message, message
+
+
+def test_checks_and_freshness_are_the_manifests_unless_a_table_declares_its_own(include):
+    manifest = load_manifest()
+    assert {(t.checks, t.freshness) for t in manifest.tables} == {(("created_at <= updated_at",), "updated_at")}
+
+    def own(doc: dict) -> None:  # a table whose change adds a nullable column and no timestamp
+        master(doc).update(checks=["id IS NOT NULL", "sku_code <> ''"], freshness=None)
+        doc["tables"]["skus_uoms_agg"]["checks"] = []
+
+    changed = load_manifest(rewrite(include, own))
+    assert changed.table("skus_master").checks == ("id IS NOT NULL", "sku_code <> ''")
+    assert changed.table("skus_master").freshness is None
+    assert changed.table("skus_uoms_agg").checks == () and changed.table("skus_uoms_agg").freshness == "updated_at"
+    assert changed.table("skus_classifications_agg").checks == ("created_at <= updated_at",)
+
+
+def test_a_declared_check_the_v2_ddl_cannot_meet_fails_when_the_manifest_loads(include):
+    path = rewrite(include, lambda doc: doc.update(checks=["created_at <= updated_at", "source_system IS NOT NULL"]))
+    with pytest.raises(ManifestError, match=r"table \w+, field 'checks': 'source_system IS NOT NULL' names "
+                                            r"\['source_system'\], not columns of sql/v2/"):
+        load_manifest(path)
+    load_manifest(path, check_files=False)  # a DAG file's parse reads the fields only
 
 
 def test_a_dag_file_reads_only_the_fields_and_the_first_task_of_a_run_checks_the_files(include, monkeypatch):

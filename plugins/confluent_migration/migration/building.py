@@ -42,7 +42,7 @@ from confluent_migration.migration.params import (
     flink_target,
     migration_params,
 )
-from confluent_migration.migration.plans import plan, table_writers
+from confluent_migration.migration.plans import freshness_columns, plan, table_writers
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
@@ -199,7 +199,7 @@ def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]
     from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
 
     names, minutes = the_plan["old_statements"], the_plan["params"]["criteria"]["window_minutes"]
-    baseline = observe.measure(names, list(the_plan["final_tables"].values()), window_minutes=minutes)
+    baseline = observe.measure(names, freshness_columns(the_plan), window_minutes=minutes)
     flink = FlinkStatementsHook()
     found = [s for s in (flink.find_statement(n) for n in names) if s is not None]
     now, window = datetime.now(timezone.utc), timedelta(minutes=minutes)
@@ -275,7 +275,8 @@ def all_subjects(the_plan: dict[str, Any]) -> list[str]:
 
 def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
                      **context: Any) -> list[dict[str, Any]]:
-    """Both columns, column counts from the v2 DDL, timestamps, parity with the source, statements RUNNING.
+    """The columns the v2 DDL adds, column counts from the v2 DDL, the manifest's checks of every row,
+    parity with the source, statements RUNNING.
 
     :param tables_key: the plan's table map to check (``final_tables``; option B's backfill gates
         check ``dual_write_tables`` before v1 stops)."""
@@ -293,15 +294,17 @@ def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
     errors = rows = 0
     for fact in the_plan["facts"]:
         table = tables[fact["table"]]
-        missing = [c for c in ("created_at", "updated_at") if c not in columns[table]]
-        verdicts.append(judge("missing timestamp columns", table, len(missing), "<=", 0, ", ".join(missing)))
+        missing = [c for c in fact["added_columns"] if c not in columns[table]]
+        verdicts.append(judge("columns the v2 DDL adds, missing", table, len(missing), "<=", 0, ", ".join(missing)))
         verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns[table]) - fact["v2_columns"]), "<=",
                               0, f"{len(columns[table])} columns, the v2 DDL declares {fact['v2_columns']}"))
         count = counted.get(observe.Count(table))
-        if not missing:
-            bad = counted[observe.timestamp_violations(table)]
+        checked = observe.violations(table, fact["checks"]) if fact["checks"] else None
+        if checked in counted:
+            bad = counted[checked]
             errors, rows = errors + bad, rows + count
-            verdicts.append(judge("rows with created_at > updated_at or NULL", table, bad, "<=", 0))
+            verdicts.append(judge("rows failing the manifest's checks", table, bad, "<=", 0,
+                                  " AND ".join(fact["checks"]) + " (NULL fails)"))
         if fact["source_table"] and count is not None:
             keys = counted[observe.distinct_keys(fact["source_table"], fact["primary_key"])]
             gap = abs(count - keys) / max(keys, 1)
@@ -327,8 +330,8 @@ def _gate_counts(fact: dict[str, Any], table: str, columns: dict[str, list[str]]
     if not columns[table]:
         return []
     wanted = [observe.Count(table)]
-    if {"created_at", "updated_at"} <= set(columns[table]):
-        wanted.append(observe.timestamp_violations(table))
+    if fact["checks"] and set(fact["v2_column_names"]) <= set(columns[table]):  # checks name v2 columns only
+        wanted.append(observe.violations(table, fact["checks"]))
     if fact["source_table"]:
         wanted.append(observe.distinct_keys(fact["source_table"], fact["primary_key"]))
     return wanted
@@ -341,7 +344,7 @@ def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str,
     gates = next(reversed(ledger.steps(["gates"])), None)  # the last gates: those of the final tables
     data_errors = tuple(gates.data["data_errors"]) if gates else None
     criteria = SuccessCriteria(**the_plan["params"]["criteria"])
-    after = observe.measure(the_plan["new_statements"], list(the_plan["final_tables"].values()),
+    after = observe.measure(the_plan["new_statements"], freshness_columns(the_plan),
                             window_minutes=criteria.window_minutes, data_errors=data_errors)
     verdicts = criteria.evaluate(Measurements.from_dict(baseline), after)
     result = [v.as_dict() for v in verdicts]

@@ -3,9 +3,9 @@
 For each table of the manifest, the live statements writing it are its pipelines. Their phases
 come from the statements API; pending records and records read from the Metrics API (one query
 per metric for all statements); lag is estimated as pending records / records read per second.
-The tables are checked for timestamp consistency, column counts equal to the DDL's (of the
-expected version, never a hard-coded number) and freshness (time since the newest
-``updated_at``). Throughput is compared with the baseline of the latest migration, when one is
+The tables are checked against the manifest's ``checks`` (conditions every row must meet),
+column counts equal to the DDL's (of the expected version, never a hard-coded number) and freshness
+(time since the newest value of each table's ``freshness`` column). Throughput is compared with the baseline of the latest migration, when one is
 recorded. Every check is recorded as a run of kind ``health`` beside the migrations' runs, its
 reading in the run's header, with a text report and an HTML one that charts the reading against the
 thresholds over the last checks (linked from the task); a breach fails the run (and the on-failure
@@ -24,7 +24,7 @@ from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base, run_ids
-from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.manifest import condition_columns, load_manifest
 from confluent_migration.migration.notify import AlertNotDelivered, WebhookNotifier
 from confluent_migration.migration.params import check_health_params
 
@@ -81,9 +81,12 @@ def check_health(**context: Any) -> str:
     freshness: list[float] = []
     now = datetime.now(timezone.utc)
     columns = observe.columns_of(sql, [spec.flink_table for spec in manifest.tables])
-    stamped = [t for t, names in columns.items() if {"created_at", "updated_at"} <= set(names)]
-    counted = observe.counts(sql, [c for t in stamped for c in (observe.Count(t), observe.timestamp_violations(t))])
-    newest = observe.newest_updates(sql, stamped)
+    # a table's checks and freshness column where its columns have them (the v1 tables may not)
+    checked = {spec.flink_table: observe.violations(spec.flink_table, spec.checks) for spec in manifest.tables
+               if spec.checks and set().union(*map(condition_columns, spec.checks)) <= set(columns[spec.flink_table])}
+    counted = observe.counts(sql, [c for t, check in checked.items() for c in (observe.Count(t), check)])
+    newest = observe.newest_updates(sql, {spec.flink_table: spec.freshness for spec in manifest.tables
+                                          if spec.freshness in columns[spec.flink_table]})
     for spec in manifest.tables:
         writers = [s for s in statements if observe.writes(s, spec.flink_table)]
         running = [s.name for s in writers if s.phase == "RUNNING"]
@@ -94,12 +97,13 @@ def check_health(**context: Any) -> str:
         expected = len(manifest.definition(spec, version).columns)
         verdicts.append(judge("column count - DDL's", spec.name, abs(len(found) - expected), "<=", 0,
                               f"{len(found)} columns, the {version} DDL declares {expected}"))
-        if spec.flink_table in stamped:
-            bad, count = counted[observe.timestamp_violations(spec.flink_table)], counted[observe.Count(spec.flink_table)]
+        if spec.flink_table in checked:
+            bad, count = counted[checked[spec.flink_table]], counted[observe.Count(spec.flink_table)]
             errors, rows = errors + bad, rows + count
-            verdicts.append(judge("rows with created_at > updated_at or NULL", spec.name, bad, "<=", 0))
-            if newest[spec.flink_table] is not None:
-                freshness.append(max(0.0, (now - newest[spec.flink_table]).total_seconds()))
+            verdicts.append(judge("rows failing the manifest's checks", spec.name, bad, "<=", 0,
+                                  " AND ".join(spec.checks) + " (NULL fails)"))
+        if newest.get(spec.flink_table) is not None:
+            freshness.append(max(0.0, (now - newest[spec.flink_table]).total_seconds()))
     names = [n for running in pipelines.values() for n in running]
     pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {}
     throughput = observe.records_per_second(ConfluentMetricsHook(), names)

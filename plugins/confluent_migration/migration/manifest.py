@@ -69,6 +69,8 @@ class TableSpec:
     stateful: bool
     v1: PipelineVersion
     v2: PipelineVersion
+    checks: tuple[str, ...] = ()  # Flink SQL conditions every row must meet after the migration
+    freshness: str | None = None  # the column whose newest value says how fresh the table is
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -160,9 +162,9 @@ def _short(flink_table: str) -> str:
     return flink_table.rsplit(".", 1)[-1]
 
 
-TOP_FIELDS = {"sources", "tables"}
+TOP_FIELDS = {"sources", "tables", "checks", "freshness"}
 SOURCE_FIELDS = {"table", "ddl"}
-TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", *VERSIONS}
+TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", "checks", "freshness", *VERSIONS}
 VERSION_FIELDS = {"ddl", "dml", "schema", "statement"}
 
 
@@ -221,7 +223,8 @@ class _Loader:
         sources = tuple(self.source(name, doc) for name, doc in
                         self.mapping(self.doc.get("sources"), "the manifest", "sources").items())
         table_docs = self.mapping(self.doc.get("tables"), "the manifest", "tables")
-        tables = [self.table(name, doc) for name, doc in table_docs.items()]
+        defaults = self.declared(self.doc, "the manifest", (), None)
+        tables = [self.table(name, doc, defaults) for name, doc in table_docs.items()]
         known = {s.name for s in sources} | {t.name for t in tables}
         for spec in tables:
             unknown = set(spec.reads) - known
@@ -256,6 +259,23 @@ class _Loader:
                 self.check_pipeline(where, prefix + "dml", files.dml, spec.flink_table, spec.reads, spec.stateful,
                                     bool(spec.primary_key))
                 self.exists(files.schema, where, prefix + "schema")
+            self.check_declared(spec, [c.name for c in manifest.definition(spec, "v2").columns])
+
+    def check_declared(self, spec: TableSpec, columns: list[str]) -> None:
+        """The checks and the freshness column name only columns of the v2 DDL (so a check that could
+        not run after the cut-over fails here, before anything changes)."""
+        from sqlglot.errors import ParseError
+
+        where = f"table {spec.name}"
+        for check in spec.checks:
+            try:
+                lacking = sorted(condition_columns(check) - set(columns))
+            except ParseError as err:
+                raise self.error(where, "checks", f"{check!r} is not a SQL condition: {err}") from err
+            if lacking:
+                raise self.error(where, "checks", f"{check!r} names {lacking}, not columns of {spec.v2.ddl}")
+        if spec.freshness and spec.freshness not in columns:
+            raise self.error(where, "freshness", f"{spec.freshness!r} is not a column of {spec.v2.ddl}")
 
     def source(self, name: str, doc: Any) -> SourceSpec:
         where = f"source {name}"
@@ -263,7 +283,22 @@ class _Loader:
         flink_table = self.value(doc, where, "table", str)
         return SourceSpec(name, flink_table, self.file(doc, where, "ddl"))
 
-    def table(self, name: str, doc: Any) -> TableSpec:
+    def declared(self, doc: dict, where: str, checks: tuple[str, ...], freshness: str | None
+                 ) -> tuple[tuple[str, ...], str | None]:
+        """``doc``'s ``checks`` (a list of conditions) and ``freshness`` (a column or null), each
+        defaulting to the given one (the manifest's own, for a table)."""
+        if "checks" in doc:
+            listed = doc["checks"]
+            if not isinstance(listed, list) or not all(isinstance(c, str) and c.strip() for c in listed):
+                raise self.error(where, "checks", f"must be a list of SQL conditions, got {listed!r}")
+            checks = tuple(c.strip() for c in listed)
+        if "freshness" in doc:
+            freshness = doc["freshness"]
+            if freshness is not None and (not isinstance(freshness, str) or not freshness.strip()):
+                raise self.error(where, "freshness", f"must be a column name or null, got {freshness!r}")
+        return checks, freshness
+
+    def table(self, name: str, doc: Any, defaults: tuple[tuple[str, ...], str | None] = ((), None)) -> TableSpec:
         where = f"table {name}"
         doc = self.mapping(doc, where, name, TABLE_FIELDS)
         flink_table = self.value(doc, where, "table", str)
@@ -283,8 +318,9 @@ class _Loader:
                 raise self.error(where, prefix + "statement", f"{statement!r} is not a valid Confluent "
                                  "statement name (lowercase letters, digits, '-' and '.', at most 100 characters)")
             versions[version] = PipelineVersion(ddl, dml, schema, statement)
+        checks, freshness = self.declared(doc, where, *defaults)
         return TableSpec(name, flink_table, value_subject, key_subject, primary_key, reads, stateful,
-                         versions["v1"], versions["v2"])
+                         versions["v1"], versions["v2"], checks, freshness)
 
     def subjects(self, doc: dict, where: str, flink_table: str, keyed: bool) -> tuple[str, str | None]:
         """(value, key) subjects: TopicNameStrategy's, which is what CREATE TABLE registers."""
@@ -335,6 +371,14 @@ class _Loader:
         for spec in tables:
             visit(spec)
         return done
+
+
+def condition_columns(condition: str) -> set[str]:
+    """The column names a SQL condition reads (``created_at <= updated_at``: both)."""
+    import sqlglot
+    from sqlglot import exp
+
+    return {column.name for column in sqlglot.parse_one(condition, read="spark").find_all(exp.Column)}
 
 
 def manifest_path() -> Path:

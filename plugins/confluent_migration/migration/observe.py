@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -67,7 +67,6 @@ def readers(statements: Sequence[Statement], tables: dict[str, str], own: set[st
 # -- table reads: one bounded statement per kind of read, whatever the number of tables ----------------
 
 BATCH = 25  # reads combined into one statement: a bounded number of statements, none of them huge
-TIMESTAMP_VIOLATION = "created_at > updated_at OR created_at IS NULL OR updated_at IS NULL"
 
 
 @dataclass(frozen=True)
@@ -85,8 +84,10 @@ class Count:
         return f"SELECT {label} AS `i`, COUNT(*) AS `n` FROM {source}{f' WHERE {self.where}' if self.where else ''}"
 
 
-def timestamp_violations(flink_table: str) -> Count:
-    return Count(flink_table, TIMESTAMP_VIOLATION)
+def violations(flink_table: str, checks: Sequence[str]) -> Count:
+    """The rows of ``flink_table`` that fail one of ``checks`` (the manifest's conditions; a check
+    that is NULL for a row fails it, as a NULL timestamp fails ``created_at <= updated_at``)."""
+    return Count(flink_table, f"NOT COALESCE({' AND '.join(f'({c})' for c in checks)}, FALSE)")
 
 
 def distinct_keys(flink_table: str, key: Sequence[str]) -> Count:
@@ -141,14 +142,15 @@ def column_names(hook: FlinkSqlHook, flink_table: str) -> list[str]:
     return columns_of(hook, [flink_table])[flink_table]
 
 
-def newest_update(label: int, flink_table: str) -> str:
-    return f"SELECT {label} AS `i`, MAX(`updated_at`) AS `newest` FROM `{flink_table}`"
+def newest_update(label: int, flink_table: str, column: str) -> str:
+    return f"SELECT {label} AS `i`, MAX(`{column}`) AS `newest` FROM `{flink_table}`"
 
 
-def newest_updates(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, datetime | None]:
-    """Each table's newest ``updated_at`` (None: no row), combined into one statement per :data:`BATCH`."""
-    tables = list(dict.fromkeys(flink_tables))
-    found = _combined(hook, [newest_update(label, table) for label, table in enumerate(tables)])
+def newest_updates(hook: FlinkSqlHook, freshness: Mapping[str, str]) -> dict[str, datetime | None]:
+    """Each table's newest value of its freshness column (table -> column; None: no row), combined
+    into one statement per :data:`BATCH`."""
+    tables = list(freshness)
+    found = _combined(hook, [newest_update(label, table, freshness[table]) for label, table in enumerate(tables)])
     return {table: utc_time(found.get(label)) for label, table in enumerate(tables)}
 
 
@@ -244,18 +246,19 @@ def watermark_latency(watermarks: dict[str, float], now: datetime) -> float | No
     return max(0.0, now.timestamp() - min(marks) / 1000)
 
 
-def measure(statements: Sequence[str], flink_tables: Sequence[str], *, window_minutes: int,
+def measure(statements: Sequence[str], freshness: Mapping[str, str | None], *, window_minutes: int,
             data_errors: tuple[int, int] | None = None, sql: FlinkSqlHook | None = None) -> Measurements:
     """Throughput over the last ``window_minutes`` and latency (output watermarks) from the Metrics
-    API, freshness (newest ``updated_at`` of tables that have one) and the error rate (rows with
-    inconsistent timestamps / rows, when ``data_errors`` is given)."""
+    API, freshness (the newest value of each table's freshness column, ``freshness``: table ->
+    column, where the table has it) and the error rate (rows failing the checks / rows, when
+    ``data_errors`` is given)."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.metrics import ConfluentMetricsHook
 
     sql = sql or FlinkSqlHook()
     now = datetime.now(timezone.utc)
-    columns = columns_of(sql, list(flink_tables))
-    newest = newest_updates(sql, [t for t in flink_tables if "updated_at" in columns[t]])
+    columns = columns_of(sql, list(freshness))
+    newest = newest_updates(sql, {t: c for t, c in freshness.items() if c and c in columns[t]})
     freshness = [max(0.0, (now - n).total_seconds()) for n in newest.values() if n is not None]
     errors, rows = data_errors or (0, 0)
     metrics = ConfluentMetricsHook()

@@ -104,12 +104,13 @@ def _threshold_params() -> dict[str, Param]:
                                              "reports no watermark; a missing figure neither passes nor fails)."),
         "error_rate_max_pct": Param(s.error_rate_max * 100, type="number", minimum=0, maximum=100,
                                     title="Error rate at most (%)",
-                                    description="Success criterion: rows with NULL timestamps or created_at > "
-                                                "updated_at, as a % of the rows of the migrated tables."),
+                                    description="Success criterion: rows failing the manifest's checks (e.g. "
+                                                "created_at <= updated_at; NULL fails), as a % of the rows of the "
+                                                "migrated tables."),
         "freshness_max_seconds": Param(s.freshness_max_seconds, type="number", minimum=0,
                                        title="Freshness at most (seconds)",
-                                       description="Success criterion: seconds since the newest updated_at in "
-                                                   "the migrated tables."),
+                                       description="Success criterion: seconds since the newest value of the "
+                                                   "tables' freshness column (the manifest's, e.g. updated_at)."),
         "criteria_window_minutes": Param(s.window_minutes, type="integer", minimum=1,
                                          title="Throughput window (minutes)",
                                          description="The baseline is the old statements' records read per second "
@@ -163,11 +164,12 @@ def health_params() -> dict[str, Param]:
                                  description="Alert when pending records / records read per second exceeds this."),
         "stale_max_seconds": Param(h.stale_max_seconds, type="number", minimum=0,
                                    title="Alert when no updates for (s)",
-                                   description="Alert when the newest updated_at of a table is older than this."),
+                                   description="Alert when the newest value of a table's freshness column (the "
+                                               "manifest's, e.g. updated_at) is older than this."),
         "error_rate_max_pct": Param(h.error_rate_max * 100, type="number", minimum=0, maximum=100,
                                     title="Error rate at most (%)",
-                                    description="Alert when more rows than this have NULL timestamps or "
-                                                "created_at > updated_at."),
+                                    description="Alert when more rows than this fail the manifest's checks "
+                                                "(e.g. created_at <= updated_at; NULL fails)."),
         "throughput_min_pct": Param(h.throughput_min_ratio * 100, type="number", minimum=0,
                                     title="Throughput at least (% of baseline)",
                                     description="Alert when records read per second fall under this % of the "

@@ -74,15 +74,19 @@ def _statement_sql(manifest: Manifest, spec: TableSpec, version: str, renames: d
 
 def table_facts(manifest: Manifest, spec: TableSpec) -> dict[str, Any]:
     """What validation needs of a table: its v2 columns (from the DDL) and where its rows come from."""
-    v2 = manifest.definition(spec, "v2")
+    v1, v2 = manifest.definition(spec, "v1"), manifest.definition(spec, "v2")
     sources = [r for r in spec.reads if r in manifest.source_names]
     source = manifest.sources[manifest.source_names.index(sources[0])] if len(sources) == 1 else None
+    before = {c.name for c in v1.columns}
     return {
         "table": spec.name,
         "flink_table": spec.flink_table,
-        "v1_columns": len(manifest.definition(spec, "v1").columns),
+        "v1_columns": len(v1.columns),
         "v2_columns": len(v2.columns),
         "v2_column_names": [c.name for c in v2.columns],
+        "added_columns": [c.name for c in v2.columns if c.name not in before],  # what the migration adds
+        "checks": list(spec.checks),
+        "freshness": spec.freshness,
         "primary_key": list(spec.primary_key),
         "source_table": source.flink_table if source else None,
         "v1_statement": spec.v1.statement,
@@ -233,6 +237,11 @@ def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
         "new_statements": list(finals.values()) if back else dual,
         "final_tables": {s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
     }
+
+
+def freshness_columns(the_plan: Mapping[str, Any]) -> dict[str, str | None]:
+    """Per final table of a plan (its Flink name): the column whose newest value says how fresh it is."""
+    return {the_plan["final_tables"][fact["table"]]: fact["freshness"] for fact in the_plan["facts"]}
 
 
 def table_writers(the_plan: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -142,7 +142,7 @@ def render_health_report(header: Mapping[str, Any], readings: Sequence[Mapping[s
               {"alert above": limits.get("lag_max_seconds")}),
         lines("Time since the newest update", {"freshness": trend("freshness_seconds")}, "seconds",
               {"alert above": limits.get("stale_max_seconds")}),
-        lines("Rows with created_at > updated_at or NULL", {"error rate": trend("error_rate", 100)}, "%",
+        lines("Rows failing the manifest's checks", {"error rate": trend("error_rate", 100)}, "%",
               {"alert above": 100 * limits.get("error_rate_max", 0)}),
         lines("Throughput", {"records read per second": trend("throughput")}, "records/s", {"alert below": floor}),
     ] if readings else []

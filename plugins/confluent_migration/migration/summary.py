@@ -118,14 +118,16 @@ def render_plan(the_plan: dict[str, Any], state: dict[str, Any] | None, stateful
                 lines.append(f"    stop {s['statement_name']} once readers moved back (retired)")
         external = ((state.get("readers") or {}).get(table) or {}).get("external") or []
         lines.append(f"    external readers: {', '.join(external) if external else 'none found'}")
+        lines.append(f"    adds columns: {', '.join(fact['added_columns']) or 'none'}; every row must meet: "
+                     f"{' AND '.join(fact['checks']) or 'no declared check'}")
         rows = (state.get("rows") or {}).get(table)
         reprocess = f" (reprocesses {rows} rows from the earliest offset)" if rows is not None else ""
         v2 = next((s["statement_name"] for s in starts if s["statement_name"].startswith(prefix)), "the v2 statement")
         lines.append("    expected write gap: " + WRITE_GAP[the_plan["option"]].format(
             v1=fact["v1_statement"], v2=v2, reprocess=reprocess))
     criteria = params["criteria"]
-    lines += ["  checks after the change, per table: both timestamp columns, column count = the v2 DDL's, no "
-              "created_at > updated_at or NULL, row parity with the source within "
+    lines += ["  checks after the change, per table: the columns the v2 DDL adds present, column count = the v2 "
+              "DDL's, every row meets the table's checks (NULL fails), row parity with the source within "
               f"{params['parity_tolerance'] * 100:g} %, writers RUNNING, caught up at <= "
               f"{params['pending_records_threshold']} pending records",
               f"  success criteria against the baseline: throughput >= {criteria['throughput_min_ratio'] * 100:g} % "
