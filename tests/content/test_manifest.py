@@ -3,6 +3,7 @@ file, the table and the field."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from confluent_migration.avro_mapping import value_schema
+from confluent_migration.flink_ddl import parse_create_table
 from confluent_migration.migration.manifest import (
     DEFAULT_MANIFEST,
     MANIFEST_ENV,
@@ -130,6 +133,22 @@ def test_a_wrong_table_entry_names_the_file_the_table_and_the_field(include, cha
     assert f"field '{field}'" in message and problem in message, message
 
 
+@pytest.mark.parametrize("edit, problem", [
+    (lambda f: f.pop(), "has field None of type null where sql/v2/table_skus_master.sql gives 'updated_at'"),
+    (lambda f: f[-1].update(type="string"), "has field 'updated_at' of type \"string\" where"),
+    (lambda f: f.append({"name": "source_system", "type": ["null", "string"], "default": None}),
+     "has field 'source_system' of type [\"null\", \"string\"] where sql/v2/table_skus_master.sql gives None"),
+])
+def test_a_v2_schema_that_disagrees_with_its_v2_ddl_fails_when_the_manifest_loads(include, edit, problem):
+    schema = include / "schemas" / "v2" / "skus_master-value.avsc"
+    doc = json.loads(schema.read_text())
+    edit(doc["fields"])
+    schema.write_text(json.dumps(doc))
+    with pytest.raises(ManifestError) as error:
+        load_manifest(include / "migration.yaml")
+    assert "table skus_master, field 'v2.schema'" in str(error.value) and problem in str(error.value), error.value
+
+
 def test_checks_and_freshness_are_the_manifests_unless_a_table_declares_its_own(include):
     manifest = load_manifest()
     assert {(t.checks, t.freshness) for t in manifest.tables} == {(("created_at <= updated_at",), "updated_at")}
@@ -202,10 +221,12 @@ def small_manifest(tmp_path: Path, pipelines: dict[str, tuple[str, bool]], keyed
     key = ", PRIMARY KEY (k) NOT ENFORCED" if keyed else ""
     tables = {}
     for name, (select, stateful) in pipelines.items():
-        (tmp_path / "sql" / f"table_{name}.sql").write_text(f"CREATE TABLE `p.{name}` (k STRING NOT NULL, v STRING{key})")
+        ddl = f"CREATE TABLE `p.{name}` (k STRING NOT NULL, v STRING{key})"
+        (tmp_path / "sql" / f"table_{name}.sql").write_text(ddl)
         (tmp_path / "sql" / f"fill_{name}.sql").write_text(f"INSERT INTO `p.{name}` {select}")
+        (tmp_path / "sql" / f"{name}.avsc").write_text(json.dumps(value_schema(parse_create_table(ddl))))
         reads = sorted({_short(t) for t in pipeline_facts(f"INSERT INTO x {select}")[1]})
-        version = {"ddl": f"sql/table_{name}.sql", "dml": f"sql/fill_{name}.sql", "schema": "sql/source.sql"}
+        version = {"ddl": f"sql/table_{name}.sql", "dml": f"sql/fill_{name}.sql", "schema": f"sql/{name}.avsc"}
         tables[name] = {"table": f"p.{name}", "subjects": {"value": f"p.{name}-value"} | (
             {"key": f"p.{name}-key"} if keyed else {}), "primary_key": ["k"] if keyed else [], "reads": reads,
             "stateful": stateful, "v1": version | {"statement": f"{name}-v1"}, "v2": version | {"statement": f"{name}-v2"}}

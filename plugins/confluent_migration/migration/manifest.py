@@ -13,6 +13,8 @@ stays fast); the first task of every run loads the manifest with every check.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -260,6 +262,25 @@ class _Loader:
                                     bool(spec.primary_key))
                 self.exists(files.schema, where, prefix + "schema")
             self.check_declared(spec, [c.name for c in manifest.definition(spec, "v2").columns])
+            self.check_schema(manifest, spec)
+
+    def check_schema(self, manifest: Manifest, spec: TableSpec) -> None:
+        """The v2 value schema has the fields, in order and with the types, that the v1 -> v2 DDL
+        evolution registers (Confluent's Flink-to-Avro mapping; a field added NOT NULL gets a default)."""
+        from confluent_migration.avro_mapping import evolved_value_schema
+
+        where, field = f"table {spec.name}", "v2.schema"
+        try:
+            fields = json.loads(manifest.sql(spec.v2.schema)).get("fields")
+        except (ValueError, AttributeError) as err:
+            raise self.error(where, field, f"{spec.v2.schema} is not an Avro record schema: {err}") from err
+        wanted = evolved_value_schema(manifest.definition(spec, "v1"), manifest.definition(spec, "v2"))["fields"]
+        found = [(f.get("name"), f.get("type")) for f in fields or [] if isinstance(f, dict)]
+        pairs = itertools.zip_longest(found, [(f["name"], f["type"]) for f in wanted], fillvalue=(None, None))
+        for (name, kind), (want, want_kind) in pairs:
+            if (name, kind) != (want, want_kind):
+                raise self.error(where, field, f"{spec.v2.schema} has field {name!r} of type {json.dumps(kind)} "
+                                 f"where {spec.v2.ddl} gives {want!r} of type {json.dumps(want_kind)}")
 
     def check_declared(self, spec: TableSpec, columns: list[str]) -> None:
         """The checks and the freshness column name only columns of the v2 DDL (so a check that could
