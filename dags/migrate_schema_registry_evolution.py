@@ -19,7 +19,8 @@ keep their names and topics; consumers change nothing.
    tables), so its write gap does not wait for other tables; a level waits for the level it reads.
 4. **Validation**: caught up (pending records under the threshold), the columns the v2 DDL adds,
    column counts equal the v2 DDL's, every row meeting the manifest's `checks` (here
-   `created_at <= updated_at`; NULL fails), row parity with the source, statements RUNNING; success criteria against the baseline. A summary closes every run.
+   `created_at <= updated_at`; NULL fails), row parity with the source, statements RUNNING;
+   success criteria against the baseline. A summary closes every run.
 
 Every change is recorded in the run's ledger as it happens; the Airflow DAG `rollback_migration` undoes it.
 """

@@ -15,7 +15,8 @@ tables are filled from the earliest offset while v1 keeps serving, then reads sw
    `_v2` aggregates. The v1 statements keep running: nothing stops serving.
 4. **Backfill gates**: the v2 statements caught up (pending records under the threshold), then on
    each `_v2` table: the columns the v2 DDL adds, column counts, every row meeting the manifest's
-   `checks` (here `created_at <= updated_at`; NULL fails), row parity with its source, writers RUNNING. All before any v1 pipeline stops.
+   `checks` (here `created_at <= updated_at`; NULL fails), row parity with its source, writers
+   RUNNING. All before any v1 pipeline stops.
 5. **Switch reads, stop v1 writes**: the project's own downstream statements already read `_v2`.
    Statements outside the project reading the v1 tables are listed; when there are any and the
    param `require_approval` is on (default), a person approves in the UI (Airflow's

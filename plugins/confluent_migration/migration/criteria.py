@@ -71,7 +71,7 @@ class Measurements:
     throughput: float | None = None  # records in per second, all statements
     latency_seconds: float | None = None
     error_rate: float | None = None  # failed records / records (0..1)
-    freshness_seconds: float | None = None  # now - newest updated_at, worst table
+    freshness_seconds: float | None = None  # now - the newest value of the freshness column, worst table
     lag_seconds: float | None = None  # how far behind its sources the slowest statement is
 
     @classmethod
