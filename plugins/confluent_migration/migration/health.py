@@ -5,8 +5,8 @@ come from the statements API; pending records and records read from the Metrics 
 per metric for all statements); lag is estimated as pending records / records read per second.
 The tables are checked against the manifest's ``checks`` (conditions every row must meet),
 column counts equal to the DDL's (of the expected version, never a hard-coded number) and freshness
-(time since the newest value of each table's ``freshness`` column). Throughput is compared with the baseline of the latest migration, when one is
-recorded. Every check is recorded as a run of kind ``health`` beside the migrations' runs, its
+(time since the newest value of each table's ``freshness`` column). Throughput is compared with the
+baseline of the latest migration, when one is recorded. Every check is recorded as a run of kind ``health`` beside the migrations' runs, its
 reading in the run's header, with a text report and an HTML one that charts the reading against the
 thresholds over the last checks (linked from the task); a breach fails the run (and the on-failure
 notifier alerts).

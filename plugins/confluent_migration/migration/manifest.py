@@ -252,19 +252,20 @@ class _Loader:
             self.ddl(source.ddl, f"source {source.name}", "ddl", source.flink_table)
         for spec in manifest.tables:
             where = f"table {spec.name}"
+            definitions = {}  # each DDL read and parsed once, for every check below
             for version in VERSIONS:
                 prefix, files = f"{version}.", spec.version(version)
-                definition = self.ddl(files.ddl, where, prefix + "ddl", spec.flink_table)
+                definitions[version] = definition = self.ddl(files.ddl, where, prefix + "ddl", spec.flink_table)
                 if tuple(definition.primary_key) != spec.primary_key:
                     raise self.error(where, "primary_key", f"{list(spec.primary_key)} but {files.ddl} declares "
                                                            f"PRIMARY KEY {definition.primary_key}")
                 self.check_pipeline(where, prefix + "dml", files.dml, spec.flink_table, spec.reads, spec.stateful,
                                     bool(spec.primary_key))
                 self.exists(files.schema, where, prefix + "schema")
-            self.check_declared(spec, [c.name for c in manifest.definition(spec, "v2").columns])
-            self.check_schema(manifest, spec)
+            self.check_declared(spec, [c.name for c in definitions["v2"].columns])
+            self.check_schema(manifest, spec, definitions["v1"], definitions["v2"])
 
-    def check_schema(self, manifest: Manifest, spec: TableSpec) -> None:
+    def check_schema(self, manifest: Manifest, spec: TableSpec, v1: TableDefinition, v2: TableDefinition) -> None:
         """The v2 value schema has the fields, in order and with the types, that the v1 -> v2 DDL
         evolution registers (Confluent's Flink-to-Avro mapping; a field added NOT NULL gets a default)."""
         from confluent_migration.avro_mapping import evolved_value_schema
@@ -274,7 +275,7 @@ class _Loader:
             fields = json.loads(manifest.sql(spec.v2.schema)).get("fields")
         except (ValueError, AttributeError) as err:
             raise self.error(where, field, f"{spec.v2.schema} is not an Avro record schema: {err}") from err
-        wanted = evolved_value_schema(manifest.definition(spec, "v1"), manifest.definition(spec, "v2"))["fields"]
+        wanted = evolved_value_schema(v1, v2)["fields"]
         found = [(f.get("name"), f.get("type")) for f in fields or [] if isinstance(f, dict)]
         pairs = itertools.zip_longest(found, [(f["name"], f["type"]) for f in wanted], fillvalue=(None, None))
         for (name, kind), (want, want_kind) in pairs:
