@@ -4,7 +4,10 @@ and a level starts only after the level it reads from; the pairs come from the p
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from airflow.task.priority_strategy import validate_and_load_priority_weight_strategy
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
 from confluent_migration.migration.manifest import load_manifest
@@ -26,6 +29,19 @@ def test_each_table_stops_then_starts_in_a_group_of_its_own(dag, level):
     stop, start = dag.get_task(f"{PHASE}.level_{level}.stop_v1"), dag.get_task(f"{PHASE}.level_{level}.start_v2")
     assert isinstance(stop.task_group, MappedTaskGroup) and stop.task_group is start.task_group
     assert stop.task_id in start.upstream_task_ids  # per map index: table i's start waits for table i's stop only
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_a_stopped_table_gets_its_v2_before_another_table_is_stopped(dag, level):
+    """The scheduler queues by priority weight (as it computes it): every start of a level outranks
+    every stop, so with fewer task slots than tables a write gap does not wait behind other stops."""
+    stop, start = dag.get_task(f"{PHASE}.level_{level}.stop_v1"), dag.get_task(f"{PHASE}.level_{level}.start_v2")
+    assert weight(start) > weight(stop)
+    assert weight(stop) == min(weight(t) for t in dag.tasks)
+
+
+def weight(task):
+    return validate_and_load_priority_weight_strategy(task.weight_rule).get_weight(SimpleNamespace(task=task))
 
 
 def test_a_level_starts_after_the_level_it_reads_from_and_after_the_new_schemas(dag):

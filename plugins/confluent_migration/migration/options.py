@@ -122,13 +122,22 @@ def stop_start_pairs(the_plan: dict[str, Any], level: int) -> list[dict[str, Any
             for stop, start in zip(entries["stop"], entries["start"], strict=True)]
 
 
+#: Scheduling weights (absolute): a table whose v1 is stopped gets its v2 before another table's v1
+#: is stopped. With Airflow's default (downstream) weights a stop, upstream of its start, weighs
+#: more, so with fewer task slots than tables every stop of a level ran before any start and a
+#: table's write gap grew with the number of tables.
+STOP_WEIGHT, START_WEIGHT = 1, 1000
+
+
 @task_group
 def replace_table(v1_statement: str, v2_statement: str, sql: str, properties: dict[str, str]) -> None:
     """One table: its v1 statement stopped, then its v2 statement started (each recorded). Returns
     nothing, so dependencies attach to the group (its stop first, its start last)."""
     stopped = StopStatementOperator(task_id="stop_v1", statement_name=v1_statement, poll_interval=poll_seconds(),
-                                    trigger_rule=AFTER_EMPTY_LEVELS, **recorded(STATEMENT_STOPPED, ["statement_name"]))
+                                    trigger_rule=AFTER_EMPTY_LEVELS, weight_rule="absolute",
+                                    priority_weight=STOP_WEIGHT, **recorded(STATEMENT_STOPPED, ["statement_name"]))
     started = SubmitStatementOperator(task_id="start_v2", statement_name=v2_statement, sql=sql, properties=properties,
-                                      poll_interval=poll_seconds(),
+                                      poll_interval=poll_seconds(), weight_rule="absolute",
+                                      priority_weight=START_WEIGHT,
                                       **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"]))
     stopped >> started
