@@ -13,6 +13,7 @@ statement started: the longest, the mean); then the ratios of the largest size t
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -42,6 +43,7 @@ class Measured:
     seconds: float
     outcome: str
     gaps: list[float]
+    steps: dict[str, tuple[int, float, float]]  # task id -> (instances, span s, summed run s)
 
     def line(self) -> str:
         gaps = self.gaps or [float("nan")]
@@ -71,7 +73,29 @@ def measure(copies: int, option: str, rate: float, parallelism: int, workdir: Pa
     old = {t.name: t.v1.statement for t in manifest.tables}
     new = {t.name: new_statement_name(t, result.run_id) for t in manifest.tables}
     gaps = [g for g in write_gaps(steps, old, new).values() if g is not None]
-    return Measured(len(manifest.tables), result.seconds, result.state, gaps)
+    return Measured(len(manifest.tables), result.seconds, result.state, gaps,
+                    task_steps(stack.home / "airflow.db", result.run_id))
+
+
+def task_steps(db: Path, run_id: str) -> dict[str, tuple[int, float, float]]:
+    """Per task of the run (mapped instances together): how many ran, first start to last end, and
+    the sum of their run times, from the metadata database."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT task_id, count(*), (julianday(max(end_date)) - julianday(min(start_date))) * 86400,"
+            " sum(duration) FROM task_instance WHERE run_id = ? AND start_date IS NOT NULL"
+            " GROUP BY task_id ORDER BY min(start_date)", (run_id,)).fetchall()
+    return {task: (n, span or 0.0, run or 0.0) for task, n, span, run in rows}
+
+
+def print_steps(results: list[Measured]) -> None:
+    """Each task's span per size side by side, and its ratio: where the time of a larger estate goes."""
+    small, large = results[0], results[-1]
+    print(f"\n{'task (span s; instances)':<62}" + "".join(f"{m.tables:>14}" for m in (small, large)) + "   ratio")
+    for task, (n, span, _) in large.steps.items():
+        n0, span0, _ = small.steps.get(task, (0, 0.0, 0.0))
+        ratio = f"{span / span0:7.1f}x" if span0 > 0.5 else ""
+        print(f"{task:<62}{span0:>9.1f} ({n0:>2}){span:>9.1f} ({n:>2}){ratio}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{large.tables} vs {small.tables} tables: wall time {large.seconds / small.seconds:.1f}x, "
               f"longest write gap {max(large.gaps) / max(small.gaps):.1f}x, "
               f"mean write gap {statistics.fmean(large.gaps) / statistics.fmean(small.gaps):.1f}x")
+    if large is not small:
+        print_steps(results)
 
 
 if __name__ == "__main__":
