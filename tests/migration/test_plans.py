@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.plan_types import StatementStop
 from confluent_migration.migration.plans import (
     EARLIEST,
     dependency_levels,
@@ -13,6 +14,7 @@ from confluent_migration.migration.plans import (
     retarget,
     startup_properties,
 )
+from tests.support.plans import plan_of
 
 MANIFEST = load_manifest()
 
@@ -35,18 +37,18 @@ def test_stateful_pipelines_reprocess_from_the_earliest_offset_and_stateless_one
 
 
 def test_option_a_replaces_each_v1_statement_by_a_run_scoped_v2_statement_on_the_same_table():
-    a = plan("A", MANIFEST, ["skus_master", "skus_uoms_agg"], "manual__1")
-    assert a["tables"] == ["skus_uoms_agg", "skus_master"]
-    assert a["levels"][0]["stop"] == [{"statement_name": "encarta-skus-uoms-agg-v1"}]
-    start = a["levels"][1]["start"][0]
-    assert start["statement_name"].startswith("skus-master-v2-")
-    assert start["sql"].startswith("INSERT INTO `sbx-uat.encarta.public.skus_master`")
-    assert start["properties"] == EARLIEST
-    assert a["set_compatibility"][0] == {"subject": "sbx-uat.encarta.public.skus_uoms_agg-value",
-                                         "level": "FULL_TRANSITIVE"}
-    facts = {f["table"]: f for f in a["facts"]}
-    assert (facts["skus_master"]["v1_columns"], facts["skus_master"]["v2_columns"]) == (117, 118)
-    assert facts["skus_master"]["source_table"] == "sbx-uat.encarta.public.skus"
+    a = plan_of("A", MANIFEST, ["skus_master", "skus_uoms_agg"], "manual__1")
+    assert a.tables == ("skus_uoms_agg", "skus_master")
+    assert a.levels[0].stop == (StatementStop(statement_name="encarta-skus-uoms-agg-v1"),)
+    start = a.levels[1].start[0]
+    assert start.statement_name.startswith("skus-master-v2-")
+    assert start.sql.startswith("INSERT INTO `sbx-uat.encarta.public.skus_master`")
+    assert start.properties == EARLIEST
+    assert (a.set_compatibility[0].subject, a.set_compatibility[0].level) == (
+        "sbx-uat.encarta.public.skus_uoms_agg-value", "FULL_TRANSITIVE")
+    facts = {f.table: f for f in a.facts}
+    assert (facts["skus_master"].v1_columns, facts["skus_master"].v2_columns) == (117, 118)
+    assert facts["skus_master"].source_table == "sbx-uat.encarta.public.skus"
 
 
 def test_a_pipeline_can_be_validated_before_its_table_has_the_new_columns():
@@ -56,5 +58,7 @@ def test_a_pipeline_can_be_validated_before_its_table_has_the_new_columns():
 
 
 def test_an_unknown_option_is_refused():
+    params = plan_of("A", MANIFEST, ["skus_master"]).params
     with pytest.raises(ValueError, match="unknown migration option 'Z'"):
-        plan("Z", MANIFEST, ["skus_master"], "r")
+        plan("Z", MANIFEST, params, "r")
+
