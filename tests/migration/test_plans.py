@@ -110,7 +110,7 @@ def test_a_plan_from_xcom_with_an_unknown_missing_or_mistyped_field_fails_naming
                                                                           "window_minutes": "5"}}})
     with pytest.raises(PlanError, match="unknown option 'Z'"):
         Plan.from_xcom({**good, "option": "Z"})
-    with pytest.raises(PlanError, match="expected a OptionAPlan, got option B's plan"):
+    with pytest.raises(PlanError, match="expected OptionAPlan, got option B's plan"):
         OptionAPlan.from_xcom(good)
     assert isinstance(OptionBPlan.from_xcom(good), OptionBPlan)
 

@@ -146,7 +146,7 @@ class Plan:
         if kind is None:
             raise PlanError(f"plan: unknown option {option!r}; known: {sorted(PLAN_TYPES)}")
         if not issubclass(kind, cls):
-            raise PlanError(f"plan: expected a {cls.__name__}, got option {option}'s plan")
+            raise PlanError(f"plan: expected {cls.__name__}, got option {option}'s plan")
         return _build(kind, {k: v for k, v in value.items() if k != "option"}, "plan")
 
     def starts(self) -> list[StatementStart]:
@@ -173,7 +173,7 @@ class Plan:
         """Per final table (its Flink name): the column whose newest value says how fresh it is."""
         return {self.final_tables[f.table]: f.freshness for f in self.facts}
 
-    def readers_writers(self) -> tuple[str, ...]:
+    def writers_after_cut_over(self) -> tuple[str, ...]:
         """The statements writing what readers read right after the cut-over."""
         return self.new_statements
 
@@ -181,7 +181,7 @@ class Plan:
         """Per table: the statement that wrote it before the run, and the one writing what its
         readers read after the cut-over (option B's dual-write statement, else the new statement)."""
         return (dict(zip(self.tables, self.old_statements, strict=True)),
-                dict(zip(self.tables, self.readers_writers(), strict=True)))
+                dict(zip(self.tables, self.writers_after_cut_over(), strict=True)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,7 +236,7 @@ class OptionBPlan(Plan, Recreation):
     def table_maps(self) -> tuple[dict[str, str], ...]:
         return self.v1_tables, self.dual_write_tables, self.final_tables
 
-    def readers_writers(self) -> tuple[str, ...]:
+    def writers_after_cut_over(self) -> tuple[str, ...]:
         return self.dual_write_statements
 
 

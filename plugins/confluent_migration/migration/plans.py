@@ -40,6 +40,7 @@ from confluent_migration.statements import statement_name
 
 if TYPE_CHECKING:
     from confluent_migration.migration.manifest import Manifest, TableSpec
+
 FULL_TRANSITIVE = "FULL_TRANSITIVE"
 EARLIEST = {"sql.tables.scan.startup.mode": "earliest-offset"}
 V2_SUFFIX = "_v2"
