@@ -101,7 +101,7 @@ def test_a_wrong_field_fails_where_the_plan_is_built():
 def test_a_plan_from_xcom_with_an_unknown_missing_or_mistyped_field_fails_naming_it():
     good = plan_of("B", MANIFEST, ["skus_master"]).to_xcom()
     unknown = {**good, "levels": [{**good["levels"][0], "stops": []}, *good["levels"][1:]]}
-    with pytest.raises(PlanError, match=r"plan.levels\[0\] \(Level\): unknown fields \['stops'\]"):
+    with pytest.raises(PlanError, match=r"plan.levels\[0\] \(StartLevel\): unknown fields \['stops'\]"):
         Plan.from_xcom(unknown)
     with pytest.raises(PlanError, match=r"plan \(OptionBPlan\): missing fields \['final_names'\]"):
         Plan.from_xcom({k: v for k, v in good.items() if k != "final_names"})

@@ -14,7 +14,7 @@ from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.options import upstream_running
 from confluent_migration.migration.outcome import unwritten_tables, what_next
-from confluent_migration.migration.plan_types import Level, StatementStart
+from confluent_migration.migration.plan_types import StatementStart, StopStartLevel
 from tests.plugins.conftest import ddl, unique
 from tests.support.plans import plan_of
 
@@ -38,8 +38,8 @@ def test_a_level_is_not_cut_over_while_an_upstream_v2_statement_failed_after_run
     hook.submit_statement(name, f"INSERT INTO `{sink}` SELECT id, label FROM `{source}`")
     wait_for(hook, name, "RUNNING")
     start = StatementStart(statement_name=name, sql="", properties={})
-    plan = replace(plan_of("A", MANIFEST, MANIFEST.names), levels=(Level(stop=(), start=(start,)),
-                                                                    Level(stop=(), start=()))).to_xcom()
+    plan = replace(plan_of("A", MANIFEST, MANIFEST.names), levels=(StopStartLevel(stop=(), start=(start,)),
+                                                                    StopStartLevel(stop=(), start=()))).to_xcom()
     assert upstream_running(plan, 1) == [name]
     assert upstream_running(plan, 0) == []
 

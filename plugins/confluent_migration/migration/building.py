@@ -43,7 +43,15 @@ from confluent_migration.migration.params import (
     flink_target,
     migration_params,
 )
-from confluent_migration.migration.plan_types import Plan, PlanError, TableFacts, check_path, plain, plan_type
+from confluent_migration.migration.plan_types import (
+    Plan,
+    PlanError,
+    StopStartLevel,
+    TableFacts,
+    check_path,
+    plain,
+    plan_type,
+)
 from confluent_migration.migration.plans import plan
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
@@ -232,7 +240,7 @@ def print_plan(plan_xcom: dict[str, Any]) -> None:
             continue
         print(f"  {key}: {value}")
     for n, level in enumerate(the_plan.levels):
-        for stop in level.stop:
+        for stop in level.stop if isinstance(level, StopStartLevel) else ():
             print(f"  level {n} stop: {stop.statement_name}")
         for start in level.start:
             print(f"  level {n} start: {start.statement_name} {start.properties}\n{start.sql}")

@@ -19,7 +19,7 @@ from airflow.sdk import TaskGroup, task, task_group
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import recorded
 from confluent_migration.errors import StatementFailedError
-from confluent_migration.migration.plan_types import Plan
+from confluent_migration.migration.plan_types import InPlacePlan, Plan
 from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.rollback import (
     COMPATIBILITY_SET,
@@ -118,7 +118,7 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
 
 def stop_start_pairs(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
     """Each table of a level as the arguments of :func:`replace_table`: its v1 statement, its v2 one."""
-    entries = Plan.from_xcom(plan_xcom).levels[level]
+    entries = InPlacePlan.from_xcom(plan_xcom).levels[level]
     return [{"v1_statement": stop.statement_name, "v2_statement": start.statement_name,
              "sql": start.sql, "properties": start.properties}
             for stop, start in zip(entries.stop, entries.start, strict=True)]

@@ -7,7 +7,8 @@ the wrong type, naming where. Mapped operators expand over lists of the plan (th
 :func:`check_path` checks such a path against these types when a DAG file is parsed.
 
 Each option has its own type (:class:`OptionAPlan`, :class:`OptionBPlan`, :class:`OptionCPlan`)
-on the fields every option has (:class:`Plan`); the XCom form carries ``option`` to pick it.
+on the fields every option has (:class:`Plan`; :class:`InPlacePlan` for A and C, which stop each
+v1 statement per level); the XCom form carries ``option`` to pick it.
 """
 
 from __future__ import annotations
@@ -61,11 +62,17 @@ class StatementStart:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Level:
-    """One dependency level: the statements stopped (downstream first across levels) and started."""
+class StartLevel:
+    """The statements started at one dependency level."""
+
+    start: tuple[StatementStart, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopStartLevel(StartLevel):
+    """One dependency level's v1 statements stopped (downstream first across levels) and its v2 ones started."""
 
     stop: tuple[StatementStop, ...]
-    start: tuple[StatementStart, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,10 +88,10 @@ class Schema:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SchemaCheck:
-    subject: str
-    schema: str
-    level: str | None  # None: the subject's own level
+class SchemaCheck(Schema):
+    """A schema checked under a compatibility level (not the subject's own)."""
+
+    level: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,9 +131,9 @@ class Plan:
     params: RunParams
     tables: tuple[str, ...]
     facts: tuple[TableFacts, ...]
-    check_schemas: tuple[SchemaCheck, ...]
+    check_schemas: tuple[Schema, ...]
     validate_queries: tuple[DryRun, ...]
-    levels: tuple[Level, ...]
+    levels: tuple[StartLevel, ...]
     new_statements: tuple[str, ...]
     old_statements: tuple[str, ...]
     final_tables: dict[str, str]
@@ -155,7 +162,7 @@ class Plan:
 
     def stops(self) -> list[StatementStop]:
         """Every v1 statement the run stops."""
-        return [s for level in self.levels for s in level.stop]
+        raise NotImplementedError
 
     def table_maps(self) -> tuple[dict[str, str], ...]:
         """Per table, its Flink name in each role the plan gives it (the final one here)."""
@@ -185,7 +192,19 @@ class Plan:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptionAPlan(Plan):
+class InPlacePlan(Plan):
+    """Options A and C: the tables keep their names; per level each v1 statement is stopped and its
+    v2 statement started; the v2 schemas are checked under a compatibility level."""
+
+    check_schemas: tuple[SchemaCheck, ...]
+    levels: tuple[StopStartLevel, ...]
+
+    def stops(self) -> list[StatementStop]:
+        return [s for level in self.levels for s in level.stop]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionAPlan(InPlacePlan):
     """Schema Registry evolution: the value subjects evolved, then each v1 statement replaced."""
 
     option: ClassVar[str] = OPTION_A
@@ -204,7 +223,7 @@ class Recreation:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptionCPlan(Plan, Recreation):
+class OptionCPlan(InPlacePlan, Recreation):
     """Maintenance window: stops, then each table recreated, then the v2 starts."""
 
     option: ClassVar[str] = OPTION_C
@@ -223,7 +242,7 @@ class OptionBPlan(Plan, Recreation):
     dual_write_statements: tuple[str, ...]
     dual_write_tables: dict[str, str]
     v1_tables: dict[str, str]
-    return_levels: tuple[Level, ...]
+    return_levels: tuple[StartLevel, ...]
     retire_statements: tuple[StatementStop, ...]
     retire_tables: tuple[TableStatement, ...]
 
@@ -231,7 +250,7 @@ class OptionBPlan(Plan, Recreation):
         return super().starts() + [s for level in self.return_levels for s in level.start]
 
     def stops(self) -> list[StatementStop]:
-        return super().stops() + list(self.stop_v1)
+        return list(self.stop_v1)
 
     def table_maps(self) -> tuple[dict[str, str], ...]:
         return self.v1_tables, self.dual_write_tables, self.final_tables

@@ -22,7 +22,6 @@ from confluent_migration.migration.plan_types import (
     Backup,
     Compatibility,
     DryRun,
-    Level,
     OptionAPlan,
     OptionBPlan,
     OptionCPlan,
@@ -30,8 +29,10 @@ from confluent_migration.migration.plan_types import (
     Recreation,
     Schema,
     SchemaCheck,
+    StartLevel,
     StatementStart,
     StatementStop,
+    StopStartLevel,
     TableFacts,
     TableStatement,
     plan_type,
@@ -121,11 +122,17 @@ def v2_queries(manifest: Manifest, specs: Sequence[TableSpec]) -> tuple[DryRun, 
     return tuple(DryRun(sql=query_of(manifest.sql(s.v2.dml)), acts_on=f"{s.name} v2 pipeline") for s in specs)
 
 
-def planned_levels(levels: Sequence[Sequence[TableSpec]], start: Callable[[TableSpec], StatementStart], *,
-                   stop_v1: bool) -> tuple[Level, ...]:
-    """Per dependency level: each table's v1 statement stopped (when ``stop_v1``), ``start(table)`` started."""
-    return tuple(Level(stop=tuple(StatementStop(statement_name=s.v1.statement) for s in level) if stop_v1 else (),
-                       start=tuple(start(s) for s in level)) for level in levels)
+def level_starts(levels: Sequence[Sequence[TableSpec]],
+                 start: Callable[[TableSpec], StatementStart]) -> tuple[StartLevel, ...]:
+    """Per dependency level: ``start(table)`` of each table started."""
+    return tuple(StartLevel(start=tuple(start(s) for s in level)) for level in levels)
+
+
+def level_replacements(levels: Sequence[Sequence[TableSpec]],
+                       start: Callable[[TableSpec], StatementStart]) -> tuple[StopStartLevel, ...]:
+    """Per dependency level: each table's v1 statement stopped, ``start(table)`` started."""
+    return tuple(StopStartLevel(stop=tuple(StatementStop(statement_name=s.v1.statement) for s in level),
+                                start=tuple(start(s) for s in level)) for level in levels)
 
 
 def v2_start(manifest: Manifest, spec: TableSpec, name: str, *, replaces: str | None = None,
@@ -153,8 +160,8 @@ def plan_option_a(manifest: Manifest, params: RunParams, run_id: str) -> OptionA
                             for s in specs),
         register_schemas=tuple(Schema(subject=s.value_subject, schema=str(s.v2.schema)) for s in specs),
         validate_queries=v2_queries(manifest, specs),
-        levels=planned_levels(dependency_levels(manifest, specs), lambda s: v2_start(
-            manifest, s, new_statement_name(s, run_id), replaces=s.v1.statement), stop_v1=True),
+        levels=level_replacements(dependency_levels(manifest, specs), lambda s: v2_start(
+            manifest, s, new_statement_name(s, run_id), replaces=s.v1.statement)),
         new_statements=tuple(new_statement_name(s, run_id) for s in specs),
         final_tables={s.name: s.flink_table for s in specs},
     )
@@ -208,8 +215,8 @@ def plan_option_c(manifest: Manifest, params: RunParams, run_id: str) -> OptionC
         check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=str(s.v2.schema), level=FULL_TRANSITIVE)
                             for s in specs),
         validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
-        levels=planned_levels(dependency_levels(manifest, specs), lambda s: v2_start(
-            manifest, s, new_statement_name(s, run_id)), stop_v1=True),
+        levels=level_replacements(dependency_levels(manifest, specs), lambda s: v2_start(
+            manifest, s, new_statement_name(s, run_id))),
         new_statements=tuple(new_statement_name(s, run_id) for s in specs),
         final_tables={s.name: s.flink_table for s in specs},
         **vars(recreation),
@@ -246,22 +253,21 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str) -> OptionB
         **shared_facts(manifest, specs),
         final_names=final_names,
         # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
-        check_schemas=tuple(SchemaCheck(subject=v2_table(s.flink_table) + "-value", schema=str(s.v2.schema),
-                                        level=None) for s in specs),
+        check_schemas=tuple(Schema(subject=v2_table(s.flink_table) + "-value", schema=str(s.v2.schema))
+                            for s in specs),
         validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
         creates=tuple(TableStatement(table=renames[s.flink_table], statement_name=statement_name(s.name, "2-ddl-v2",
                                                                                                  run_id),
                                      sql=retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";"))
                       for s in specs),
-        levels=planned_levels(levels, lambda s: v2_start(manifest, s, new_statement_name(s, run_id), renames=renames),
-                              stop_v1=False),
+        levels=level_starts(levels, lambda s: v2_start(manifest, s, new_statement_name(s, run_id), renames=renames)),
         stop_v1=tuple(StatementStop(statement_name=s.v1.statement) for s in specs),
         dual_write_statements=dual,
         dual_write_tables={s.name: renames[s.flink_table] for s in specs},
         v1_tables={s.name: s.flink_table for s in specs},
         **vars(recreation),
-        return_levels=planned_levels([[s for s in level if s in returned] for level in levels],
-                                     lambda s: v2_start(manifest, s, finals[s.name]), stop_v1=False),
+        return_levels=level_starts([[s for s in level if s in returned] for level in levels],
+                                   lambda s: v2_start(manifest, s, finals[s.name])),
         retire_statements=tuple(StatementStop(statement_name=n) for n in dual) if back else (),
         retire_tables=tuple(TableStatement(table=renames[s.flink_table], sql=f"DROP TABLE `{renames[s.flink_table]}`",
                                            statement_name=statement_name(s.name, "2-retire", run_id))
