@@ -12,8 +12,9 @@ from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.options import stop_start_pairs
-from confluent_migration.migration.plans import OPTION_A, plan
+from confluent_migration.migration.plans import OPTION_A
 from tests.dags.structure import load_dag, upstream_closure
+from tests.support.plans import plan_of
 
 DAG_ID = "migrate_schema_registry_evolution"
 PHASE = "phase_3_replace_pipelines"
@@ -54,11 +55,11 @@ def test_a_level_starts_after_the_level_it_reads_from_and_after_the_new_schemas(
 
 def test_the_pairs_match_each_v1_statement_with_the_v2_statement_of_its_table():
     manifest = load_manifest()
-    the_plan = plan(OPTION_A, manifest, [t.name for t in manifest.tables], "manual__r1")
-    for n, level in enumerate(the_plan["levels"]):
-        pairs = stop_start_pairs(the_plan, n)
-        assert [p["v1_statement"] for p in pairs] == [s["statement_name"] for s in level["stop"]]
-        for pair, start in zip(pairs, level["start"], strict=True):
+    the_plan = plan_of(OPTION_A, manifest, [t.name for t in manifest.tables])
+    for n, level in enumerate(the_plan.levels):
+        pairs = stop_start_pairs(the_plan.to_xcom(), n)
+        assert [p["v1_statement"] for p in pairs] == [s.statement_name for s in level.stop]
+        for pair, start in zip(pairs, level.start, strict=True):
             table = next(t for t in manifest.tables if t.v1.statement == pair["v1_statement"])
-            assert pair["v2_statement"] == start["statement_name"] and table.name.replace("_", "-") in start["statement_name"]
-            assert (pair["sql"], pair["properties"]) == (start["sql"], start["properties"])
+            assert pair["v2_statement"] == start.statement_name and table.name.replace("_", "-") in start.statement_name
+            assert (pair["sql"], pair["properties"]) == (start.sql, start.properties)

@@ -10,8 +10,9 @@ import pytest
 from confluent_migration.migration.dual_write import approval_needed
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.params import ParamError, check_migration_params
-from confluent_migration.migration.plans import EARLIEST, OPTION_B, plan, v2_table
+from confluent_migration.migration.plans import EARLIEST, OPTION_B, v2_table
 from tests.dags.structure import load_dag, upstream_closure
+from tests.support.plans import plan_of
 
 DAG_ID = "migrate_zero_downtime_dual_write"
 MANIFEST = load_manifest()
@@ -71,45 +72,45 @@ def test_approval_is_needed_only_for_external_readers_and_when_required():
 
 
 def test_the_plan_creates_v2_tables_and_the_downstream_pipeline_reads_them():
-    the_plan = plan(OPTION_B, MANIFEST, MANIFEST.names, "manual__2026-01-01", {"final_names": "v2"})
+    the_plan = plan_of(OPTION_B, MANIFEST, MANIFEST.names, "manual__2026-01-01", final_names="v2")
     specs = MANIFEST.in_dependency_order()
-    assert [c["table"] for c in the_plan["creates"]] == [v2_table(s.flink_table) for s in specs]
-    for create, spec in zip(the_plan["creates"], specs):
-        assert f"`{v2_table(spec.flink_table)}`" in create["sql"] and f"`{spec.flink_table}`" not in create["sql"]
-    starts = [entry for level in the_plan["levels"] for entry in level["start"]]
-    assert all(entry["properties"] == EARLIEST for entry in starts)
-    master = next(e for e in starts if "skus-master" in e["statement_name"])
+    assert [c.table for c in the_plan.creates] == [v2_table(s.flink_table) for s in specs]
+    for create, spec in zip(the_plan.creates, specs):
+        assert f"`{v2_table(spec.flink_table)}`" in create.sql and f"`{spec.flink_table}`" not in create.sql
+    starts = [entry for level in the_plan.levels for entry in level.start]
+    assert all(entry.properties == EARLIEST for entry in starts)
+    master = next(e for e in starts if "skus-master" in e.statement_name)
     for spec in specs:
         if spec.name != "skus_master":
-            assert f"`{v2_table(spec.flink_table)}`" in master["sql"]
-    assert the_plan["stop_v1"] == [{"statement_name": s.v1.statement} for s in specs]
-    assert the_plan["final_tables"] == the_plan["dual_write_tables"] == {s.name: v2_table(s.flink_table) for s in specs}
-    assert the_plan["new_statements"] == the_plan["dual_write_statements"]
-    assert not any(the_plan[k] for k in ("backups", "drops", "recreates", "retire_statements", "retire_tables"))
-    assert not any(level["start"] for level in the_plan["return_levels"])
+            assert f"`{v2_table(spec.flink_table)}`" in master.sql
+    assert [s.statement_name for s in the_plan.stop_v1] == [s.v1.statement for s in specs]
+    assert the_plan.final_tables == the_plan.dual_write_tables == {s.name: v2_table(s.flink_table) for s in specs}
+    assert the_plan.new_statements == the_plan.dual_write_statements
+    assert not any((the_plan.backups, the_plan.drops, the_plan.recreates, the_plan.retire_statements,
+                    the_plan.retire_tables))
+    assert len(the_plan.return_levels) == len(the_plan.levels) and not any(l.start for l in the_plan.return_levels)
 
 
 def test_the_plan_for_original_names_recreates_each_v1_table_behind_a_backup_and_retires_v2():
-    the_plan = plan(OPTION_B, MANIFEST, MANIFEST.names, "manual__2026-01-01")  # final_names=original: default
+    the_plan = plan_of(OPTION_B, MANIFEST, MANIFEST.names, "manual__2026-01-01")  # final_names=original: default
     specs = MANIFEST.in_dependency_order()
     originals = [s.flink_table for s in specs]
-    assert [b["table"] for b in the_plan["backups"]] == [d["table"] for d in the_plan["drops"]] \
-        == [c["table"] for c in the_plan["recreates"]] == originals
-    for spec, create in zip(specs, the_plan["recreates"]):
-        assert create["sql"] == MANIFEST.sql(spec.v2.ddl).strip().rstrip(";")
-    finals = [e for level in the_plan["return_levels"] for e in level["start"]]
-    assert [e["statement_name"] for e in finals] == the_plan["new_statements"]
-    assert not set(the_plan["new_statements"]) & set(the_plan["dual_write_statements"])
-    master = next(e for e in finals if "skus-master" in e["statement_name"])
-    assert "_v2`" not in master["sql"] and all(e["properties"] == EARLIEST for e in finals)
-    assert the_plan["final_tables"] == {s.name: s.flink_table for s in specs}
-    assert [r["statement_name"] for r in the_plan["retire_statements"]] == the_plan["dual_write_statements"]
-    assert [r["sql"] for r in the_plan["retire_tables"]] == [f"DROP TABLE `{v2_table(t)}`" for t in originals]
-    names = [c["statement_name"] for c in the_plan["creates"] + the_plan["recreates"] + the_plan["retire_tables"]]
+    assert [b.table for b in the_plan.backups] == [d.table for d in the_plan.drops] \
+        == [c.table for c in the_plan.recreates] == originals
+    for spec, create in zip(specs, the_plan.recreates):
+        assert create.sql == MANIFEST.sql(spec.v2.ddl).strip().rstrip(";")
+    finals = [e for level in the_plan.return_levels for e in level.start]
+    assert tuple(e.statement_name for e in finals) == the_plan.new_statements
+    assert not set(the_plan.new_statements) & set(the_plan.dual_write_statements)
+    master = next(e for e in finals if "skus-master" in e.statement_name)
+    assert "_v2`" not in master.sql and all(e.properties == EARLIEST for e in finals)
+    assert the_plan.final_tables == {s.name: s.flink_table for s in specs}
+    assert tuple(r.statement_name for r in the_plan.retire_statements) == the_plan.dual_write_statements
+    assert [r.sql for r in the_plan.retire_tables] == [f"DROP TABLE `{v2_table(t)}`" for t in originals]
+    names = [c.statement_name for c in the_plan.creates + the_plan.recreates + the_plan.retire_tables]
     assert len(set(names)) == len(names)
-    validated = [q["sql"] for q in the_plan["validate_queries"]]
-    assert all(d["sql"] in validated and c["sql"] in validated for d, c in zip(the_plan["drops"],
-                                                                           the_plan["recreates"]))
+    validated = [q.sql for q in the_plan.validate_queries]
+    assert all(d.sql in validated and c.sql in validated for d, c in zip(the_plan.drops, the_plan.recreates))
 
 
 def test_final_names_is_checked_before_anything_changes():

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from confluent_migration.migration.manifest import load_manifest
-from confluent_migration.migration.plans import OPTION_C, backup_table_name, plan
+from confluent_migration.migration.plans import OPTION_C, backup_table_name
 from tests.dags.structure import load_dag, upstream_closure
+from tests.support.plans import plan_of
 
 DAG_ID = "migrate_maintenance_window_recreate"
 
@@ -39,16 +40,14 @@ def test_the_window_wait_is_deferrable_and_offered_in_the_form(dag):
 
 def test_the_plan_backs_up_drops_and_creates_every_table_and_validates_the_ddl():
     manifest = load_manifest()
-    the_plan = plan(OPTION_C, manifest, manifest.names, "manual__2026-01-01")
-    assert [b["table"] for b in the_plan["backups"]] == [d["table"] for d in the_plan["drops"]] \
-        == [c["table"] for c in the_plan["recreates"]] == [s.flink_table for s in manifest.in_dependency_order()]
-    for spec, backup in zip(manifest.in_dependency_order(), the_plan["backups"]):
-        assert backup["backup_table"] == backup_table_name(spec.flink_table, "manual__2026-01-01")
-        assert backup["backup_table"].startswith(f"{spec.flink_table}_backup_")
-        assert backup["ddl"] == manifest.sql(spec.v1.ddl).strip().rstrip(";")
-    validated = [q["sql"] for q in the_plan["validate_queries"]]
-    assert all(d["sql"] in validated and c["sql"] in validated for d, c in zip(the_plan["drops"],
-                                                                           the_plan["recreates"]))
-    assert all(s["properties"] == {"sql.tables.scan.startup.mode": "earliest-offset"}
-               for level in the_plan["levels"] for s in level["start"])
-    assert "register_schemas" not in the_plan and "set_compatibility" not in the_plan
+    the_plan = plan_of(OPTION_C, manifest, manifest.names, "manual__2026-01-01")
+    assert [b.table for b in the_plan.backups] == [d.table for d in the_plan.drops] \
+        == [c.table for c in the_plan.recreates] == [s.flink_table for s in manifest.in_dependency_order()]
+    for spec, backup in zip(manifest.in_dependency_order(), the_plan.backups):
+        assert backup.backup_table == backup_table_name(spec.flink_table, "manual__2026-01-01")
+        assert backup.backup_table.startswith(f"{spec.flink_table}_backup_")
+        assert backup.ddl == manifest.sql(spec.v1.ddl).strip().rstrip(";")
+    validated = [q.sql for q in the_plan.validate_queries]
+    assert all(d.sql in validated and c.sql in validated for d, c in zip(the_plan.drops, the_plan.recreates))
+    assert all(s.properties == {"sql.tables.scan.startup.mode": "earliest-offset"} for s in the_plan.starts())
+    assert not hasattr(the_plan, "register_schemas") and not hasattr(the_plan, "set_compatibility")

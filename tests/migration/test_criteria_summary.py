@@ -103,19 +103,17 @@ def test_the_summary_shows_steps_gates_and_an_unfinished_step():
 
 def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
     from confluent_migration.migration.manifest import load_manifest
-    from confluent_migration.migration.params import check_migration_params
-    from confluent_migration.migration.plans import plan
     from confluent_migration.migration.summary import render_plan
+    from tests.support.plans import plan_of
 
     manifest = load_manifest()
     master = manifest.table("skus_master")
     stateful = {t.name: t.stateful for t in manifest.tables}
     state = {"readers": {"skus_master": {"external": ["bi-report"]}}, "rows": {"skus_master": 1200},
              "subjects": {master.value_subject: {"versions": [1]}}}
-    params = check_migration_params({"tables": ["skus_master"]}, manifest, None).as_dict()
-    option_a = {**plan("A", manifest, ["skus_master"], "manual__r1", {}), "params": params}
+    option_a = plan_of("A", manifest, ["skus_master"])
     text = render_plan(option_a, state, stateful)
-    v2 = option_a["new_statements"][0]
+    v2 = option_a.new_statements[0]
     for line in (f"register the v2 schema on {master.value_subject} (latest now v1)",
                  f"set compatibility of {master.value_subject} to FULL_TRANSITIVE",
                  f"stop {master.v1.statement} (offsets recorded",
@@ -124,21 +122,22 @@ def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
                  f"expected write gap: no new rows from the stop of {master.v1.statement} until {v2} has caught up "
                  "(reprocesses 1200 rows", "row parity with the source within 1 %", "throughput >= 95 %"):
         assert line in text, text
-    option_c = {**plan("C", manifest, ["skus_master"], "manual__r1", {}), "params": params}
+    option_c = plan_of("C", manifest, ["skus_master"])
     text = render_plan(option_c, None, stateful)
-    backup = option_c["backups"][0]
-    assert f"back up table `{master.flink_table}` into `{backup['backup_table']}` (counts verified)" in text
+    backup = option_c.backups[0]
+    assert f"back up table `{master.flink_table}` into `{backup.backup_table}` (counts verified)" in text
     assert f"drop table `{master.flink_table}`" in text and "external readers: none found" in text
 
 
 def test_each_options_plan_names_each_tables_writer_before_and_after_the_cut_over():
     from confluent_migration.migration.manifest import load_manifest
-    from confluent_migration.migration.plans import new_statement_name, plan, table_writers
+    from confluent_migration.migration.plans import new_statement_name
+    from tests.support.plans import plan_of
 
     manifest = load_manifest()
     tables = [t.name for t in manifest.tables]
     for option, options in (("A", {}), ("B", {"final_names": "original"}), ("B", {"final_names": "v2"}), ("C", {})):
-        old, new = table_writers(plan(option, manifest, tables, "manual__r1", options))
+        old, new = plan_of(option, manifest, tables, **options).table_writers()
         assert old == {t.name: t.v1.statement for t in manifest.tables}, option
         assert new == {t.name: new_statement_name(t, "manual__r1") for t in manifest.tables}, option
 

@@ -7,12 +7,18 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import replace
 
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.errors import StatementFailedError
+from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.options import upstream_running
 from confluent_migration.migration.outcome import unwritten_tables, what_next
+from confluent_migration.migration.plan_types import StatementStart, StopStartLevel
 from tests.plugins.conftest import ddl, unique
+from tests.support.plans import plan_of
+
+MANIFEST = load_manifest()
 
 
 def wait_for(hook: FlinkStatementsHook, name: str, phase: str) -> None:
@@ -31,7 +37,9 @@ def test_a_level_is_not_cut_over_while_an_upstream_v2_statement_failed_after_run
     hook, name = FlinkStatementsHook(), unique("up-v2")
     hook.submit_statement(name, f"INSERT INTO `{sink}` SELECT id, label FROM `{source}`")
     wait_for(hook, name, "RUNNING")
-    plan = {"levels": [{"start": [{"statement_name": name}]}, {"start": []}]}
+    start = StatementStart(statement_name=name, sql="", properties={})
+    plan = replace(plan_of("A", MANIFEST, MANIFEST.names), levels=(StopStartLevel(stop=(), start=(start,)),
+                                                                    StopStartLevel(stop=(), start=()))).to_xcom()
     assert upstream_running(plan, 1) == [name]
     assert upstream_running(plan, 0) == []
 
@@ -55,11 +63,12 @@ def test_a_table_whose_writer_stopped_is_named_with_the_rollback_to_trigger(flin
     writer, still = unique("nw-writer"), unique("nw-still")
     hook.submit_statement(writer, f"INSERT INTO `{table}` SELECT id FROM `{source}`")
     hook.submit_statement(still, f"INSERT INTO `{other}` SELECT id FROM `{source}`")
-    plan = {"facts": [{"table": "orders", "flink_table": table}, {"table": "customers", "flink_table": other}],
-            "final_tables": {"orders": table, "customers": other}}
+    option_a = plan_of("A", MANIFEST, MANIFEST.names[:2])  # two tables, renamed to this test's own
+    first, second = option_a.facts
+    plan = replace(option_a, tables=("orders", "customers"), final_tables={"orders": table, "customers": other},
+                   facts=(replace(first, table="orders", flink_table=table, subjects=(f"{table}-value",)),
+                          replace(second, table="customers", flink_table=other, subjects=())))
     run_id = f"manual__{uuid.uuid4().hex}"
-    plan["facts"][0]["subjects"] = [f"{table}-value"]
-    plan["facts"][1]["subjects"] = []
     assert unwritten_tables(plan) == {}
     failed = [{"task_id": "phase_3_replace_pipelines.level_1.start_v2", "map_index": 0,
                "error": "StatementConflictError: the name is taken\nmore detail", "at": "2026-01-01T00:00:00"}]

@@ -8,15 +8,16 @@ A migration DAG file is::
         validation(run, after=..., step=N)   # the last step: gates and success criteria
         close(run)                           # summary and lock release, also after a failure
 
-The first task checks the params and computes the run's plan (``plans.py``); later tasks read it
-from XCom, so mapped tasks cover exactly the chosen tables. The table lock is the setup task and
-its release and the summary are teardowns: they run whatever happened in between and do not
-change the run's outcome. A dry run stops after pre-flight.
+The first task checks the params and computes the run's plan (``plans.py``, typed in
+``plan_types.py``); later tasks rebuild it from XCom, so mapped tasks cover exactly the chosen
+tables. The table lock is the setup task and its release and the summary are teardowns: they run
+whatever happened in between and do not change the run's outcome. A dry run stops after pre-flight.
 """
 
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -30,7 +31,7 @@ from airflow.sdk.definitions.xcom_arg import XComArg
 from confluent_migration.links import REPORT_FILE, statement_url
 from confluent_migration.migration import observe
 from confluent_migration.migration.dag_defaults import RETRIES, TAGS
-from confluent_migration.migration.criteria import Measurements, SuccessCriteria, Verdict, failures, judge
+from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
 from confluent_migration.migration.lock import acquire_lock, release_lock
 from confluent_migration.migration.manifest import Manifest, ManifestError, include_dir, load_manifest
@@ -42,7 +43,16 @@ from confluent_migration.migration.params import (
     flink_target,
     migration_params,
 )
-from confluent_migration.migration.plans import freshness_columns, plan, table_writers
+from confluent_migration.migration.plan_types import (
+    Plan,
+    PlanError,
+    StopStartLevel,
+    TableFacts,
+    check_path,
+    plain,
+    plan_type,
+)
+from confluent_migration.migration.plans import plan
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
@@ -78,7 +88,7 @@ class MigrationRun:
 
     manifest: Manifest
     option: str
-    plan: XComArg  # the plan of plans.py plus "params" (RunParams as a dict)
+    plan: XComArg  # the run's Plan, as Plan.to_xcom()
     lock: Any
     head: Any  # the last task of pre-flight: the option's first change goes after it
 
@@ -107,18 +117,21 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
 
 # -- Phase 1: backup and prepare ------------------------------------------------------------------
 
-def pick(the_plan: dict[str, Any], path: list[Any]) -> Any:
-    value = the_plan
+def pick(plan_xcom: dict[str, Any], path: list[Any]) -> Any:
+    value: Any = Plan.from_xcom(plan_xcom)
     for key in path:
-        value = value[key]
-    return value
+        value = value[key] if isinstance(key, int) else getattr(value, key)
+    return plain(value)
 
 
-def planned(the_plan: XComArg, *path: Any, after: Any = None) -> XComArg:
-    """One list of the plan as its own XCom (mapped tasks expand over a task's return value).
+def planned(the_plan: XComArg, option: str, *path: str | int, after: Any = None) -> XComArg:
+    """One list of the plan as its own XCom (mapped tasks expand over a task's return value): field
+    names and list indexes of option ``option``'s plan, checked here, when the DAG file is parsed.
 
     :param after: a task this one must follow (the short-circuit, for the changing phases).
     """
+    if typing.get_origin(check_path(plan_type(option), path)) is not tuple:
+        raise PlanError(f"plan path {list(path)} of option {option} is not a list: a mapped task needs one")
     name = "plan_" + "_".join(str(p) for p in path)
     picked = task(task_id=name)(pick)(the_plan, list(path))
     if after is not None:
@@ -134,21 +147,19 @@ def _flink_database() -> str | None:
 
 def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **context: Any) -> dict[str, Any]:
     """Check the manifest against its files and the params (a mistake fails here, naming it, and is not
-    retried), start the ledger, compute the plan."""
+    retried), start the ledger, compute the plan (returned as :meth:`Plan.to_xcom`)."""
     try:
         manifest = load_manifest()
     except ManifestError as err:
         raise AirflowFailException(str(err)) from err
     run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
-    result = plan(option, manifest, run.tables, context["run_id"], run.options)
-    result["params"] = run.as_dict()
-    ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables,
-                              params=result["params"])
+    the_plan = plan(option, manifest, run, context["run_id"])
+    ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables, params=run.as_dict())
     print(f"Migration option {option} of {run.tables} ({'DRY RUN' if run.dry_run else 'changes confirmed'})")
-    return result
+    return the_plan.to_xcom()
 
 
-def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
+def check_connections(plan_xcom: dict[str, Any]) -> dict[str, Any]:
     """Each of the three APIs answers (a wrong key or host fails here, before anything changes)."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
@@ -156,13 +167,14 @@ def check_connections(the_plan: dict[str, Any]) -> dict[str, Any]:
 
     statements = FlinkStatementsHook().list_statements()
     subjects = SchemaRegistryHook().subjects()
-    pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, the_plan["old_statements"])
+    old = Plan.from_xcom(plan_xcom).old_statements
+    pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, old)
     answer = {"flink_statements": len(statements), "subjects": len(subjects), "pending_records": pending}
     print(f"Connections answer: {answer}")
     return answer
 
 
-def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
+def record_state(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any]:
     """The state before any change: statements (SQL, phase, offsets), readers, subjects, counts."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
@@ -170,8 +182,9 @@ def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
 
     statements = FlinkStatementsHook().list_statements()
     registry, sql = SchemaRegistryHook(), FlinkSqlHook()
-    own = set(the_plan["old_statements"]) | set(the_plan["new_statements"])
-    tables = {f["table"]: f["flink_table"] for f in the_plan["facts"]}
+    the_plan = Plan.from_xcom(plan_xcom)
+    own = set(the_plan.old_statements) | set(the_plan.new_statements)
+    tables = {f.table: f.flink_table for f in the_plan.facts}
     columns = observe.columns_of(sql, list(tables.values()))
     rows = observe.counts(sql, [observe.Count(t) for t in tables.values()])
     state = {
@@ -179,7 +192,7 @@ def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
             observe.writes(s, t) or observe.reads(s, t) for t in tables.values())],
         "readers": observe.readers(statements, tables, own),
         "subjects": {subject: observe.subject_state(registry, subject)
-                     for f in the_plan["facts"] for subject in f["subjects"]},
+                     for f in the_plan.facts for subject in f.subjects},
         "columns": {name: len(columns[t]) for name, t in tables.items()},
         "rows": {name: rows[observe.Count(t)] for name, t in tables.items()},
     }
@@ -192,19 +205,20 @@ def record_state(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
     return {"external_readers": external, "rows": state["rows"]}
 
 
-def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]:
+def capture_baseline(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any]:
     """The old statements' figures over the criteria's window; the throughput only where they ran
     steadily through it (a statement started in it counts its backfill)."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
 
-    names, minutes = the_plan["old_statements"], the_plan["params"]["criteria"]["window_minutes"]
-    baseline = observe.measure(names, freshness_columns(the_plan), window_minutes=minutes)
+    the_plan = Plan.from_xcom(plan_xcom)
+    names, minutes = list(the_plan.old_statements), the_plan.params.criteria.window_minutes
+    baseline = observe.measure(names, the_plan.freshness_columns(), window_minutes=minutes)
     flink = FlinkStatementsHook()
     found = [s for s in (flink.find_statement(n) for n in names) if s is not None]
     now, window = datetime.now(timezone.utc), timedelta(minutes=minutes)
     reasons = observe.unsteady(found, ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {},
-                               window, the_plan["params"]["pending_records_threshold"], now,
+                               window, the_plan.params.pending_records_threshold, now,
                                resumed=resumed_since(ledger_base(), now - window - observe.CATCH_UP_ALLOWANCE))
     if reasons and baseline.throughput is not None:
         print(f"Baseline throughput NOT MEASURED (the success criterion will say so): the last {minutes} min are "
@@ -217,24 +231,23 @@ def capture_baseline(the_plan: dict[str, Any], **context: Any) -> dict[str, Any]
     return result
 
 
-def print_plan(the_plan: dict[str, Any]) -> None:
+def print_plan(plan_xcom: dict[str, Any]) -> None:
     """Every statement, schema and check the run will use, for the log (and the dry run's output)."""
-    print(f"Plan of option {the_plan['option']} for {the_plan['tables']}:")
-    for key, value in the_plan.items():
-        if key in ("facts", "params"):
+    the_plan = Plan.from_xcom(plan_xcom)
+    print(f"Plan of option {the_plan.option} for {list(the_plan.tables)}:")
+    for key, value in plan_xcom.items():
+        if key in ("option", "tables", "facts", "params", "levels"):
             continue
-        if key == "levels":
-            for n, level in enumerate(value):
-                for step, entries in level.items():
-                    for entry in entries:
-                        print(f"  level {n} {step}: {entry.get('statement_name')} "
-                              f"{entry.get('properties', '')}\n{entry.get('sql', '')}")
-        else:
-            print(f"  {key}: {value}")
+        print(f"  {key}: {value}")
+    for n, level in enumerate(the_plan.levels):
+        for stop in level.stop if isinstance(level, StopStartLevel) else ():
+            print(f"  level {n} stop: {stop.statement_name}")
+        for start in level.start:
+            print(f"  level {n} start: {start.statement_name} {start.properties}\n{start.sql}")
 
 
-def changes_allowed(the_plan: dict[str, Any]) -> bool:
-    if the_plan["params"]["dry_run"]:
+def changes_allowed(plan_xcom: dict[str, Any]) -> bool:
+    if Plan.from_xcom(plan_xcom).params.dry_run:
         print("Dry run: every check passed; nothing is changed. Trigger again with dry_run off and confirm set.")
         return False
     return True
@@ -256,10 +269,10 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
         # A dry run skips the recorded backup; the checks after it must run all the same.
         compatible = CheckSchemaCompatibilityOperator.partial(
             task_id="check_v2_schema_compatibility", trigger_rule="none_failed").expand_kwargs(
-            planned(the_plan, "check_schemas"))
+            planned(the_plan, option, "check_schemas"))
         valid = DryRunStatementOperator.partial(
             task_id="validate_v2_pipelines", trigger_rule="none_failed").expand_kwargs(
-            planned(the_plan, "validate_queries"))
+            planned(the_plan, option, "validate_queries"))
         shown = task(task_id="print_plan", trigger_rule="none_failed")(print_plan)(the_plan)
         allowed = task.short_circuit(task_id="changes_allowed", ignore_downstream_trigger_rules=False)(
             changes_allowed)(the_plan)
@@ -267,49 +280,50 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
     return MigrationRun(manifest, option, the_plan, lock, allowed)
 
 
-def all_subjects(the_plan: dict[str, Any]) -> list[str]:
-    return [s for f in the_plan["facts"] for s in f["subjects"]]
+def all_subjects(plan_xcom: dict[str, Any]) -> list[str]:
+    return [s for f in Plan.from_xcom(plan_xcom).facts for s in f.subjects]
 
 
 # -- the last step: validation -----------------------------------------------------------------------------
 
-def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
+def validation_gates(plan_xcom: dict[str, Any], tables_key: str = "final_tables",
                      **context: Any) -> list[dict[str, Any]]:
     """The columns the v2 DDL adds, column counts from the v2 DDL, the manifest's checks of every row,
     parity with the source, statements RUNNING.
 
-    :param tables_key: the plan's table map to check (``final_tables``; option B's backfill gates
-        check ``dual_write_tables`` before v1 stops)."""
+    :param tables_key: the plan's field of the tables to check (``final_tables``; option B's backfill
+        gates check ``dual_write_tables`` before v1 stops)."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
-    tolerance = the_plan["params"]["parity_tolerance"]
+    the_plan = Plan.from_xcom(plan_xcom)
+    tolerance = the_plan.params.parity_tolerance
     statements = flink.list_statements()
-    tables = {fact["table"]: the_plan[tables_key][fact["table"]] for fact in the_plan["facts"]}
+    tables = {fact.table: getattr(the_plan, tables_key)[fact.table] for fact in the_plan.facts}
     columns = observe.columns_of(sql, list(tables.values()))
-    wanted = [c for fact in the_plan["facts"] for c in _gate_counts(fact, tables[fact["table"]], columns)]
+    wanted = [c for fact in the_plan.facts for c in _gate_counts(fact, tables[fact.table], columns)]
     counted = observe.counts(sql, wanted)
     verdicts: list[Verdict] = []
     errors = rows = 0
-    for fact in the_plan["facts"]:
-        table = tables[fact["table"]]
-        missing = [c for c in fact["added_columns"] if c not in columns[table]]
+    for fact in the_plan.facts:
+        table = tables[fact.table]
+        missing = [c for c in fact.added_columns if c not in columns[table]]
         verdicts.append(judge("columns the v2 DDL adds, missing", table, len(missing), "<=", 0, ", ".join(missing)))
-        verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns[table]) - fact["v2_columns"]), "<=",
-                              0, f"{len(columns[table])} columns, the v2 DDL declares {fact['v2_columns']}"))
+        verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns[table]) - fact.v2_columns), "<=",
+                              0, f"{len(columns[table])} columns, the v2 DDL declares {fact.v2_columns}"))
         count = counted.get(observe.Count(table))
-        checked = observe.violations(table, fact["checks"]) if fact["checks"] else None
+        checked = observe.violations(table, fact.checks) if fact.checks else None
         if checked in counted:
             bad = counted[checked]
             errors, rows = errors + bad, rows + count
             verdicts.append(judge("rows failing the manifest's checks", table, bad, "<=", 0,
-                                  " AND ".join(fact["checks"]) + " (NULL fails)"))
-        if fact["source_table"] and count is not None:
-            keys = counted[observe.distinct_keys(fact["source_table"], fact["primary_key"])]
+                                  " AND ".join(fact.checks) + " (NULL fails)"))
+        if fact.source_table and count is not None:
+            keys = counted[observe.distinct_keys(fact.source_table, fact.primary_key)]
             gap = abs(count - keys) / max(keys, 1)
             verdicts.append(judge("row parity gap with source", table, round(gap, 6), "<=", tolerance,
-                                  f"{count} rows, {keys} keys in {fact['source_table']}"))
+                                  f"{count} rows, {keys} keys in {fact.source_table}"))
         writers = observe.writers_of(statements, table)
         not_running = [f"{s.name}={s.phase}" for s in writers if s.phase != "RUNNING"]
         verdicts.append(judge("writing statements not RUNNING", table, len(not_running) if writers else None, "<=",
@@ -325,26 +339,27 @@ def validation_gates(the_plan: dict[str, Any], tables_key: str = "final_tables",
     return result
 
 
-def _gate_counts(fact: dict[str, Any], table: str, columns: dict[str, list[str]]) -> list[observe.Count]:
+def _gate_counts(fact: TableFacts, table: str, columns: dict[str, list[str]]) -> list[observe.Count]:
     """What the gates count of one table (nothing of a table that does not exist: its columns fail)."""
     if not columns[table]:
         return []
     wanted = [observe.Count(table)]
-    if fact["checks"] and set(fact["v2_column_names"]) <= set(columns[table]):  # checks name v2 columns only
-        wanted.append(observe.violations(table, fact["checks"]))
-    if fact["source_table"]:
-        wanted.append(observe.distinct_keys(fact["source_table"], fact["primary_key"]))
+    if fact.checks and set(fact.v2_column_names) <= set(columns[table]):  # checks name v2 columns only
+        wanted.append(observe.violations(table, fact.checks))
+    if fact.source_table:
+        wanted.append(observe.distinct_keys(fact.source_table, fact.primary_key))
     return wanted
 
 
-def success_criteria(the_plan: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+def success_criteria(plan_xcom: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
     """Throughput, latency, error rate and freshness against the baseline (guide's success criteria)."""
     ledger = ledger_for(context)
     baseline = next((s.result for s in ledger.steps(["baseline"])), None)
     gates = next(reversed(ledger.steps(["gates"])), None)  # the last gates: those of the final tables
     data_errors = tuple(gates.data["data_errors"]) if gates else None
-    criteria = SuccessCriteria(**the_plan["params"]["criteria"])
-    after = observe.measure(the_plan["new_statements"], freshness_columns(the_plan),
+    the_plan = Plan.from_xcom(plan_xcom)
+    criteria = the_plan.params.criteria
+    after = observe.measure(list(the_plan.new_statements), the_plan.freshness_columns(),
                             window_minutes=criteria.window_minutes, data_errors=data_errors)
     verdicts = criteria.evaluate(Measurements.from_dict(baseline), after)
     result = [v.as_dict() for v in verdicts]
@@ -362,8 +377,9 @@ def caught_up_and_gated(run: MigrationRun, *, after: Any, statements_key: str = 
                         gates_id: str = "validation_gates") -> Any:
     """Wait until the plan's statements at ``statements_key`` are caught up, then run the validation
     gates on its tables at ``tables_key``; returns the gates task."""
+    check_path(plan_type(run.option), [tables_key])
     caught_up = StatementsCaughtUpSensor(
-        task_id=wait_id, statement_names=planned(run.plan, statements_key, after=run.head),
+        task_id=wait_id, statement_names=planned(run.plan, run.option, statements_key, after=run.head),
         threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
         timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
     gates = task(task_id=gates_id)(validation_gates)(run.plan, tables_key)
@@ -390,14 +406,15 @@ def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
 
 # -- the close -----------------------------------------------------------------------------------
 
-def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None = None, **context: Any) -> str:
+def summarize(plan_xcom: dict[str, Any], windows: Mapping[str, list[str]] | None = None, **context: Any) -> str:
     """Write and print the run's summary; mark the ledger with the outcome."""
+    the_plan = Plan.from_xcom(plan_xcom)
     ledger = ledger_for(context)
     steps = ledger.steps()
     kinds = {s.kind for s in steps if s.done}
     gates = [Verdict(**v) for s in steps if s.kind == "gates" for v in s.result]
     criteria = [Verdict(**v) for s in steps if s.kind == "criteria" for v in s.result]
-    if the_plan["params"]["dry_run"]:
+    if the_plan.params.dry_run:
         outcome = "dry run"
     elif "criteria" in kinds and not failures(criteria):  # the criteria are recorded before they fail the task
         outcome = "success"
@@ -426,8 +443,7 @@ def summarize(the_plan: dict[str, Any], windows: Mapping[str, list[str]] | None 
     return text + next_step
 
 
-def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summary: str,
-                     the_plan: dict[str, Any]) -> None:
+def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summary: str, the_plan: Plan) -> None:
     """The HTML report with charts next to the summary; a report that cannot be drawn is said, not fatal."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
@@ -437,7 +453,7 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
     try:
         rows = {}
         if header.get("outcome") != "dry run":
-            final = the_plan["final_tables"]
+            final = the_plan.final_tables
             counted = observe.counts(FlinkSqlHook(), [observe.Count(f) for f in final.values()])
             rows = {t: counted[observe.Count(flink)] for t, flink in final.items()}
         statements = run_statements(steps)
@@ -445,7 +461,7 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
         environment = FlinkStatementsHook().extra.get("environment_id")
         console = {name: statement_url(environment, name) for name in statements} if environment else {}
         page = render_report(header, steps, summary, rows_after=rows, progress=progress, console=console,
-                             writers=table_writers(the_plan))
+                             writers=the_plan.table_writers())
         print(f"Report with charts: {ledger.write_report(REPORT_FILE, page)}")
     except Exception as exc:  # noqa: BLE001 - the summary above is the record; the charts are a view of it
         print(f"The HTML report could not be written ({exc}); the summary above holds the same figures")

@@ -29,6 +29,7 @@ from confluent_migration.migration.building import MigrationRun, caught_up_and_g
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
+from confluent_migration.migration.plan_types import OptionBPlan, check_path
 from confluent_migration.migration.recreate import recreate_tables
 from confluent_migration.migration.rollback import TABLE_CREATED
 from confluent_migration.operators.approval import RejectableApprovalOperator
@@ -55,13 +56,13 @@ class LeftoverTableError(RuntimeError):
     """A ``_v2`` table exists before the run creates it; the message names it and what to do."""
 
 
-def check_v2_tables_absent(the_plan: dict[str, Any]) -> list[str]:
+def check_v2_tables_absent(plan_xcom: dict[str, Any]) -> list[str]:
     """No ``_v2`` table exists yet, so each ``table_created`` step is a table this run made (and
     rollback may drop it); the DDL's ``IF NOT EXISTS`` would otherwise adopt a leftover silently."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
 
     sql = FlinkSqlHook()
-    tables = [c["table"] for c in the_plan["creates"]]
+    tables = [c.table for c in OptionBPlan.from_xcom(plan_xcom).creates]
     leftovers = [t for t, columns in observe.columns_of(sql, tables).items() if columns]
     if leftovers:
         raise LeftoverTableError(f"{leftovers} exist already (left by an earlier option B run?): roll that run back "
@@ -76,7 +77,7 @@ def create_v2_tables(run: MigrationRun) -> Any:
         created = SubmitStatementOperator.partial(
             task_id="create_v2_tables", target_phase="COMPLETED", poll_interval=poll_seconds(),
             **recorded(TABLE_CREATED, ["statement_name", "sql", "table"])
-        ).expand_kwargs(planned(run.plan, "creates", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "creates", after=run.head))
         run.head >> absent >> created
     return created
 
@@ -98,23 +99,25 @@ def backfill_gates(run: MigrationRun, after: Any) -> Any:
                                    gates_id="parity_and_timestamp_gates")
 
 
-def list_external_readers(the_plan: dict[str, Any], source_key: str, target_key: str,
+def list_external_readers(plan_xcom: dict[str, Any], source_key: str, target_key: str,
                           **context: Any) -> dict[str, list[str]]:
-    """The live statements reading the tables at ``source_key`` that are not this project's: their
-    owners move them to the tables at ``target_key`` by hand."""
+    """The live statements reading the tables of the plan's field ``source_key`` that are not this
+    project's: their owners move them to the tables of ``target_key`` by hand."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
-    own = set(the_plan["old_statements"]) | set(the_plan["new_statements"]) | set(the_plan["dual_write_statements"])
-    found = observe.readers(FlinkStatementsHook().list_statements(), the_plan[source_key], own)
+    the_plan = OptionBPlan.from_xcom(plan_xcom)
+    sources, targets = getattr(the_plan, source_key), getattr(the_plan, target_key)
+    own = set(the_plan.old_statements) | set(the_plan.new_statements) | set(the_plan.dual_write_statements)
+    found = observe.readers(FlinkStatementsHook().list_statements(), sources, own)
     external = {t: r["external"] for t, r in found.items() if r["external"]}
     ledger_for(context).record(f"readers_moved_to_{target_key}", DONE, task_id=context["ti"].task_id,
                                result={"readers": found, "external": external})
-    print(f"The project's own downstream statements read {list(the_plan[target_key].values())}")
+    print(f"The project's own downstream statements read {list(targets.values())}")
     if external:
         print("EXTERNAL consumers still read the old tables; move them: "
-              + "; ".join(f"{t} -> {the_plan[target_key][t]}: {', '.join(names)}" for t, names in external.items()))
+              + "; ".join(f"{t} -> {targets[t]}: {', '.join(names)}" for t, names in external.items()))
     else:
-        print(f"No external consumer reads {list(the_plan[source_key].values())}")
+        print(f"No external consumer reads {list(sources.values())}")
     return external
 
 
@@ -131,6 +134,8 @@ def approval_needed(external: dict[str, list[str]], **context: Any) -> bool:
 def move_readers(run: MigrationRun, *, after: Any, source_key: str, target_key: str, subject: str) -> tuple[Any, Any]:
     """List the external readers of ``source_key``'s tables, ask for approval when there are any
     (and ``require_approval`` is on); returns (listing, approval): the old writers stop after both."""
+    for key in (source_key, target_key):
+        check_path(OptionBPlan, [key])
     external = task(task_id="list_external_readers")(list_external_readers)(run.plan, source_key, target_key)
     needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
         approval_needed)(external)
@@ -156,10 +161,10 @@ def switch_reads(run: MigrationRun, after: Any) -> Any:
     return stop
 
 
-def original_names_chosen(the_plan: dict[str, Any]) -> bool:
-    if the_plan["final_names"] != FINAL_NAMES_ORIGINAL:
-        print(f"final_names={the_plan['final_names']}: the _v2 tables are final; v1 tables and statements are kept "
-              "for rollback")
+def original_names_chosen(plan_xcom: dict[str, Any]) -> bool:
+    final_names = OptionBPlan.from_xcom(plan_xcom).final_names
+    if final_names != FINAL_NAMES_ORIGINAL:
+        print(f"final_names={final_names}: the _v2 tables are final; v1 tables and statements are kept for rollback")
         return False
     return True
 
@@ -175,7 +180,7 @@ def retire_dual_write(run: MigrationRun, *, after: Any) -> Any:
         drop = SubmitStatementOperator.partial(
             task_id="drop_v2_tables", target_phase=COMPLETED, poll_interval=poll_seconds(),
             **recorded(TABLE_RETIRED, ["statement_name", "sql", "table"])
-        ).expand_kwargs(planned(run.plan, "retire_tables", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "retire_tables", after=run.head))
         [listed, approved] >> stop >> drop
     return drop
 

@@ -143,19 +143,21 @@ class TableLocks:
         return found
 
 
-# The DAGs' lock tasks (no docstrings: a task callable's docstring becomes the task's doc).
-def acquire_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
+# The DAGs' lock tasks (no docstrings: a task callable's docstring becomes the task's doc). They
+# take the run's first XCom, a migration's plan (Plan.to_xcom) or the rollback's choice: both list
+# the run's "tables".
+def acquire_lock(the_run: dict[str, Any], **context: Any) -> list[str]:
     locks = TableLocks(ledger_base())
     try:
-        taken = locks.acquire(the_plan["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
+        taken = locks.acquire(the_run["tables"], dag_id=context["dag"].dag_id, run_id=context["run_id"])
     except LockHeldError as held:
         raise AirflowFailException(str(held)) from held
     print(f"Locked {taken} for run {context['run_id']} (locks at {locks.folder})")
     return taken
 
 
-def release_lock(the_plan: dict[str, Any], **context: Any) -> list[str]:
-    released = TableLocks(ledger_base()).release(the_plan["tables"], dag_id=context["dag"].dag_id,
+def release_lock(the_run: dict[str, Any], **context: Any) -> list[str]:
+    released = TableLocks(ledger_base()).release(the_run["tables"], dag_id=context["dag"].dag_id,
                                                  run_id=context["run_id"])
     print(f"Released {released}")
     return released

@@ -19,6 +19,7 @@ from airflow.sdk import TaskGroup, task, task_group
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import recorded
 from confluent_migration.errors import StatementFailedError
+from confluent_migration.migration.plan_types import InPlacePlan, Plan
 from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.rollback import (
     COMPATIBILITY_SET,
@@ -38,7 +39,7 @@ def stop_statements(run: MigrationRun, task_id: str, *plan_path: Any, kind: str 
     return StopStatementOperator.partial(
         task_id=task_id, poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
         **recorded(kind, ["statement_name"])
-    ).expand_kwargs(planned(run.plan, *plan_path, after=run.head))
+    ).expand_kwargs(planned(run.plan, run.option, *plan_path, after=run.head))
 
 
 def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
@@ -46,7 +47,7 @@ def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
     return SubmitStatementOperator.partial(
         task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
         **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-    ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head))
+    ).expand_kwargs(planned(run.plan, run.option, levels_key, level, "start", after=run.head))
 
 
 def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -> Any:
@@ -65,20 +66,21 @@ def evolve_schemas(run: MigrationRun) -> Any:
                    tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
         level = SetSubjectCompatibilityOperator.partial(
             task_id="set_full_transitive", **recorded(COMPATIBILITY_SET, ["subject", "level"])
-        ).expand_kwargs(planned(run.plan, "set_compatibility", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "set_compatibility", after=run.head))
         register = RegisterSchemaOperator.partial(
             task_id="register_v2_schemas", **recorded(SCHEMA_REGISTERED, ["subject", "schema"])
-        ).expand_kwargs(planned(run.plan, "register_schemas", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "register_schemas", after=run.head))
         run.head >> level >> register
     return register
 
 
-def upstream_running(the_plan: dict[str, Any], level: int) -> list[str]:
+def upstream_running(plan_xcom: dict[str, Any], level: int) -> list[str]:
     """The v2 statements started at the levels before ``level`` are still RUNNING (DEGRADED warns):
     a level whose upstream v2 failed after it started must not lose its own v1 writer too."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
-    started = [entry["statement_name"] for earlier in the_plan["levels"][:level] for entry in earlier["start"]]
+    levels = Plan.from_xcom(plan_xcom).levels
+    started = [entry.statement_name for earlier in levels[:level] for entry in earlier.start]
     hook = FlinkStatementsHook()
     for name in started:
         statement = hook.get_statement(name)
@@ -114,12 +116,12 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
     return previous
 
 
-def stop_start_pairs(the_plan: dict[str, Any], level: int) -> list[dict[str, Any]]:
+def stop_start_pairs(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
     """Each table of a level as the arguments of :func:`replace_table`: its v1 statement, its v2 one."""
-    entries = the_plan["levels"][level]
-    return [{"v1_statement": stop["statement_name"], "v2_statement": start["statement_name"],
-             "sql": start["sql"], "properties": start["properties"]}
-            for stop, start in zip(entries["stop"], entries["start"], strict=True)]
+    entries = InPlacePlan.from_xcom(plan_xcom).levels[level]
+    return [{"v1_statement": stop.statement_name, "v2_statement": start.statement_name,
+             "sql": start.sql, "properties": start.properties}
+            for stop, start in zip(entries.stop, entries.start, strict=True)]
 
 
 #: Scheduling weights (absolute): a table whose v1 is stopped gets its v2 before another table's v1

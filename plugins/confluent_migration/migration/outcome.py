@@ -12,6 +12,7 @@ from typing import Any
 
 from confluent_migration.migration import observe
 from confluent_migration.migration.ledger import Ledger, ledger_for, now_iso, safe_name
+from confluent_migration.migration.plan_types import Plan
 
 FAILURES = "failures"
 
@@ -43,16 +44,7 @@ def failed_tasks(ledger: Ledger) -> list[dict[str, Any]]:
     return sorted(found, key=lambda f: f["at"])
 
 
-def table_names(the_plan: dict[str, Any]) -> dict[str, set[str]]:
-    """Each table of the run -> every Flink name it has in the plan (original, ``_v2``, final)."""
-    names: dict[str, set[str]] = {f["table"]: {f["flink_table"]} for f in the_plan["facts"]}
-    for key in ("v1_tables", "dual_write_tables", "final_tables"):
-        for table, flink_table in (the_plan.get(key) or {}).items():
-            names.setdefault(table, set()).add(flink_table)
-    return names
-
-
-def table_states(the_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def table_states(the_plan: Plan) -> dict[str, dict[str, Any]]:
     """Each table -> the statements writing it under any of its names (name -> phase) and the
     latest registered version of each of its subjects."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
@@ -60,9 +52,9 @@ def table_states(the_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     statements = FlinkStatementsHook().list_statements()
     registry = SchemaRegistryHook()
-    subjects = {f["table"]: f["subjects"] for f in the_plan["facts"]}
+    subjects = {f.table: f.subjects for f in the_plan.facts}
     states = {}
-    for table, flink_tables in table_names(the_plan).items():
+    for table, flink_tables in the_plan.flink_names().items():
         writers = {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}
         latest = {}
         for subject in subjects.get(table, []):
@@ -73,14 +65,14 @@ def table_states(the_plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return states
 
 
-def unwritten_tables(the_plan: dict[str, Any]) -> dict[str, dict[str, str]]:
+def unwritten_tables(the_plan: Plan) -> dict[str, dict[str, str]]:
     """The run's tables that no live statement writes under any of their names (original, ``_v2``,
     final), each with the phases of the statements that wrote it before: the worst outcome."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
     statements = FlinkStatementsHook().list_statements()
     return {table: {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}
-            for table, flink_tables in table_names(the_plan).items()
+            for table, flink_tables in the_plan.flink_names().items()
             if not any(observe.writers_of(statements, t) for t in flink_tables)}
 
 
@@ -93,7 +85,7 @@ def describe_states(states: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def what_next(the_plan: dict[str, Any], run_id: str, failed: list[dict[str, Any]] | None = None) -> str:
+def what_next(the_plan: Plan, run_id: str, failed: list[dict[str, Any]] | None = None) -> str:
     """The next step after a failed run: the failed task, the state of each table, which tables have
     no writer, and the rollback to trigger (or the task to clear); the last line says it all."""
     rollback = (f"trigger DAG rollback_migration with migration_run={run_id} and confirm=<the target database> "

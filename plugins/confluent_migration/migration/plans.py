@@ -1,25 +1,47 @@
-"""What each option does to each table, as plain data: statement names, SQL, properties, subjects.
+"""What each option does to each table: statement names, SQL, properties, subjects.
 
-A plan is computed once per run (in the first task) from the manifest and the chosen tables, and
-handed to the mapped operators of each phase through XCom, so a DAG file stays a runbook and a
-table subset never needs another DAG. Tables are grouped in dependency levels: every table of a
-level reads only tables of earlier levels (or sources).
+A plan (``plan_types.py``) is computed once per run (in the first task) from the manifest and the
+run's checked params, and handed to the mapped operators of each phase through XCom, so a DAG
+file stays a runbook and a table subset never needs another DAG. Tables are grouped in dependency
+levels: every table of a level reads only tables of earlier levels (or sources). The parts the
+options share are computed by the same functions here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL
+from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, RunParams
+from confluent_migration.migration.plan_types import (
+    OPTION_A,
+    OPTION_B,
+    OPTION_C,
+    Backup,
+    Compatibility,
+    DryRun,
+    OptionAPlan,
+    OptionBPlan,
+    OptionCPlan,
+    Plan,
+    Recreation,
+    Schema,
+    SchemaCheck,
+    StartLevel,
+    StatementStart,
+    StatementStop,
+    StopStartLevel,
+    TableFacts,
+    TableStatement,
+    plan_type,
+)
 from confluent_migration.statements import statement_name
 
 if TYPE_CHECKING:
     from confluent_migration.migration.manifest import Manifest, TableSpec
 
-OPTION_A, OPTION_B, OPTION_C = "A", "B", "C"
 FULL_TRANSITIVE = "FULL_TRANSITIVE"
 EARLIEST = {"sql.tables.scan.startup.mode": "earliest-offset"}
 V2_SUFFIX = "_v2"
@@ -72,54 +94,77 @@ def _statement_sql(manifest: Manifest, spec: TableSpec, version: str, renames: d
     return retarget(manifest.sql(spec.version(version).dml), renames or {}).strip().rstrip(";")
 
 
-def table_facts(manifest: Manifest, spec: TableSpec) -> dict[str, Any]:
+def table_facts(manifest: Manifest, spec: TableSpec) -> TableFacts:
     """What validation needs of a table: its v2 columns (from the DDL) and where its rows come from."""
     v1, v2 = manifest.definition(spec, "v1"), manifest.definition(spec, "v2")
     sources = [r for r in spec.reads if r in manifest.source_names]
     source = manifest.sources[manifest.source_names.index(sources[0])] if len(sources) == 1 else None
     before = {c.name for c in v1.columns}
-    return {
-        "table": spec.name,
-        "flink_table": spec.flink_table,
-        "v1_columns": len(v1.columns),
-        "v2_columns": len(v2.columns),
-        "v2_column_names": [c.name for c in v2.columns],
-        "added_columns": [c.name for c in v2.columns if c.name not in before],  # what the migration adds
-        "checks": list(spec.checks),
-        "freshness": spec.freshness,
-        "primary_key": list(spec.primary_key),
-        "source_table": source.flink_table if source else None,
-        "v1_statement": spec.v1.statement,
-        "subjects": list(spec.subjects),
-        "value_subject": spec.value_subject,
-    }
+    return TableFacts(
+        table=spec.name,
+        flink_table=spec.flink_table,
+        v1_columns=len(v1.columns),
+        v2_columns=len(v2.columns),
+        v2_column_names=tuple(c.name for c in v2.columns),
+        added_columns=tuple(c.name for c in v2.columns if c.name not in before),
+        checks=tuple(spec.checks),
+        freshness=spec.freshness,
+        primary_key=tuple(spec.primary_key),
+        source_table=source.flink_table if source else None,
+        v1_statement=spec.v1.statement,
+        subjects=tuple(spec.subjects),
+        value_subject=spec.value_subject,
+    )
 
 
-def plan_option_a(manifest: Manifest, tables: Sequence[str], run_id: str,
-                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def v2_queries(manifest: Manifest, specs: Sequence[TableSpec]) -> tuple[DryRun, ...]:
+    """Each table's v2 pipeline, for Confluent's ``sql.dry-run`` in pre-flight."""
+    return tuple(DryRun(sql=query_of(manifest.sql(s.v2.dml)), acts_on=f"{s.name} v2 pipeline") for s in specs)
+
+
+def level_starts(levels: Sequence[Sequence[TableSpec]],
+                 start: Callable[[TableSpec], StatementStart]) -> tuple[StartLevel, ...]:
+    """Per dependency level: ``start(table)`` of each table started."""
+    return tuple(StartLevel(start=tuple(start(s) for s in level)) for level in levels)
+
+
+def level_replacements(levels: Sequence[Sequence[TableSpec]],
+                       start: Callable[[TableSpec], StatementStart]) -> tuple[StopStartLevel, ...]:
+    """Per dependency level: each table's v1 statement stopped, ``start(table)`` started."""
+    return tuple(StopStartLevel(stop=tuple(StatementStop(statement_name=s.v1.statement) for s in level),
+                                start=tuple(start(s) for s in level)) for level in levels)
+
+
+def v2_start(manifest: Manifest, spec: TableSpec, name: str, *, replaces: str | None = None,
+             renames: dict[str, str] | None = None) -> StatementStart:
+    """The v2 statement of ``spec`` under ``name`` (its tables renamed by ``renames``)."""
+    return StatementStart(statement_name=name, sql=_statement_sql(manifest, spec, "v2", renames),
+                          properties=startup_properties(spec, replaces))
+
+
+def shared_facts(manifest: Manifest, specs: Sequence[TableSpec]) -> dict[str, tuple]:
+    """The fields every option's plan has of its tables and their v1 statements."""
+    return {"tables": tuple(s.name for s in specs), "facts": tuple(table_facts(manifest, s) for s in specs),
+            "old_statements": tuple(s.v1.statement for s in specs)}
+
+
+def plan_option_a(manifest: Manifest, params: RunParams, run_id: str) -> OptionAPlan:
     """Schema Registry evolution: evolve each value subject, then replace each v1 statement by a v2
     statement writing the same table from the earliest offset (a running statement keeps its schema)."""
-    specs = manifest.subset(tables)
-    levels = dependency_levels(manifest, specs)
-    return {
-        "option": OPTION_A,
-        "tables": [s.name for s in specs],
-        "facts": [table_facts(manifest, s) for s in specs],
-        "set_compatibility": [{"subject": s.value_subject, "level": FULL_TRANSITIVE} for s in specs],
-        "check_schemas": [{"subject": s.value_subject, "schema": str(s.v2.schema), "level": FULL_TRANSITIVE}
-                          for s in specs],
-        "register_schemas": [{"subject": s.value_subject, "schema": str(s.v2.schema)} for s in specs],
-        "validate_queries": [{"sql": query_of(manifest.sql(s.v2.dml)), "acts_on": f"{s.name} v2 pipeline"}
-                             for s in specs],
-        "levels": [{
-            "stop": [{"statement_name": s.v1.statement} for s in level],
-            "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
-                       "properties": startup_properties(s, s.v1.statement)} for s in level],
-        } for level in levels],
-        "new_statements": [new_statement_name(s, run_id) for s in specs],
-        "old_statements": [s.v1.statement for s in specs],
-        "final_tables": {s.name: s.flink_table for s in specs},
-    }
+    specs = manifest.subset(params.tables)
+    return OptionAPlan(
+        params=params,
+        **shared_facts(manifest, specs),
+        set_compatibility=tuple(Compatibility(subject=s.value_subject, level=FULL_TRANSITIVE) for s in specs),
+        check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=str(s.v2.schema), level=FULL_TRANSITIVE)
+                            for s in specs),
+        register_schemas=tuple(Schema(subject=s.value_subject, schema=str(s.v2.schema)) for s in specs),
+        validate_queries=v2_queries(manifest, specs),
+        levels=level_replacements(dependency_levels(manifest, specs), lambda s: v2_start(
+            manifest, s, new_statement_name(s, run_id), replaces=s.v1.statement)),
+        new_statements=tuple(new_statement_name(s, run_id) for s in specs),
+        final_tables={s.name: s.flink_table for s in specs},
+    )
 
 
 def backup_table_name(flink_table: str, run_id: str) -> str:
@@ -131,52 +176,51 @@ def _ddl(manifest: Manifest, spec: TableSpec, version: str) -> str:
     return manifest.sql(spec.version(version).ddl).strip().rstrip(";")
 
 
-def recreation_steps(manifest: Manifest, specs: Sequence[TableSpec], run_id: str) -> dict[str, Any]:
+def recreation_steps(manifest: Manifest, specs: Sequence[TableSpec], run_id: str) -> Recreation:
     """Back each v1 table up (its own DDL under the backup's name), drop it, create it with the v2 DDL.
 
     Shared by option C (in the maintenance window) and option B's ``original`` final names (after
     dual write, while readers use the ``_v2`` tables)."""
-    return {
-        "backups": [{"table": s.flink_table, "backup_table": backup_table_name(s.flink_table, run_id),
-                     "ddl": _ddl(manifest, s, "v1"), "create_statement": statement_name(s.name, "1-backup", run_id),
-                     "copy_statement": statement_name(s.name, "1-backup-copy", run_id)} for s in specs],
-        "drops": [{"table": s.flink_table, "sql": f"DROP TABLE `{s.flink_table}`",
-                   "statement_name": statement_name(s.name, "1-drop", run_id)} for s in specs],
-        "recreates": [{"table": s.flink_table, "sql": _ddl(manifest, s, "v2"),
-                       "statement_name": statement_name(s.name, "2-ddl", run_id)} for s in specs],
-    }
+    return Recreation(
+        backups=tuple(Backup(table=s.flink_table, backup_table=backup_table_name(s.flink_table, run_id),
+                             ddl=_ddl(manifest, s, "v1"), create_statement=statement_name(s.name, "1-backup", run_id),
+                             copy_statement=statement_name(s.name, "1-backup-copy", run_id)) for s in specs),
+        drops=tuple(TableStatement(table=s.flink_table, sql=f"DROP TABLE `{s.flink_table}`",
+                                      statement_name=statement_name(s.name, "1-drop", run_id)) for s in specs),
+        recreates=tuple(TableStatement(table=s.flink_table, sql=_ddl(manifest, s, "v2"),
+                                       statement_name=statement_name(s.name, "2-ddl", run_id)) for s in specs),
+    )
 
 
-def recreation_checks(steps: dict[str, Any]) -> list[dict[str, str]]:
+def recreation_checks(steps: Recreation) -> tuple[DryRun, ...]:
     """The DDL of :func:`recreation_steps`, for Confluent's ``sql.dry-run`` in pre-flight."""
-    return [{"sql": sql, "acts_on": label} for b, d, c in zip(steps["backups"], steps["drops"], steps["recreates"])
-            for sql, label in ((c["sql"], f"create {c['table']}"), (retarget(b["ddl"], {b["table"]: b["backup_table"]}),
-                                                                      f"create {b['backup_table']}"),
-                               (d["sql"], f"drop {d['table']}"))]
+    return tuple(DryRun(sql=sql, acts_on=label)
+                 for b, d, c in zip(steps.backups, steps.drops, steps.recreates, strict=True)
+                 for sql, label in ((c.sql, f"create {c.table}"),
+                                    (retarget(b.ddl, {b.table: b.backup_table}), f"create {b.backup_table}"),
+                                    (d.sql, f"drop {d.table}")))
 
 
-def plan_option_c(manifest: Manifest, tables: Sequence[str], run_id: str,
-                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def plan_option_c(manifest: Manifest, params: RunParams, run_id: str) -> OptionCPlan:
     """Maintenance window: stop the v1 pipelines (downstream first), back each table up, drop it,
     create it with the v2 DDL, start the v2 pipelines from the earliest offset (upstream first).
 
     The schema checks, facts and statement lists are option A's; no subject is evolved in place
     (DROP TABLE deletes the subjects, CREATE TABLE registers the v2 schema)."""
-    specs = manifest.subset(tables)
-    shared = plan_option_a(manifest, tables, run_id)
-    del shared["set_compatibility"], shared["register_schemas"]
+    specs = manifest.subset(params.tables)
     recreation = recreation_steps(manifest, specs, run_id)
-    return {
-        **shared,
-        "option": OPTION_C,
-        "validate_queries": shared["validate_queries"] + recreation_checks(recreation),
-        "levels": [{
-            "stop": [{"statement_name": s.v1.statement} for s in level],
-            "start": [{"statement_name": new_statement_name(s, run_id), "sql": _statement_sql(manifest, s, "v2"),
-                       "properties": startup_properties(s)} for s in level],
-        } for level in dependency_levels(manifest, specs)],
-        **recreation,
-    }
+    return OptionCPlan(
+        params=params,
+        **shared_facts(manifest, specs),
+        check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=str(s.v2.schema), level=FULL_TRANSITIVE)
+                            for s in specs),
+        validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
+        levels=level_replacements(dependency_levels(manifest, specs), lambda s: v2_start(
+            manifest, s, new_statement_name(s, run_id))),
+        new_statements=tuple(new_statement_name(s, run_id) for s in specs),
+        final_tables={s.name: s.flink_table for s in specs},
+        **vars(recreation),
+    )
 
 
 def v2_table(flink_table: str) -> str:
@@ -184,83 +228,61 @@ def v2_table(flink_table: str) -> str:
     return flink_table + V2_SUFFIX
 
 
-def plan_option_b(manifest: Manifest, tables: Sequence[str], run_id: str,
-                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def plan_option_b(manifest: Manifest, params: RunParams, run_id: str) -> OptionBPlan:
     """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
     downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones.
 
-    With ``options["final_names"] == "original"`` (the default) the run then returns to the original
-    names (topics cannot be renamed): back up, drop and recreate each v1 table with the v2 DDL, fill
-    it with a final v2 statement from the earliest offset while readers use ``_v2``, move the
-    readers back, retire the ``_v2`` tables. With ``"v2"`` the ``return_levels``, ``backups``,
+    With ``final_names`` ``original`` (the default) the run then returns to the original names
+    (topics cannot be renamed): back up, drop and recreate each v1 table with the v2 DDL, fill it
+    with a final v2 statement from the earliest offset while readers use ``_v2``, move the readers
+    back, retire the ``_v2`` tables. With ``v2`` the ``return_levels``' starts, ``backups``,
     ``drops``, ``recreates`` and ``retire_*`` lists are empty (their mapped tasks skip) and the
     ``_v2`` tables are final."""
-    specs = manifest.subset(tables)
-    shared = plan_option_a(manifest, tables, run_id)
-    del shared["set_compatibility"], shared["register_schemas"]
+    specs = manifest.subset(params.tables)
     renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
     levels = dependency_levels(manifest, specs)
-    final_names = (options or {}).get("final_names", FINAL_NAMES_ORIGINAL)
+    final_names = params.options.get("final_names", FINAL_NAMES_ORIGINAL)
     back = final_names == FINAL_NAMES_ORIGINAL
-    dual = [new_statement_name(s, run_id) for s in specs]
-    finals = {s.name: statement_name(s.name, "2-final", run_id) for s in specs}
-    returning = {
-        **recreation_steps(manifest, specs, run_id),
-        "return_levels": [{"start": [{"statement_name": finals[s.name],
-                                      "sql": _statement_sql(manifest, s, "v2"), "properties": startup_properties(s)}
-                                     for s in level]} for level in levels],
-        "retire_statements": [{"statement_name": n} for n in dual],
-        "retire_tables": [{"table": renames[s.flink_table], "sql": f"DROP TABLE `{renames[s.flink_table]}`",
-                           "statement_name": statement_name(s.name, "2-retire", run_id)} for s in specs],
-    }
-    if not back:  # the _v2 tables are final: phase 8's mapped tasks get empty lists and skip
-        returning = {key: [] for key in returning} | {"return_levels": [{"start": []} for _ in levels]}
-    return {
-        **shared,
-        "option": OPTION_B,
-        "final_names": final_names,
+    # the tables returning to their original names; none with final_names=v2 (phase 6's mapped tasks skip)
+    returned = specs if back else []
+    dual = tuple(new_statement_name(s, run_id) for s in specs)
+    finals = {s.name: statement_name(s.name, "2-final", run_id) for s in returned}
+    recreation = recreation_steps(manifest, returned, run_id)
+    return OptionBPlan(
+        params=params,
+        **shared_facts(manifest, specs),
+        final_names=final_names,
         # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
-        "check_schemas": [{"subject": v2_table(s.flink_table) + "-value", "schema": str(s.v2.schema)} for s in specs],
-        "validate_queries": shared["validate_queries"] + recreation_checks(returning),
-        "creates": [{"table": renames[s.flink_table], "statement_name": statement_name(s.name, "2-ddl-v2", run_id),
-                     "sql": retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";")} for s in specs],
-        "levels": [{
-            "start": [{"statement_name": new_statement_name(s, run_id),
-                       "sql": _statement_sql(manifest, s, "v2", renames), "properties": startup_properties(s)}
-                      for s in level],
-        } for level in levels],
-        "stop_v1": [{"statement_name": s.v1.statement} for s in specs],
-        "dual_write_statements": dual,
-        "dual_write_tables": {s.name: renames[s.flink_table] for s in specs},
-        "v1_tables": {s.name: s.flink_table for s in specs},
-        **returning,
-        "new_statements": list(finals.values()) if back else dual,
-        "final_tables": {s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
-    }
+        check_schemas=tuple(Schema(subject=v2_table(s.flink_table) + "-value", schema=str(s.v2.schema))
+                            for s in specs),
+        validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
+        creates=tuple(TableStatement(table=renames[s.flink_table], statement_name=statement_name(s.name, "2-ddl-v2",
+                                                                                                 run_id),
+                                     sql=retarget(manifest.sql(s.v2.ddl), renames).strip().rstrip(";"))
+                      for s in specs),
+        levels=level_starts(levels, lambda s: v2_start(manifest, s, new_statement_name(s, run_id), renames=renames)),
+        stop_v1=tuple(StatementStop(statement_name=s.v1.statement) for s in specs),
+        dual_write_statements=dual,
+        dual_write_tables={s.name: renames[s.flink_table] for s in specs},
+        v1_tables={s.name: s.flink_table for s in specs},
+        **vars(recreation),
+        return_levels=level_starts([[s for s in level if s in returned] for level in levels],
+                                   lambda s: v2_start(manifest, s, finals[s.name])),
+        retire_statements=tuple(StatementStop(statement_name=n) for n in dual) if back else (),
+        retire_tables=tuple(TableStatement(table=renames[s.flink_table], sql=f"DROP TABLE `{renames[s.flink_table]}`",
+                                           statement_name=statement_name(s.name, "2-retire", run_id))
+                            for s in returned),
+        new_statements=tuple(finals.values()) if back else dual,
+        final_tables={s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
+    )
 
 
-def freshness_columns(the_plan: Mapping[str, Any]) -> dict[str, str | None]:
-    """Per final table of a plan (its Flink name): the column whose newest value says how fresh it is."""
-    return {the_plan["final_tables"][fact["table"]]: fact["freshness"] for fact in the_plan["facts"]}
+# Every planner takes (manifest, params, run_id): the run's checked params (its tables and options).
+PLANNERS: dict[str, Callable[[Manifest, RunParams, str], Plan]] = {
+    OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
 
 
-def table_writers(the_plan: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """Per table of a plan: the statement that wrote it before the run, and the one writing what its
-    readers read after the cut-over (option B's dual-write statement, else the new statement)."""
-    tables = the_plan["tables"]
-    after = the_plan.get("dual_write_statements") or the_plan["new_statements"]
-    return dict(zip(tables, the_plan["old_statements"], strict=True)), dict(zip(tables, after, strict=True))
-
-
-# Every planner takes (manifest, tables, run_id, options): the option's own checked params.
-PLANNERS = {OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
-
-
-def plan(option: str, manifest: Manifest, tables: Sequence[str], run_id: str,
-         options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The plan of ``option``; ``options`` are its own checked params (``final_names`` for B)."""
-    try:
-        planner = PLANNERS[option]
-    except KeyError:
-        raise ValueError(f"unknown migration option {option!r}; known: {sorted(PLANNERS)}") from None
-    return planner(manifest, tables, run_id, options)
+def plan(option: str, manifest: Manifest, params: RunParams, run_id: str) -> Plan:
+    """The plan of ``option`` for the run's checked ``params`` (its tables, ``final_names`` for B)."""
+    plan_type(option)  # an unknown option fails here, naming the known ones
+    return PLANNERS[option](manifest, params, run_id)

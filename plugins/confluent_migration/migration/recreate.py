@@ -29,6 +29,7 @@ from confluent_migration.migration import observe
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
 from confluent_migration.migration.ledger import ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
+from confluent_migration.migration.plan_types import Plan
 from confluent_migration.migration.plans import dependency_levels, retarget
 from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
 from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
@@ -136,21 +137,21 @@ def recreate_tables(run: MigrationRun, group_id: str, *, after: Any) -> Any:
         backup = BackUpTableOperator.partial(
             task_id="back_up_tables", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
             **recorded(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
-        ).expand_kwargs(planned(run.plan, "backups", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "backups", after=run.head))
         drop = DropTableOperator.partial(
             task_id="drop_tables", poll_interval=poll_seconds(), **recorded(TABLE_DROPPED, ["table"])
-        ).expand_kwargs(planned(run.plan, "drops", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "drops", after=run.head))
         create = SubmitStatementOperator.partial(
             task_id="create_v2_tables", poll_interval=poll_seconds(), target_phase=COMPLETED,
             **recorded(TABLE_CREATED, ["table", "sql"])
-        ).expand_kwargs(planned(run.plan, "recreates", after=run.head))
+        ).expand_kwargs(planned(run.plan, run.option, "recreates", after=run.head))
         after >> backup >> drop >> create
     return create
 
 
-def window_opens(the_plan: dict[str, Any]) -> str:
+def window_opens(plan_xcom: dict[str, Any]) -> str:
     """When the maintenance window opens: the checked ``window_start`` param, or now."""
-    start = the_plan["params"]["options"].get("window_start")
+    start = Plan.from_xcom(plan_xcom).params.options.get("window_start")
     moment = start or datetime.now(timezone.utc).isoformat()
     print(f"Maintenance window opens at {moment}")
     return moment

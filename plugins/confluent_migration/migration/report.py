@@ -99,7 +99,7 @@ def render_report(header: Mapping[str, Any], steps: Sequence[Step], summary: str
                   writers: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {})) -> str:
     """The HTML page of a run: charts, the run's statements linked to the Confluent Cloud ``console``
     (name -> URL), then its summary text. ``writers``: per table, its statement before and after the
-    run (:func:`~confluent_migration.migration.plans.table_writers`), for the write gaps."""
+    run (:meth:`~confluent_migration.migration.plan_types.Plan.table_writers`), for the write gaps."""
     tables = list(header.get("tables") or [])
     state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None) or {}
     before = state.get("rows") or {}

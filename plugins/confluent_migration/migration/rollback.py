@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError, SubjectReadOnlyError
 from confluent_migration.migration.ledger import DONE, Ledger, Step, runs_to_undo
-from confluent_migration.migration.plans import EARLIEST
 from confluent_migration.statements import (
     FAILED_PHASES,
     RUNNING,
@@ -170,6 +169,8 @@ class Undoer:
 
     def start_again(self, name: str, new_name: str) -> dict[str, Any]:
         """Delete statement ``name`` if it exists; start its recorded SQL as ``new_name`` from the earliest offset."""
+        from confluent_migration.migration.plans import EARLIEST  # not at parse time: the plan's types cost ~20 ms
+
         started = self.flink.find_statement(new_name) if new_name != name else None
         if started is not None and started.phase in (RUNNING, "DEGRADED") and not started.stopped:
             return {"statement_name": new_name, "replaces": name, "action": f"none (already {started.phase})"}

@@ -8,6 +8,7 @@ from typing import Any
 
 from confluent_migration.migration.criteria import Verdict
 from confluent_migration.migration.ledger import Step
+from confluent_migration.migration.plan_types import OptionAPlan, OptionBPlan, Plan, Recreation
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -57,10 +58,6 @@ def window_seconds(steps: Sequence[Step], start_kind: str, end_kind: str) -> flo
     return _seconds_between(min(starts), max(ends)) if starts and ends else None
 
 
-def _starts(the_plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for key in ("levels", "return_levels") for level in the_plan.get(key) or [] for s in level.get("start", [])]
-
-
 def _start_offsets(properties: dict[str, str]) -> str:
     if properties.get("sql.tables.scan.startup.mode") == "earliest-offset":
         return "from the earliest offset"
@@ -77,61 +74,71 @@ WRITE_GAP = {
 }
 
 
-def render_plan(the_plan: dict[str, Any], state: dict[str, Any] | None, stateful: dict[str, bool]) -> str:
+def _table_steps(the_plan: Plan) -> list[tuple[str, Sequence[Any]]]:
+    """The plan's steps on whole tables, in order, each with its verb."""
+    steps: list[tuple[str, Sequence[Any]]] = []
+    if isinstance(the_plan, OptionBPlan):
+        steps.append(("create", the_plan.creates))
+    if isinstance(the_plan, Recreation):
+        steps += [("back up", the_plan.backups), ("drop", the_plan.drops), ("create", the_plan.recreates)]
+    if isinstance(the_plan, OptionBPlan):
+        steps.append(("drop (retire)", the_plan.retire_tables))
+    return steps
+
+
+def render_plan(the_plan: Plan, state: dict[str, Any] | None, stateful: dict[str, bool]) -> str:
     """What a changing run with these params would do, per table: the plan a reviewer approves.
 
     :param state: pre-flight's recorded state (readers, subjects, rows). :param stateful: table -> stateful."""
     state = state or {}
-    params = the_plan["params"]
-    lines = [f"PLAN (option {the_plan['option']}; run again with dry_run off and confirm set to do it):"]
-    starts, subjects = _starts(the_plan), state.get("subjects", {})
-    for fact in the_plan["facts"]:
-        table, names = fact["table"], {fact["flink_table"], *(the_plan.get(k, {}).get(fact["table"], "")
-                                                              for k in ("dual_write_tables", "final_tables"))}
+    params = the_plan.params
+    lines = [f"PLAN (option {the_plan.option}; run again with dry_run off and confirm set to do it):"]
+    starts, stops, subjects = the_plan.starts(), {s.statement_name for s in the_plan.stops()}, state.get("subjects", {})
+    names = the_plan.flink_names()
+    for fact in the_plan.facts:
+        table = fact.table
         prefix = table.replace("_", "-") + "-v2"
         lines.append(f"  {table}:")
-        for s in the_plan.get("set_compatibility", []):
-            if s["subject"] in fact["subjects"]:
-                lines.append(f"    set compatibility of {s['subject']} to {s['level']} (previous level recorded)")
-        for s in the_plan.get("register_schemas", []):
-            if s["subject"] in fact["subjects"]:
-                latest = (subjects.get(s["subject"]) or {}).get("versions") or []
-                now = f"latest now v{latest[-1]}" if latest else "no version now"
-                lines.append(f"    register the v2 schema on {s['subject']} ({now})")
-        for key, verb in (("creates", "create"), ("backups", "back up"), ("drops", "drop"), ("recreates", "create"),
-                          ("retire_tables", "drop (retire)")):
-            for s in the_plan.get(key, []):
-                if s["table"] in names or s["table"] == fact["flink_table"]:
-                    target = f" into `{s['backup_table']}` (counts verified)" if key == "backups" else ""
-                    what = " with the v2 DDL" if key in ("creates", "recreates") else ""
-                    lines.append(f"    {verb} table `{s['table']}`{target}{what}")
-        stops = [s["statement_name"] for lvl in the_plan.get("levels", []) for s in lvl.get("stop", [])] + \
-                [s["statement_name"] for s in the_plan.get("stop_v1", [])]
-        if fact["v1_statement"] in stops:
-            lines.append(f"    stop {fact['v1_statement']} (offsets recorded; not deleted, so rollback resumes it)")
+        if isinstance(the_plan, OptionAPlan):
+            for c in the_plan.set_compatibility:
+                if c.subject in fact.subjects:
+                    lines.append(f"    set compatibility of {c.subject} to {c.level} (previous level recorded)")
+            for r in the_plan.register_schemas:
+                if r.subject in fact.subjects:
+                    latest = (subjects.get(r.subject) or {}).get("versions") or []
+                    now = f"latest now v{latest[-1]}" if latest else "no version now"
+                    lines.append(f"    register the v2 schema on {r.subject} ({now})")
+        for verb, entries in _table_steps(the_plan):
+            for s in entries:
+                if s.table in names[table]:
+                    target = f" into `{s.backup_table}` (counts verified)" if verb == "back up" else ""
+                    what = " with the v2 DDL" if verb == "create" else ""
+                    lines.append(f"    {verb} table `{s.table}`{target}{what}")
+        if fact.v1_statement in stops:
+            lines.append(f"    stop {fact.v1_statement} (offsets recorded; not deleted, so rollback resumes it)")
         for s in starts:
-            if s["statement_name"].startswith(prefix):
+            if s.statement_name.startswith(prefix):
                 kind = "stateful" if stateful.get(table) else "stateless"
-                lines.append(f"    start {s['statement_name']} ({kind}) {_start_offsets(s.get('properties') or {})}")
-        for s in the_plan.get("retire_statements", []):
-            if s["statement_name"].startswith(prefix):
-                lines.append(f"    stop {s['statement_name']} once readers moved back (retired)")
+                lines.append(f"    start {s.statement_name} ({kind}) {_start_offsets(s.properties)}")
+        for r in the_plan.retire_statements if isinstance(the_plan, OptionBPlan) else ():
+            if r.statement_name.startswith(prefix):
+                lines.append(f"    stop {r.statement_name} once readers moved back (retired)")
         external = ((state.get("readers") or {}).get(table) or {}).get("external") or []
         lines.append(f"    external readers: {', '.join(external) if external else 'none found'}")
-        lines.append(f"    adds columns: {', '.join(fact['added_columns']) or 'none'}; every row must meet: "
-                     f"{' AND '.join(fact['checks']) or 'no declared check'}")
+        lines.append(f"    adds columns: {', '.join(fact.added_columns) or 'none'}; every row must meet: "
+                     f"{' AND '.join(fact.checks) or 'no declared check'}")
         rows = (state.get("rows") or {}).get(table)
         reprocess = f" (reprocesses {rows} rows from the earliest offset)" if rows is not None else ""
-        v2 = next((s["statement_name"] for s in starts if s["statement_name"].startswith(prefix)), "the v2 statement")
-        lines.append("    expected write gap: " + WRITE_GAP[the_plan["option"]].format(
-            v1=fact["v1_statement"], v2=v2, reprocess=reprocess))
-    criteria = params["criteria"]
+        v2 = next((s.statement_name for s in starts if s.statement_name.startswith(prefix)), "the v2 statement")
+        lines.append("    expected write gap: " + WRITE_GAP[the_plan.option].format(
+            v1=fact.v1_statement, v2=v2, reprocess=reprocess))
+    criteria = params.criteria
     lines += ["  checks after the change, per table: the columns the v2 DDL adds present, column count = the v2 "
               "DDL's, every row meets the table's checks (NULL fails), row parity with the source within "
-              f"{params['parity_tolerance'] * 100:g} %, writers RUNNING, caught up at <= "
-              f"{params['pending_records_threshold']} pending records",
-              f"  success criteria against the baseline: throughput >= {criteria['throughput_min_ratio'] * 100:g} % "
-              f"(records read per second over {criteria['window_minutes']} min, after catching up), "
-              f"latency <= {criteria['latency_max_ratio'] * 100:g} %, error rate <= "
-              f"{criteria['error_rate_max'] * 100:g} %, freshness <= {criteria['freshness_max_seconds']:g} s"]
+              f"{params.parity_tolerance * 100:g} %, writers RUNNING, caught up at <= "
+              f"{params.pending_records_threshold} pending records",
+              f"  success criteria against the baseline: throughput >= {criteria.throughput_min_ratio * 100:g} % "
+              f"(records read per second over {criteria.window_minutes} min, after catching up), "
+              f"latency <= {criteria.latency_max_ratio * 100:g} %, error rate <= "
+              f"{criteria.error_rate_max * 100:g} %, freshness <= {criteria.freshness_max_seconds:g} s"]
     return "\n".join(lines) + "\n"

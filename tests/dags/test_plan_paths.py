@@ -1,0 +1,29 @@
+"""Every list a migration DAG's mapped tasks expand over is there in its option's plan, as the
+task that picks it reads it back from XCom: the right kwargs for every table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from confluent_migration.migration.building import pick
+from confluent_migration.migration.manifest import load_manifest
+from tests.dags.structure import load_dag
+from tests.support.plans import plan_of
+
+MANIFEST = load_manifest()
+DAGS = {"A": "migrate_schema_registry_evolution", "B": "migrate_zero_downtime_dual_write",
+        "C": "migrate_maintenance_window_recreate"}
+
+
+@pytest.mark.parametrize("option", sorted(DAGS))
+def test_each_planned_list_of_the_dag_is_picked_from_its_options_plan(option):
+    dag = load_dag(DAGS[option])
+    xcom = json.loads(json.dumps(plan_of(option, MANIFEST, MANIFEST.names).to_xcom()))
+    picks = [t for t in dag.tasks if getattr(t, "python_callable", None) is pick]
+    assert picks
+    for t in picks:
+        picked = pick(xcom, t.op_args[1])
+        assert isinstance(picked, list) and picked, t.task_id
+        assert all(isinstance(entry, (str, dict)) for entry in picked), t.task_id
