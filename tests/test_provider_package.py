@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 CHECK = """
-import json, sys
+import importlib.metadata, json, sys
 from airflow.dag_processing.dagbag import DagBag
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.providers_manager import ProvidersManager
@@ -43,6 +43,7 @@ print(json.dumps({{
     "sql_hook": type(hook).__module__ + "." + type(hook).__name__,
     "extra_links": [c for c in manager.extra_links_class_names if c.startswith("confluent_migration.")],
     "triggers": sorted(t.trigger_class_name for t in manager.trigger if t.package_name == {name!r}),
+    "versions": {{name: importlib.metadata.version(name) for name in {pinned!r}}},
 }}, default=str))
 """
 
@@ -87,11 +88,16 @@ def test_the_wheel_installs_with_the_pins_into_a_clean_venv_as_a_provider_and_lo
             "AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT": json.dumps({
                 "conn_type": "confluent_flink", "host": "https://flink.us-east-2.aws.confluent.cloud",
                 "extra": {"organization_id": "org", "environment_id": "env-x", "database": "cluster"}})}
-    loaded = run(str(python), "-c", CHECK.format(name=PROJECT["name"]), str(ROOT / "dags"), cwd=tmp_path, env=env)
+    pinned = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    pinned = {name.split("[")[0]: version for name, version in pinned.items()}
+    loaded = run(str(python), "-c", CHECK.format(name=PROJECT["name"], pinned=sorted(pinned)), str(ROOT / "dags"),
+                 cwd=tmp_path, env=env)
     result = json.loads(loaded.stdout.strip().splitlines()[-1])
     print(f"built in {built - started:.1f}s, installed in {installed - built:.1f}s, "
           f"DAGs loaded in {time.monotonic() - installed:.1f}s")
 
+    assert result["versions"] == pinned  # requirements.txt's pins, as a deployment installs them
     assert result["errors"] == {}, result["errors"]
     assert result["dags"] == sorted(path.stem for path in (ROOT / "dags").glob("*.py"))
     assert Path(result["package"]).is_relative_to(venv), result["package"]
