@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import sys
 import tomllib
 from pathlib import Path
@@ -42,8 +43,11 @@ def write_metadata(folder: Path) -> Path | None:
     spec = project()
     if installed(spec["name"]):
         return None
-    info = folder / f"{spec['name'].replace('-', '_')}-{spec['version']}.dist-info"
-    info.mkdir(parents=True, exist_ok=True)
+    stem = spec["name"].replace("-", "_")
+    for old in folder.glob(f"{stem}-*.dist-info"):  # a kept folder (./dev's) may hold another version's
+        shutil.rmtree(old)
+    info = folder / f"{stem}-{spec['version']}.dist-info"
+    info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {spec['name']}\nVersion: {spec['version']}\n")
     groups = [f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in entries.items())
               for group, entries in spec.get("entry-points", {}).items()]
