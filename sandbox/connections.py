@@ -14,9 +14,9 @@ def airflow_connections(config: SandboxConfig) -> dict[str, dict]:
     """Connection id -> Airflow connection as a dict (the JSON form Airflow reads from env)."""
     auth = {"login": config.api_key, "password": config.api_secret}
     return {
-        "schema_registry_default": {"conn_type": "http", "host": config.url, **auth},
+        "schema_registry_default": {"conn_type": "confluent_schema_registry", "host": config.url, **auth},
         "confluent_flink_default": {
-            "conn_type": "http",
+            "conn_type": "confluent_flink",
             "host": config.url,
             **auth,
             "extra": {
@@ -28,7 +28,7 @@ def airflow_connections(config: SandboxConfig) -> dict[str, dict]:
                 "database": config.database,
             },
         },
-        "confluent_metrics_default": {"conn_type": "http", "host": config.url, **auth},
+        "confluent_metrics_default": {"conn_type": "confluent_metrics", "host": config.url, **auth},
     }
 
 

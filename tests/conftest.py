@@ -15,5 +15,10 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home}/airflow.db"
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "plugins"), str(ROOT), os.environ.get("PYTHONPATH")]))
 
+# Airflow finds the provider (connection types -> hooks) by its entry point, here and in every child process
+from tests.support.provider import register_from_source  # noqa: E402
+
+register_from_source(_home / "provider")
+
 pytest_plugins = ["tests.support.sandbox_fixtures"]
 

@@ -1,5 +1,6 @@
 """What a deployment installs is enough: ``requirements.txt`` alone, in a clean virtual environment,
-loads every DAG with no import error (as the Dockerfile's image and the compose services do)."""
+loads every DAG with no import error from the plugins folder (the package uninstalled; the wheel is
+``tests/test_provider_package.py``'s)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -72,3 +73,15 @@ def test_no_secret_is_committed():
     for key, value in _example_env().items():
         if key.endswith(("_SECRET", "_API_KEY")):
             assert value == f"<{key}>", f".env.example must leave {key} empty"
+
+
+def test_the_image_installs_the_package_as_a_provider_from_the_mounted_plugins_folder():
+    """Editable from /opt/airflow, so its path entry is the mounted plugins folder (no rebuild after an edit)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY --chown=airflow:root pyproject.toml /opt/airflow/pyproject.toml" in dockerfile
+    assert re.search(r"^RUN pip install .*--no-deps -e /opt/airflow$", dockerfile, re.MULTILINE)
+    assert dockerfile.index("-r /requirements.txt") < dockerfile.index("-e /opt/airflow")
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert packages["packages"] == ["plugins/confluent_migration"]
+    mounts = {v.partition(":")[0]: v.partition(":")[2] for v in SERVICES["airflow-scheduler"]["volumes"]}
+    assert mounts["./plugins"] == "/opt/airflow/plugins"

@@ -116,9 +116,9 @@ def api_hint(conn_id: str, status: int | None, attempts: int) -> str:
 class ConfluentHttpHook(HttpHook):
     """An ``HttpHook`` for one Confluent Cloud API with the project's timeout and retry policy.
 
-    The connection is an ``http`` connection: host = API URL, login/password = API key/secret.
-    Its ``extra`` holds Confluent settings (ids, catalog, database), which are never sent as
-    HTTP headers (the plain ``HttpHook`` would send them).
+    The connection (a Confluent connection type of this provider, or ``http``): host = API URL,
+    login/password = API key/secret. Its ``extra`` holds Confluent settings (ids, catalog,
+    database), which are never sent as HTTP headers (the plain ``HttpHook`` would send them).
 
     :param conn_id: the Airflow connection.
     :param timeout: seconds for each HTTP call (connect and read).
@@ -126,6 +126,7 @@ class ConfluentHttpHook(HttpHook):
     """
 
     default_conn_name = "http_default"
+    conn_name_attr = "conn_id"  # Airflow builds a hook from a connection as ``hook_class(conn_id=...)``
     hook_name = "Confluent Cloud API"
 
     def __init__(

@@ -2,8 +2,9 @@
 
 Every query runs on a snapshot cursor (``sql.snapshot.mode = now``): a bounded point-in-time query
 that completes, so ``get_records``/``get_first`` return rows and Airflow's SQL operators, check
-operators and ``SqlSensor`` work on Confluent Flink (through the thin subclasses in
-``confluent_migration.operators.flink_sql``, since the connection's type is ``http``).
+operators and ``SqlSensor`` work on Confluent Flink: this provider registers the hook for connection
+type ``confluent_flink`` (``get_provider_info``), so ``SQLExecuteQueryOperator(conn_id=
+"confluent_flink_default", ...)`` finds it by the connection's type.
 
 Flink statements have no transactions and the driver has no ``commit()``; the hook reports
 autocommit so ``DbApiHook.run`` never calls it.

@@ -43,6 +43,7 @@ class FlinkStatementsHook(ConfluentHttpHook):
     """Lifecycle of Confluent Cloud Flink SQL statements over the REST API (sync, plus async reads)."""
 
     default_conn_name = FLINK_CONN_ID
+    conn_type = "confluent_flink"  # the connection type's hook is FlinkSqlHook (get_provider_info)
     hook_name = "Confluent Flink statements"
 
     @property

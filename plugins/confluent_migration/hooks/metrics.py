@@ -61,6 +61,7 @@ class ConfluentMetricsHook(ConfluentHttpHook):
     """Flink statement metrics, many statements per call."""
 
     default_conn_name = METRICS_CONN_ID
+    conn_type = "confluent_metrics"
     hook_name = "Confluent Metrics API"
 
     def statement_metric(self, metric: str, statement_names: Sequence[str],

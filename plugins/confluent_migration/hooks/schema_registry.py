@@ -55,7 +55,7 @@ class SchemaRegistryHook(BaseHook):
 
     conn_name_attr = "schema_registry_conn_id"
     default_conn_name = SCHEMA_REGISTRY_CONN_ID
-    conn_type = "http"
+    conn_type = "confluent_schema_registry"
     hook_name = "Confluent Schema Registry"
 
     def __init__(self, schema_registry_conn_id: str = default_conn_name, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,

@@ -18,10 +18,10 @@ Flink statements (``operators.flink``; common: ``flink_conn_id="confluent_flink_
 Snapshot = ``{"name", "sql", "phase", "detail", "stopped", "properties", "latest_offsets",
 "latest_offsets_timestamp", "compute_pool_id", "principal", "is_bounded"}``.
 
-Bounded SQL and checks (``operators.flink_sql``; common-sql's own parameters, ``conn_id`` defaults
-to ``confluent_flink_default``): ``FlinkSQLExecuteQueryOperator``, ``FlinkSQLColumnCheckOperator``,
-``FlinkSQLTableCheckOperator``; sensor ``sensors.flink_sql.FlinkSqlSensor`` with helpers
-``row_count_parity_sql``, ``counts_within``, ``column_count_sql``.
+Bounded SQL and checks: common-sql's own ``SQLExecuteQueryOperator``, ``SQLColumnCheckOperator``,
+``SQLTableCheckOperator``, ``SQLCheckOperator``, ``SqlSensor``... with ``conn_id="confluent_flink_default"``
+(the provider maps connection type ``confluent_flink`` to ``hooks.flink_sql.FlinkSqlHook``); helpers
+for ``SqlSensor`` in ``sensors.flink_sql``: ``row_count_parity_sql``, ``counts_within``, ``column_count_sql``.
 
 Schema Registry (``operators.schema_registry``; common: ``schema_registry_conn_id="schema_registry_default"``,
 ``environment_id=None`` (link; default from the Flink connection)):

@@ -7,8 +7,8 @@ with ``deferrable=False``). A wait that ends in seconds (a stop, a start) never 
 that fires while the executor still reports the deferring process is a race in Airflow 3 that
 fails a task which succeeded. A wait ends in success, in
 ``StatementFailedError`` carrying ``status.detail`` and the statement's exceptions, or in
-``StatementTimeoutError`` after ``wait_timeout`` seconds. Bounded queries use
-``FlinkSQLExecuteQueryOperator`` (common-sql) from ``operators.flink_sql``.
+``StatementTimeoutError`` after ``wait_timeout`` seconds. Bounded queries use common-sql's
+``SQLExecuteQueryOperator`` on the Flink connection (type ``confluent_flink``: ``FlinkSqlHook``).
 """
 
 from __future__ import annotations

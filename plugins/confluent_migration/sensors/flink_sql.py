@@ -1,32 +1,22 @@
-"""``SqlSensor`` on Confluent Flink, and the predicates the migration's validation uses with it.
+"""Predicates for Airflow's ``SqlSensor`` on Confluent Flink, as the migration's validation uses them.
 
-Examples::
+The provider registers ``FlinkSqlHook`` for connection type ``confluent_flink``, so common-sql's own
+``SqlSensor`` (and ``SQLExecuteQueryOperator``, ``SQLColumnCheckOperator``, ...) runs on the Flink
+connection as it is, each query a bounded snapshot query. Examples::
 
-    FlinkSqlSensor(task_id="no_time_travel", sql="SELECT COUNT(*) FROM `t` WHERE created_at > updated_at",
-                   success=lambda n: n == 0)
-    FlinkSqlSensor(task_id="parity", sql=row_count_parity_sql("`skus_v1`", "`skus_v2`"),
-                   selector=lambda row: row, success=counts_within(0.01))
-    FlinkSqlSensor(task_id="columns", sql=column_count_sql("skus_v2"), success=lambda n: n == 12)
+    SqlSensor(task_id="no_time_travel", conn_id="confluent_flink_default",
+              sql="SELECT COUNT(*) FROM `t` WHERE created_at > updated_at", success=lambda n: n == 0)
+    SqlSensor(task_id="parity", conn_id="confluent_flink_default",
+              sql=row_count_parity_sql("`skus_v1`", "`skus_v2`"), selector=lambda row: row,
+              success=counts_within(0.01))
+    SqlSensor(task_id="columns", conn_id="confluent_flink_default", sql=column_count_sql("skus_v2"),
+              success=lambda n: n == 12)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
-
-from airflow.providers.common.sql.sensors.sql import SqlSensor
-
-from confluent_migration.hooks.flink_sql import FlinkSqlHook
-
-
-class FlinkSqlSensor(SqlSensor):
-    """``SqlSensor`` whose query runs on Confluent Flink as a bounded snapshot query."""
-
-    def __init__(self, *, conn_id: str = FlinkSqlHook.default_conn_name, **kwargs: Any) -> None:
-        super().__init__(conn_id=conn_id, **kwargs)
-
-    def _get_hook(self) -> FlinkSqlHook:
-        return FlinkSqlHook(self.conn_id, **(self.hook_params or {}))
 
 
 def row_count_parity_sql(left: str, right: str) -> str:
