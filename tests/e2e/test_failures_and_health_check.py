@@ -43,10 +43,10 @@ def test_a_run_failing_half_way_is_rolled_back_cleanly(run_project_dag, encarta,
     stop.set()
     summary = result.xcom("summary")
     assert result.dag_run.state == "failed", result.why()
-    assert result.failed_tasks() == ["phase_3_replace_pipelines.level_1.start_v2[0]"], result.why()
+    assert result.failed_tasks() == ["phase_3_replace_pipelines.level_1_replace_v1[0]"], result.why()
     assert any("StatementConflictError" in error for error in result.errors), result.why()
     assert "FAILED" in summary and "skus-master-v2" in summary and "STARTED, NOT COMPLETED" in summary, summary
-    failed = "phase_3_replace_pipelines.level_1.start_v2[0]"
+    failed = "phase_3_replace_pipelines.level_1_replace_v1[0]"
     assert f"FAILED TASKS:\n  {failed}: StatementConflictError" in summary, summary
     assert "v1 stopped to v2 caught up: not measured (failed)" in summary, summary
     assert re.search(r"  skus_master: written by .*STOPPED.*; latest schema \S*skus_master-value v2", summary), summary

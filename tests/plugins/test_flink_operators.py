@@ -15,6 +15,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 from confluent_migration.links import STATEMENT_URL_KEY
 from confluent_migration.operators.flink import (
+    ReplaceStatementOperator,
     DeleteStatementOperator,
     DryRunStatementOperator,
     ListStatementsOperator,
@@ -138,6 +139,36 @@ def test_stop_records_offsets_then_resume_list_and_delete(run_dag, tables):
     assert (listed["name"], listed["phase"], listed["sql"]) == (name, "RUNNING", pipeline_sql(source, sink))
     assert result.xcom("delete") is True
     assert FlinkStatementsHook().find_statement(name) is None
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_replace_stops_the_old_statement_then_starts_the_new_one_and_a_retry_changes_nothing(run_dag, tables,
+                                                                                             deferrable):
+    """In one task: the old writer STOPPED (its offsets handed to ``on_stopped`` before anything is
+    submitted), then the new one RUNNING; deferred waits resume where they left off; a retry of
+    the task finds both done and adopts the new statement."""
+    source, sink = tables
+    run = uuid.uuid4().hex
+    old, new = statement_name(sink, 1, run), statement_name(sink, 2, run)
+    run_dag(lambda: submit(source, sink, run, statement_name=old, deferrable=False))
+    seen = []
+
+    def on_stopped(context, offsets):
+        seen.append((offsets, FlinkStatementsHook().find_statement(new)))
+
+    def replace() -> ReplaceStatementOperator:
+        return ReplaceStatementOperator(task_id="replace", replaces=old, statement_name=new, sql=pipeline_sql(source, sink),
+                                        properties={"sql.tables.scan.startup.mode": "earliest-offset"},
+                                        on_stopped=on_stopped, poll_interval=0.5, deferrable=deferrable, defer_after=0)
+
+    first, again = run_dag(replace), run_dag(replace)
+    assert first.state("replace") == again.state("replace") == "success"
+    (offsets, new_then), _ = seen
+    assert offsets["statement_name"] == old and offsets["phase"] == "STOPPED" and new_then is None
+    assert sum(offsets["offsets"][source].values()) == 3
+    hook = FlinkStatementsHook()
+    assert (hook.get_statement(old).phase, hook.get_statement(new).phase) == ("STOPPED", "RUNNING")
+    assert first.xcom("replace")["name"] == new and f"Adopted existing Flink statement '{new}'" in again.output
 
 
 def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, tables):

@@ -31,8 +31,8 @@ from tests.support.world_checks import assert_no_change_lost
 
 pytestmark = pytest.mark.runtime
 DAG_ID = "migrate_schema_registry_evolution"
-STOP_V1 = "phase_3_replace_pipelines.level_0.stop_v1[0]"
-START_V2 = "phase_3_replace_pipelines.level_0.start_v2[0]"
+REGISTERED = "phase_2_schema_registry_updates.register_v2_schemas[0]"
+REPLACE = "phase_3_replace_pipelines.level_0_replace_v1[0]"  # stops the v1 statement, then creates the v2 one
 OUTAGE_SECONDS = 20
 
 
@@ -77,12 +77,15 @@ def tries(runs: Runs, run_id: str) -> dict[str, int]:
 
 def test_a_20_s_outage_between_a_v1_stop_and_its_v2_start_is_survived(runs, proxy, encarta):
     uoms = MANIFEST.table("skus_uoms_agg")
-    run_id = migrate_until(runs, uoms, STOP_V1, "success")
-    proxy.outage(OUTAGE_SECONDS)  # v1 stopped, v2 not started: the table has no writer meanwhile
+    run_id = migrate_until(runs, uoms, REGISTERED, "success")
+    # the next create is the v2 statement's, right after its v1 stopped: the API goes away for 20 s
+    # from that request on, while the table has no writer
+    proxy.add("POST", r"/statements$", "outage", seconds=OUTAGE_SECONDS)
 
     completed_with_v2_writing(runs, encarta, uoms, run_id)
     refused = proxy.done("outage")
-    assert refused, "no request met the outage"
+    assert refused and (refused[0].method, refused[0].path.endswith("/statements")) == ("POST", True), refused[:1]
+    assert FlinkStatementsHook().get_statement(uoms.v1.statement).phase == "STOPPED"
     print(f"{len(refused)} requests refused during the {OUTAGE_SECONDS} s outage; tasks retried: {tries(runs, run_id)}")
 
 
@@ -104,20 +107,21 @@ def worker_of(ti_id: str) -> tuple[int, int]:
 def test_a_worker_killed_while_its_v2_create_is_in_flight_is_retried_and_the_run_completes(runs, proxy, encarta):
     classifications = MANIFEST.table("skus_classifications_agg")
     client = runs.stack.client
-    run_id = migrate_until(runs, classifications, STOP_V1, "running")
-    # the next create is the v2 start's, and it reaches the sandbox only after 15 s: time to kill its worker
+    run_id = migrate_until(runs, classifications, REGISTERED, "success")
+    # the next create is the v2 statement's (its v1 just stopped), and it reaches the sandbox only
+    # after 15 s: time to kill its worker
     delayed = proxy.add("POST", r"/statements$", "delay", seconds=15)
     deadline = time.monotonic() + 60
     while not delayed.applied:
-        assert time.monotonic() < deadline, f"{START_V2} sent no create in 60 s: {client.task_states(DAG_ID, run_id)}"
+        assert time.monotonic() < deadline, f"{REPLACE} sent no create in 60 s: {client.task_states(DAG_ID, run_id)}"
         time.sleep(0.1)
-    [ti] = [t for t in client.task_instances(DAG_ID, run_id) if ti_key(t) == START_V2]
+    [ti] = [t for t in client.task_instances(DAG_ID, run_id) if ti_key(t) == REPLACE]
     supervisor, task = worker_of(ti["id"])
     for pid in (task, supervisor):
         os.kill(pid, signal.SIGKILL)
-    print(f"killed the worker of {START_V2} (supervisor {supervisor}, task {task}) with its create in flight")
+    print(f"killed the worker of {REPLACE} (supervisor {supervisor}, task {task}) with its create in flight")
 
     completed_with_v2_writing(runs, encarta, classifications, run_id)
     retried = tries(runs, run_id)
     print(f"tasks retried: {retried}")
-    assert retried.get(START_V2, 1) > 1, retried
+    assert retried.get(REPLACE, 1) > 1, retried

@@ -9,7 +9,8 @@ action, count=N, nth=K)`` applies ``action`` to ``count`` matching requests, sta
 - ``"503"``: answer 503 (the server never sees the request);
 - ``"lose"``: forward the request, let the server act, then lose its answer: reset the connection
   (``lost_as="reset"``) or answer 502 (``lost_as="502"``);
-- ``"delay"``: wait ``seconds``, then forward.
+- ``"delay"``: wait ``seconds``, then forward;
+- ``"outage"``: from this request on, an outage of ``seconds`` (below).
 
 ``proxy.outage(seconds)`` takes the API away for that long: every request meanwhile has its
 connection reset before the server sees it (``action`` ``"outage"`` in the log).
@@ -36,7 +37,7 @@ from urllib.parse import urlsplit
 from sandbox.config import SandboxConfig
 from sandbox.connections import airflow_connection_env
 
-ACTIONS = ("429", "503", "lose", "delay")
+ACTIONS = ("429", "503", "lose", "delay", "outage")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
               "host", "content-length"}
 
@@ -197,6 +198,11 @@ class FaultProxy:
                     return
                 rule = proxy._decide(method, self.path)
                 action = rule.action if rule else "forwarded"
+                if action == "outage":
+                    proxy.outage(rule.seconds)
+                    proxy._record(Exchange(method, self.path, "outage", None))
+                    self._reset()
+                    return
                 if action in ("429", "503"):
                     proxy._record(Exchange(method, self.path, action, None))
                     extra = [("Retry-After", rule.retry_after)] if action == "429" else []

@@ -22,7 +22,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -241,32 +241,43 @@ def _task_data(task: Any, fields: Sequence[str]) -> dict[str, Any]:
     return {name: getattr(task, name, None) for name in fields}
 
 
+def change_allowed(context: Any) -> Ledger:
+    """The run's ledger, once the run may change something: a run whose params were never checked
+    fails, and a dry run skips the task, whatever the DAG's wiring says."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    ti, ledger = context["ti"], ledger_for(context)
+    try:
+        header = ledger.header()
+    except FileNotFoundError as missing:
+        raise AirflowFailException(f"{ti.task_id} would change something, but this run's params were never "
+                                   f"checked: {missing}") from None
+    if header["params"].get("dry_run", True):
+        raise AirflowSkipException(f"dry run: {ti.task_id} changes nothing")
+    return ledger
+
+
+def record_step(context: Any, kind: str, status: str, data: Mapping[str, Any], result: Any = None,
+                ledger: Ledger | None = None) -> None:
+    """Record a step of the running task (``started`` before it acts, ``done`` with its result)."""
+    ti = context["ti"]
+    (ledger or ledger_for(context)).record(kind, status, task_id=ti.task_id, map_index=ti.map_index,
+                                           data=dict(data), result=result)
+
+
 def recorded(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., None]]:
     """``pre_execute``/``post_execute`` kwargs for an operator whose action rollback must know about.
 
     Before the operator acts, the ledger gets ``started`` with ``fields`` of the (rendered)
     operator; after it succeeded, ``done`` with its result. A failing ledger write fails the task,
-    so nothing changes unrecorded. It is also the last guard before a change: a run whose params
-    were never checked fails, and a dry run skips the task, whatever the DAG's wiring says.
+    so nothing changes unrecorded. It is also the last guard before a change
+    (:func:`change_allowed`).
     """
 
     def pre(context: Any) -> None:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-        ti, ledger = context["ti"], ledger_for(context)
-        try:
-            header = ledger.header()
-        except FileNotFoundError as missing:
-            raise AirflowFailException(f"{ti.task_id} would change something, but this run's params were never "
-                                       f"checked: {missing}") from None
-        if header["params"].get("dry_run", True):
-            raise AirflowSkipException(f"dry run: {ti.task_id} changes nothing")
-        ledger.record(kind, STARTED, task_id=ti.task_id, map_index=ti.map_index,
-                      data=_task_data(context["task"], fields))
+        record_step(context, kind, STARTED, _task_data(context["task"], fields), ledger=change_allowed(context))
 
     def post(context: Any, result: Any) -> None:
-        ti = context["ti"]
-        ledger_for(context).record(kind, DONE, task_id=ti.task_id, map_index=ti.map_index,
-                                   data=_task_data(context["task"], fields), result=result)
+        record_step(context, kind, DONE, _task_data(context["task"], fields), result)
 
     return {"pre_execute": pre, "post_execute": post}

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup, task, task_group
+from airflow.sdk import TaskGroup, task
 
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
-from confluent_migration.migration.ledger import recorded
+from confluent_migration.migration.ledger import DONE, STARTED, change_allowed, record_step, recorded
 from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.plan_types import InPlacePlan, Plan
 from confluent_migration.migration.plans import dependency_levels
@@ -27,7 +27,7 @@ from confluent_migration.migration.rollback import (
     STATEMENT_CREATED,
     STATEMENT_STOPPED,
 )
-from confluent_migration.operators.flink import StopStatementOperator, SubmitStatementOperator
+from confluent_migration.operators.flink import ReplaceStatementOperator, StopStatementOperator, SubmitStatementOperator
 from confluent_migration.operators.schema_registry import RegisterSchemaOperator, SetSubjectCompatibilityOperator
 from confluent_migration.statements import describe_failure
 
@@ -96,9 +96,9 @@ def upstream_running(plan_xcom: dict[str, Any], level: int) -> list[str]:
 def replace_pipelines(run: MigrationRun, after: Any) -> Any:
     """Step 3 (replace pipelines): per dependency level, each table's v1 statement is stopped (offsets
     recorded, not deleted) and at once its v2 statement started, writing the same table from the
-    earliest offset: a task group mapped over the level's tables, so a table's write gap is its own
-    stop and start, whatever the number of tables. A level starts once the level before it is done,
-    and only while the v2 statements upstream of it are RUNNING."""
+    earliest offset, in one task per table (mapped over the level's tables): a table's write gap is
+    its own stop and start, whatever the number of tables or task slots. A level starts once the
+    level before it is done, and only while the v2 statements upstream of it are RUNNING."""
     with TaskGroup("phase_3_replace_pipelines",
                    tooltip="Per table: stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
@@ -108,38 +108,39 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
                     upstream_running)(run.plan, n)
                 previous >> check
                 previous = check
-            pairs = task(task_id=f"plan_level_{n}_pairs")(stop_start_pairs)(run.plan, n)
+            pairs = task(task_id=f"plan_level_{n}_replacements")(replacements)(run.plan, n)
             run.head >> pairs
-            replaced = replace_table.override(group_id=f"level_{n}").expand_kwargs(pairs)
+            replaced = ReplaceStatementOperator.partial(
+                task_id=f"level_{n}_replace_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+                on_stopped=record_stop_then_create, pre_execute=record_stop_started, post_execute=record_created,
+            ).expand_kwargs(pairs)
             previous >> replaced
             previous = replaced
     return previous
 
 
-def stop_start_pairs(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
-    """Each table of a level as the arguments of :func:`replace_table`: its v1 statement, its v2 one."""
+def replacements(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
+    """Each table of a level as the arguments of its replacement: the v1 statement, the v2 one."""
     entries = InPlacePlan.from_xcom(plan_xcom).levels[level]
-    return [{"v1_statement": stop.statement_name, "v2_statement": start.statement_name,
+    return [{"replaces": stop.statement_name, "statement_name": start.statement_name,
              "sql": start.sql, "properties": start.properties}
             for stop, start in zip(entries.stop, entries.start, strict=True)]
 
 
-#: Scheduling weights (absolute): a table whose v1 is stopped gets its v2 before another table's v1
-#: is stopped. With Airflow's default (downstream) weights a stop, upstream of its start, weighs
-#: more, so with fewer task slots than tables every stop of a level ran before any start and a
-#: table's write gap grew with the number of tables.
-STOP_WEIGHT, START_WEIGHT = 1, 1000
+# A replacement's ledger, in the order it acts: the v1 stop started, done (its offsets) once
+# STOPPED, the v2 create started at once, done once RUNNING. Rollback undoes them in reverse.
+CREATED_FIELDS = ("statement_name", "sql", "properties")
 
 
-@task_group
-def replace_table(v1_statement: str, v2_statement: str, sql: str, properties: dict[str, str]) -> None:
-    """One table: its v1 statement stopped, then its v2 statement started (each recorded). Returns
-    nothing, so dependencies attach to the group (its stop first, its start last)."""
-    stopped = StopStatementOperator(task_id="stop_v1", statement_name=v1_statement, poll_interval=poll_seconds(),
-                                    trigger_rule=AFTER_EMPTY_LEVELS, weight_rule="absolute",
-                                    priority_weight=STOP_WEIGHT, **recorded(STATEMENT_STOPPED, ["statement_name"]))
-    started = SubmitStatementOperator(task_id="start_v2", statement_name=v2_statement, sql=sql, properties=properties,
-                                      poll_interval=poll_seconds(), weight_rule="absolute",
-                                      priority_weight=START_WEIGHT,
-                                      **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"]))
-    stopped >> started
+def record_stop_started(context: Any) -> None:
+    record_step(context, STATEMENT_STOPPED, STARTED, {"statement_name": context["task"].replaces},
+                ledger=change_allowed(context))
+
+
+def record_stop_then_create(context: Any, offsets: dict[str, Any]) -> None:
+    record_step(context, STATEMENT_STOPPED, DONE, {"statement_name": context["task"].replaces}, offsets)
+    record_step(context, STATEMENT_CREATED, STARTED, {f: getattr(context["task"], f) for f in CREATED_FIELDS})
+
+
+def record_created(context: Any, result: Any) -> None:
+    record_step(context, STATEMENT_CREATED, DONE, {f: getattr(context["task"], f) for f in CREATED_FIELDS}, result)

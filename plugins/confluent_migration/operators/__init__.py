@@ -10,6 +10,9 @@ Flink statements (``operators.flink``; common: ``flink_conn_id="confluent_flink_
   unless given. 409: adopt if same SQL+properties, else ``StatementConflictError``.
 - ``StopStatementOperator(statement_name)`` -> ``{"statement_name", "phase", "latest_offsets",
   "latest_offsets_timestamp", "offsets"}``; XCom ``latest_offsets``.
+- ``ReplaceStatementOperator(replaces, on_stopped=None, **SubmitStatementOperator's)``: stops
+  ``replaces``, then at once submits (one task: no scheduling round trip while the table has no
+  writer) -> the new statement's snapshot; ``on_stopped(context, offsets)`` between the two.
 - ``ResumeStatementOperator(statement_name)`` -> snapshot (RUNNING).
 - ``DeleteStatementOperator(statement_name, missing_ok=True)`` -> bool.
 - ``ListStatementsOperator(statement_names=None, name_prefix=None, label_selector=None)`` -> [snapshot].

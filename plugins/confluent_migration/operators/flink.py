@@ -14,7 +14,7 @@ fails a task which succeeded. A wait ends in success, in
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,25 @@ def statement_event_result(log: Any, event: Mapping[str, Any]) -> dict[str, Any]
     raise AirflowException(message)
 
 
+def stopped_offsets(log: Any, name: str, snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """Where a stopped statement stopped (also XCom ``latest_offsets``): ``{"statement_name",
+    "phase", "latest_offsets", "latest_offsets_timestamp", "offsets"}`` (topic -> {partition: offset})."""
+    from airflow.sdk import get_current_context
+
+    offsets = {
+        "statement_name": snapshot.get("name", name),
+        "phase": snapshot.get("phase"),
+        "latest_offsets": snapshot.get("latest_offsets") or {},
+        "latest_offsets_timestamp": snapshot.get("latest_offsets_timestamp"),
+        "offsets": {t: {str(p): o for p, o in parts.items()}
+                    for t, parts in parse_offsets(snapshot.get("latest_offsets")).items()},
+    }
+    get_current_context()["ti"].xcom_push(key="latest_offsets", value=offsets["latest_offsets"])
+    log.info("Flink statement '%s' stopped at offsets %s (%s)", offsets["statement_name"],
+             offsets["latest_offsets"], offsets["latest_offsets_timestamp"])
+    return offsets
+
+
 class FlinkStatementOperator(BaseOperator):
     """Shared parameters of the statement operators.
 
@@ -102,9 +121,9 @@ class FlinkStatementOperator(BaseOperator):
         context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=url)
         self.log.info("Confluent console (also the task's extra link): %s", url)
 
-    def wait_for(self, statement: Statement, targets: set[str]) -> dict[str, Any]:
+    def wait_for(self, statement: Statement, targets: set[str], resume: str = "execute_complete") -> dict[str, Any]:
         """Wait until ``statement`` reaches one of ``targets``: polled in the worker, deferred once the
-        wait outlasts ``defer_after`` (when deferrable)."""
+        wait outlasts ``defer_after`` (when deferrable; the trigger's event goes to ``resume``)."""
         name, deadline, interval = statement.name, time.time() + self.wait_timeout, self.poll_interval
         defer_at = time.time() + self.defer_after
         while True:
@@ -122,7 +141,7 @@ class FlinkStatementOperator(BaseOperator):
             if self.deferrable and time.time() >= defer_at:
                 self.defer(trigger=StatementPhaseTrigger(name, sorted(targets), deadline, self.flink_conn_id,
                                                          self.poll_interval),
-                           method_name="execute_complete", timeout=timedelta(seconds=self.wait_timeout + 60))
+                           method_name=resume, timeout=timedelta(seconds=self.wait_timeout + 60))
             if time.time() >= deadline:
                 return statement_event_result(self.log, {
                     "status": "timeout", "message": f"Flink statement '{name}' was still {statement.phase} when "
@@ -234,20 +253,42 @@ class StopStatementOperator(FlinkStatementOperator):
         return self.result(self.wait_for(statement, {STOPPED, COMPLETED}))
 
     def result(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        from airflow.sdk import get_current_context
+        return stopped_offsets(self.log, self.statement_name, snapshot)
 
-        offsets = {
-            "statement_name": snapshot.get("name", self.statement_name),
-            "phase": snapshot.get("phase"),
-            "latest_offsets": snapshot.get("latest_offsets") or {},
-            "latest_offsets_timestamp": snapshot.get("latest_offsets_timestamp"),
-            "offsets": {t: {str(p): o for p, o in parts.items()}
-                        for t, parts in parse_offsets(snapshot.get("latest_offsets")).items()},
-        }
-        get_current_context()["ti"].xcom_push(key="latest_offsets", value=offsets["latest_offsets"])
-        self.log.info("Flink statement '%s' stopped at offsets %s (%s)", offsets["statement_name"],
-                      offsets["latest_offsets"], offsets["latest_offsets_timestamp"])
-        return offsets
+
+class ReplaceStatementOperator(SubmitStatementOperator):
+    """Stop the statement ``replaces`` (offsets kept; not deleted), then at once submit this one and
+    wait for RUNNING, in one task: the table they write is without a writer for the stop's end and
+    the create only, not also for a scheduling round trip between two tasks (which grows with the
+    number of tables waiting for a task slot). A retry finds the old statement stopped (stopping it
+    again changes nothing) and adopts the new one.
+
+    :param replaces: the statement to stop first.
+    :param on_stopped: ``f(context, offsets)`` once ``replaces`` is STOPPED, before the submit (to
+        record the stop; ``offsets`` as :class:`StopStatementOperator` returns them).
+    :return: the new statement's snapshot, as :class:`SubmitStatementOperator`.
+    """
+
+    template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces")
+
+    def __init__(self, *, replaces: str, on_stopped: Callable[[Context, dict[str, Any]], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.replaces = replaces
+        self.on_stopped = on_stopped
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        stopped = self.wait_for(self.hook.set_stopped(self.replaces, True), {STOPPED, COMPLETED}, resume="after_stop")
+        return self.submit(context, stopped)
+
+    def after_stop(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        return self.submit(context, statement_event_result(self.log, event))
+
+    def submit(self, context: Context, stopped: dict[str, Any]) -> dict[str, Any]:
+        offsets = stopped_offsets(self.log, self.replaces, stopped)
+        if self.on_stopped is not None:
+            self.on_stopped(context, offsets)
+        return super().execute(context)
 
 
 class ResumeStatementOperator(FlinkStatementOperator):
