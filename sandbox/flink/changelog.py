@@ -110,8 +110,12 @@ def fold(
     upsert: bool,
     start: Offsets,
     end: Offsets,
+    touched: tuple[str, Sequence[str]] | None = None,
 ) -> int:
-    """Apply the records ``start <= offset < end`` of ``topic`` to ``state_table``; return their count."""
+    """Apply the records ``start <= offset < end`` of ``topic`` to ``state_table``; return their count.
+
+    ``touched`` = (table, columns): also append to that table the values of those columns of every
+    row the records add or remove (a superset of the groups whose rows changed)."""
     condition = Topics.range_condition(start, end)
     if condition == "FALSE":
         return 0
@@ -120,6 +124,14 @@ def fold(
         f" WHERE topic = {_literal(topic)} AND ({condition})").fetchone()[0]
     values = ", ".join(value_expression(c) for c in columns)
     target = q(state_table)
+    if touched is not None:
+        touched_table, names = touched
+        by_name = {c.name: c for c in columns}
+        conn.execute(f"INSERT INTO {q(touched_table)} SELECT {', '.join(value_expression(by_name[n]) for n in names)}"
+                     " FROM __new WHERE value IS NOT NULL")  # rows added, and the rows -U/-D retract
+        if upsert:  # the rows the records replace or delete
+            conn.execute(f"INSERT INTO {q(touched_table)} SELECT {', '.join(q(n) for n in names)} FROM {target}"
+                         f" WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
     if upsert:
         conn.execute(f"DELETE FROM {target} WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
         conn.execute(
@@ -152,15 +164,19 @@ def diff(
     key: Sequence[str],
     clock_columns: Sequence[str] = (),
     retract: bool = False,
+    scope: str | None = None,
 ) -> list[Change]:
     """Changes that turn ``previous`` into ``current``, then make ``previous`` the new output.
 
     ``key`` empty means a multiset comparison. ``retract`` emits ``-U`` before each ``+U``.
+    ``scope`` (keyed only): a condition on ``previous``'s rows (aliased ``p``); ``current`` holds the
+    new rows of those keys only, and the rows outside it stay as they are.
     """
     prev, cur = q(previous), q(current)
     cols = ", ".join(q(c) for c in columns)
     changes: list[Change] = []
     if not key:
+        assert scope is None, "a scoped diff needs a key"
         for (op, *row) in conn.execute(
             f"SELECT 3, * FROM (SELECT {cols} FROM {prev} EXCEPT ALL SELECT {cols} FROM {cur})"
             f" UNION ALL SELECT 0, * FROM (SELECT {cols} FROM {cur} EXCEPT ALL SELECT {cols} FROM {prev})"
@@ -181,7 +197,7 @@ def diff(
         f"CREATE OR REPLACE TEMP TABLE __changed AS SELECT CASE WHEN p.__hit IS NULL THEN {INSERT}"
         f" WHEN c.__hit IS NULL THEN {DELETE} ELSE {UPDATE_AFTER} END AS __kind, {aliased}"
         f" FROM (SELECT DISTINCT ON ({keys}) *, TRUE AS __hit FROM {cur}) c"
-        f" FULL JOIN (SELECT *, TRUE AS __hit FROM {prev}) p ON {on}"
+        f" FULL JOIN (SELECT *, TRUE AS __hit FROM {prev} p{f' WHERE {scope}' if scope else ''}) p ON {on}"
         f" WHERE p.__hit IS NULL OR c.__hit IS NULL OR NOT ({same})"
     )
     for kind, *values in conn.execute(
