@@ -549,15 +549,13 @@ class Engine:
         names = [f"c{i}" for i in range(len(plan.columns))]
         scope = None
         if groups:
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE __groups AS SELECT DISTINCT * FROM {TOUCHED}")
-            conn.execute(f"DELETE FROM {TOUCHED}")
             rows = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM s.{q(col)}" for j, (_, col) in enumerate(groups))
             conn.execute(f"CREATE OR REPLACE TEMP TABLE __scoped AS SELECT s.* FROM {q(prefix + 'v0')} s"
-                         f" WHERE EXISTS (SELECT 1 FROM __groups g WHERE {rows})")
+                         f" WHERE EXISTS (SELECT 1 FROM {TOUCHED} g WHERE {rows})")
             query = plan.bind(["__scoped"])
             outputs = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM p.{names[position]}"
                                    for j, (position, _) in enumerate(groups))
-            scope = f"EXISTS (SELECT 1 FROM __groups g WHERE {outputs})"
+            scope = f"EXISTS (SELECT 1 FROM {TOUCHED} g WHERE {outputs})"
         else:
             query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
@@ -576,6 +574,8 @@ class Engine:
             if plan.global_aggregate:  # one row, updated in place: -U old, +U new (not -D, +I)
                 changes = changelog.as_update(changes)
             self.append_results(record, changes, conn, plan.columns)
+        if groups:
+            conn.execute(f"DELETE FROM {TOUCHED}")  # the next fold of this step starts a new list
         return len(changes)
 
     def _check_not_null(self, table: Table, rows: list[tuple]) -> None:
