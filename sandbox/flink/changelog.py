@@ -186,6 +186,10 @@ def diff(
         return changes
     if scope and not clock_columns:
         return _diff_scoped(conn, previous, current, columns, key, scope, retract)
+    if not scope and not clock_columns and len(columns) > WIDE:
+        changes = _diff_wide(conn, previous, current, columns, key, retract)
+        if changes is not None:
+            return changes
     keys = ", ".join(q(k) for k in key)
     on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM p.{q(k)}" for k in key)
     compared = [c for c in columns if c not in clock_columns]
@@ -216,6 +220,51 @@ def diff(
                  f" WHERE {match}")
     conn.execute(f"INSERT INTO {prev} SELECT {', '.join(new_cols)} FROM __changed WHERE __kind <> {DELETE}")
     return changes
+
+
+WIDE = 16  # columns from which a keyed diff compares whole rows (see _diff_wide)
+
+
+def _diff_wide(conn: duckdb.DuckDBPyConnection, previous: str, current: str, columns: Sequence[str],
+               key: Sequence[str], retract: bool) -> list[Change] | None:
+    """:func:`diff` of wide rows without clock columns: DuckDB plans a join carrying every column of
+    both sides in tens of milliseconds, so the join carries the keys and compares whole rows (a
+    table's name is its row), and only the changed rows are read. None when ``current`` repeats a key
+    (the full diff keeps one row per key)."""
+    prev, cur = q(previous), q(current)
+    keys = ", ".join(q(k) for k in key)
+    if conn.execute(f"SELECT count(*) = count(DISTINCT ({keys})) FROM {cur}").fetchone()[0] is False:
+        return None
+    on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM p.{q(k)}" for k in key)
+    count = conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE __changed AS SELECT CASE WHEN p.__hit IS NULL THEN {INSERT}"
+        f" WHEN c.__hit IS NULL THEN {DELETE} ELSE {UPDATE_AFTER} END AS __kind, "
+        + ", ".join(f"COALESCE(c.{q(k)}, p.{q(k)}) AS {q(k)}" for k in key)
+        + f" FROM (SELECT {keys}, {cur} AS __r, TRUE AS __hit FROM {cur}) c"
+        f" FULL JOIN (SELECT {keys}, {prev} AS __r, TRUE AS __hit FROM {prev}) p ON {on}"
+        " WHERE p.__hit IS NULL OR c.__hit IS NULL OR c.__r IS DISTINCT FROM p.__r").fetchone()[0]
+    if not count:
+        return []
+    cols = ", ".join(q(c) for c in columns)
+    positions = [list(columns).index(k) for k in key]
+    match = " AND ".join(f"x.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
+    new = {tuple(row[i] for i in positions): tuple(row) for row in conn.execute(
+        f"SELECT {cols} FROM {cur} t WHERE EXISTS (SELECT 1 FROM __changed x WHERE x.__kind <> {DELETE}"
+        f" AND {match})").fetchall()}
+    old = {tuple(row[i] for i in positions): tuple(row) for row in conn.execute(
+        f"SELECT {cols} FROM {prev} t WHERE EXISTS (SELECT 1 FROM __changed x WHERE x.__kind <> {INSERT}"
+        f" AND {match})").fetchall()}
+    inserted = [Change(INSERT, row) for k, row in new.items() if k not in old]
+    updated: list[Change] = []
+    for k, row in new.items():
+        if k in old:
+            updated.extend([Change(UPDATE_BEFORE, old[k]), Change(UPDATE_AFTER, row)] if retract
+                           else [Change(UPDATE_AFTER, row)])
+    deleted = [Change(DELETE, row) for k, row in old.items() if k not in new]
+    conn.execute(f"DELETE FROM {prev} t USING (SELECT * FROM __changed WHERE __kind <> {INSERT}) x WHERE {match}")
+    conn.execute(f"INSERT INTO {prev} SELECT {cols} FROM {cur} t WHERE EXISTS"
+                 f" (SELECT 1 FROM __changed x WHERE x.__kind <> {DELETE} AND {match})")
+    return inserted + updated + deleted
 
 
 def _same(a: object, b: object) -> bool:
