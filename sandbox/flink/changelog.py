@@ -110,8 +110,12 @@ def fold(
     upsert: bool,
     start: Offsets,
     end: Offsets,
+    touched: tuple[str, Sequence[str]] | None = None,
 ) -> int:
-    """Apply the records ``start <= offset < end`` of ``topic`` to ``state_table``; return their count."""
+    """Apply the records ``start <= offset < end`` of ``topic`` to ``state_table``; return their count.
+
+    ``touched`` = (table, columns): also append to that table the values of those columns of every
+    row the records add or remove (a superset of the groups whose rows changed)."""
     condition = Topics.range_condition(start, end)
     if condition == "FALSE":
         return 0
@@ -120,6 +124,14 @@ def fold(
         f" WHERE topic = {_literal(topic)} AND ({condition})").fetchone()[0]
     values = ", ".join(value_expression(c) for c in columns)
     target = q(state_table)
+    if touched is not None:
+        touched_table, names = touched
+        by_name = {c.name: c for c in columns}
+        conn.execute(f"INSERT INTO {q(touched_table)} SELECT {', '.join(value_expression(by_name[n]) for n in names)}"
+                     " FROM __new WHERE value IS NOT NULL")  # rows added, and the rows -U/-D retract
+        if upsert:  # the rows the records replace or delete
+            conn.execute(f"INSERT INTO {q(touched_table)} SELECT {', '.join(q(n) for n in names)} FROM {target}"
+                         f" WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
     if upsert:
         conn.execute(f"DELETE FROM {target} WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
         conn.execute(
@@ -152,15 +164,19 @@ def diff(
     key: Sequence[str],
     clock_columns: Sequence[str] = (),
     retract: bool = False,
+    scope: str | None = None,
 ) -> list[Change]:
     """Changes that turn ``previous`` into ``current``, then make ``previous`` the new output.
 
     ``key`` empty means a multiset comparison. ``retract`` emits ``-U`` before each ``+U``.
+    ``scope`` (keyed only): a condition on ``previous``'s rows (aliased ``p``); ``current`` holds the
+    new rows of those keys only, and the rows outside it stay as they are.
     """
     prev, cur = q(previous), q(current)
     cols = ", ".join(q(c) for c in columns)
     changes: list[Change] = []
     if not key:
+        assert scope is None, "a scoped diff needs a key"
         for (op, *row) in conn.execute(
             f"SELECT 3, * FROM (SELECT {cols} FROM {prev} EXCEPT ALL SELECT {cols} FROM {cur})"
             f" UNION ALL SELECT 0, * FROM (SELECT {cols} FROM {cur} EXCEPT ALL SELECT {cols} FROM {prev})"
@@ -168,6 +184,12 @@ def diff(
             changes.append(Change(op, tuple(row)))
         _replace(conn, previous, current)
         return changes
+    if scope and not clock_columns:
+        return _diff_scoped(conn, previous, current, columns, key, scope, retract)
+    if not scope and not clock_columns and len(columns) > WIDE:
+        changes = _diff_wide(conn, previous, current, columns, key, retract)
+        if changes is not None:
+            return changes
     keys = ", ".join(q(k) for k in key)
     on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM p.{q(k)}" for k in key)
     compared = [c for c in columns if c not in clock_columns]
@@ -181,7 +203,7 @@ def diff(
         f"CREATE OR REPLACE TEMP TABLE __changed AS SELECT CASE WHEN p.__hit IS NULL THEN {INSERT}"
         f" WHEN c.__hit IS NULL THEN {DELETE} ELSE {UPDATE_AFTER} END AS __kind, {aliased}"
         f" FROM (SELECT DISTINCT ON ({keys}) *, TRUE AS __hit FROM {cur}) c"
-        f" FULL JOIN (SELECT *, TRUE AS __hit FROM {prev}) p ON {on}"
+        f" FULL JOIN (SELECT *, TRUE AS __hit FROM {prev} p{f' WHERE {scope}' if scope else ''}) p ON {on}"
         f" WHERE p.__hit IS NULL OR c.__hit IS NULL OR NOT ({same})"
     )
     for kind, *values in conn.execute(
@@ -198,6 +220,84 @@ def diff(
                  f" WHERE {match}")
     conn.execute(f"INSERT INTO {prev} SELECT {', '.join(new_cols)} FROM __changed WHERE __kind <> {DELETE}")
     return changes
+
+
+WIDE = 16  # columns from which a keyed diff compares whole rows (see _diff_wide)
+
+
+def _diff_wide(conn: duckdb.DuckDBPyConnection, previous: str, current: str, columns: Sequence[str],
+               key: Sequence[str], retract: bool) -> list[Change] | None:
+    """:func:`diff` of wide rows without clock columns: DuckDB plans a join carrying every column of
+    both sides in tens of milliseconds, so the join carries the keys and compares whole rows (a
+    table's name is its row), and only the changed rows are read. None when ``current`` repeats a key
+    (the full diff keeps one row per key)."""
+    prev, cur = q(previous), q(current)
+    keys = ", ".join(q(k) for k in key)
+    if conn.execute(f"SELECT count(*) = count(DISTINCT ({keys})) FROM {cur}").fetchone()[0] is False:
+        return None
+    on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM p.{q(k)}" for k in key)
+    count = conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE __changed AS SELECT CASE WHEN p.__hit IS NULL THEN {INSERT}"
+        f" WHEN c.__hit IS NULL THEN {DELETE} ELSE {UPDATE_AFTER} END AS __kind, "
+        + ", ".join(f"COALESCE(c.{q(k)}, p.{q(k)}) AS {q(k)}" for k in key)
+        + f" FROM (SELECT {keys}, {cur} AS __r, TRUE AS __hit FROM {cur}) c"
+        f" FULL JOIN (SELECT {keys}, {prev} AS __r, TRUE AS __hit FROM {prev}) p ON {on}"
+        " WHERE p.__hit IS NULL OR c.__hit IS NULL OR c.__r IS DISTINCT FROM p.__r").fetchone()[0]
+    if not count:
+        return []
+    cols = ", ".join(q(c) for c in columns)
+    positions = [list(columns).index(k) for k in key]
+    match = " AND ".join(f"x.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
+    new = {tuple(row[i] for i in positions): tuple(row) for row in conn.execute(
+        f"SELECT {cols} FROM {cur} t WHERE EXISTS (SELECT 1 FROM __changed x WHERE x.__kind <> {DELETE}"
+        f" AND {match})").fetchall()}
+    old = {tuple(row[i] for i in positions): tuple(row) for row in conn.execute(
+        f"SELECT {cols} FROM {prev} t WHERE EXISTS (SELECT 1 FROM __changed x WHERE x.__kind <> {INSERT}"
+        f" AND {match})").fetchall()}
+    inserted = [Change(INSERT, row) for k, row in new.items() if k not in old]
+    updated: list[Change] = []
+    for k, row in new.items():
+        if k in old:
+            updated.extend([Change(UPDATE_BEFORE, old[k]), Change(UPDATE_AFTER, row)] if retract
+                           else [Change(UPDATE_AFTER, row)])
+    deleted = [Change(DELETE, row) for k, row in old.items() if k not in new]
+    conn.execute(f"DELETE FROM {prev} t USING (SELECT * FROM __changed WHERE __kind <> {INSERT}) x WHERE {match}")
+    conn.execute(f"INSERT INTO {prev} SELECT {cols} FROM {cur} t WHERE EXISTS"
+                 f" (SELECT 1 FROM __changed x WHERE x.__kind <> {DELETE} AND {match})")
+    return inserted + updated + deleted
+
+
+def _same(a: object, b: object) -> bool:
+    """``a IS NOT DISTINCT FROM b`` for the values DuckDB hands to Python (NaN equals NaN)."""
+    return a == b or (a != a and b != b)  # noqa: PLR0124 - NaN
+
+
+def _diff_scoped(conn: duckdb.DuckDBPyConnection, previous: str, current: str, columns: Sequence[str],
+                 key: Sequence[str], scope: str, retract: bool) -> list[Change]:
+    """:func:`diff` of the few rows in ``scope``, compared in Python: a join of wide rows costs DuckDB
+    tens of milliseconds to plan, whatever their number. The previous rows in scope are then replaced
+    by ``current`` (no clock column keeps an old value)."""
+    cols = ", ".join(q(c) for c in columns)
+    positions = [list(columns).index(k) for k in key]
+    new: dict[tuple, tuple] = {}
+    for row in conn.execute(f"SELECT {cols} FROM {q(current)}").fetchall():
+        new.setdefault(tuple(row[i] for i in positions), tuple(row))  # one row per key, as DISTINCT ON
+    old = {tuple(row[i] for i in positions): tuple(row)
+           for row in conn.execute(f"SELECT {cols} FROM {q(previous)} p WHERE {scope}").fetchall()}
+    inserted, updated, deleted = [], [], []
+    for k, row in new.items():
+        before = old.get(k)
+        if before is None:
+            inserted.append(Change(INSERT, row))
+        elif not all(_same(a, b) for a, b in zip(row, before)):
+            updated.extend([Change(UPDATE_BEFORE, before)] if retract else [])
+            updated.append(Change(UPDATE_AFTER, row))
+    deleted = [Change(DELETE, row) for k, row in old.items() if k not in new]
+    if inserted or updated or deleted:
+        conn.execute(f"DELETE FROM {q(previous)} p WHERE {scope}")
+        # the key holds the group columns, one output row per group: ``current`` has one row per key
+        conn.execute(f"INSERT INTO {q(previous)} SELECT {cols} FROM {q(current)}")
+    return inserted + updated + deleted
 
 
 def as_update(changes: list[Change]) -> list[Change]:

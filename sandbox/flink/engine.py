@@ -33,6 +33,7 @@ from sandbox.flink.translate import (INFORMATION_SCHEMA, INFORMATION_SCHEMA_ALIA
 from sandbox.flink.types import UnsupportedType, data_type, dumps, result_value, sql_type_name, stored_value
 from sandbox.store import Store, insert_rows
 
+TOUCHED = "__touched"  # the group columns of the rows a step's folds added or removed
 SINK_OPS = {changelog.INSERT: "+I", changelog.UPDATE_AFTER: "+U", changelog.DELETE: "-D"}
 
 
@@ -470,7 +471,14 @@ class Engine:
         consumed = record.job["offsets"]
         if not any(ends_by_table[t].get(int(p), 0) > o for t, offs in consumed.items() for p, o in offs.items()):
             return False
+        groups = self._groups(record, plan)
+        touched = (TOUCHED, [column for _, column in groups]) if groups else None
         with self.store.transaction() as conn:
+            if groups:
+                by_name = {c.name: c for c in plan.sources[0].columns}
+                conn.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} ("
+                             + ", ".join(f"g{j} {by_name[col].duckdb_type}" for j, (_, col) in enumerate(groups))
+                             + ")")
             records_in = 0
             emitted = 0
             index = {source.table: i for i, source in enumerate(plan.sources)}
@@ -481,19 +489,20 @@ class Engine:
             for table, part, off in singles:
                 source = plan.sources[index[table]]
                 records_in += changelog.fold(conn, f"{prefix}s{index[table]}", table, source.columns,
-                                             source.upsert, {part: off}, {part: off + 1})
+                                             source.upsert, {part: off}, {part: off + 1}, touched)
                 consumed[table][str(part)] = off + 1
-                emitted += self._emit(conn, record, plan, prefix)
+                emitted += self._emit(conn, record, plan, prefix, groups)
             rest = False
             for i, source in enumerate(plan.sources):
                 start = {int(p): o for p, o in consumed[source.table].items()}
                 end = ends_by_table[source.table]
-                folded = changelog.fold(conn, f"{prefix}s{i}", source.table, source.columns, source.upsert, start, end)
+                folded = changelog.fold(conn, f"{prefix}s{i}", source.table, source.columns, source.upsert, start, end,
+                                        touched)
                 records_in += folded
                 rest |= folded > 0
                 consumed[source.table] = {str(p): o for p, o in end.items()}
             if rest or not singles:
-                emitted += self._emit(conn, record, plan, prefix)
+                emitted += self._emit(conn, record, plan, prefix, groups)
             record.job["records_in"] += records_in
             record.job["records_out"] += emitted
             record.job["last_record_at"] = time.time()
@@ -516,26 +525,57 @@ class Engine:
             f"SELECT topic, part, off FROM flink_records WHERE {' OR '.join(terms)} "
             f"ORDER BY ts, topic, part, off LIMIT {self.PER_RECORD_LIMIT}").fetchall()]
 
-    def _emit(self, conn: duckdb.DuckDBPyConnection, record: StatementRecord, plan: QueryPlan, prefix: str) -> int:
-        """Run the query over the folded sources, emit its changes since the last run; their count."""
-        query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
+    @staticmethod
+    def _groups(record: StatementRecord, plan: QueryPlan) -> list[list]:
+        """The plan's [output position, source column] pairs when a step may recompute only the groups
+        its records touched (see ``QueryPlan.group_columns``): the changes are diffed by a key that
+        holds the group columns, so each key's row lies in one group. Empty: recompute in full."""
+        if not plan.group_columns or plan.append_only:
+            return []
+        positions = {position for position, _ in plan.group_columns}
+        if record.job["kind"] == "insert":
+            sink_columns = record.job["sink_columns"]
+            key = {sink_columns.index(k) for k in record.job["sink_key"]}
+        else:
+            key = set(plan.group_key)
+        return plan.group_columns if positions <= key else []
+
+    def _emit(self, conn: duckdb.DuckDBPyConnection, record: StatementRecord, plan: QueryPlan, prefix: str,
+              groups: list[list] | None = None) -> int:
+        """Run the query over the folded sources, emit its changes since the last run; their count.
+
+        With ``groups``, the query runs over the source rows of the groups the folds since the last
+        run touched (listed in ``TOUCHED``), and only those groups' previous rows are compared."""
         names = [f"c{i}" for i in range(len(plan.columns))]
+        scope = None
+        if groups:
+            rows = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM s.{q(col)}" for j, (_, col) in enumerate(groups))
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE __scoped AS SELECT s.* FROM {q(prefix + 'v0')} s"
+                         f" WHERE EXISTS (SELECT 1 FROM {TOUCHED} g WHERE {rows})")
+            query = plan.bind(["__scoped"])
+            outputs = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM p.{names[position]}"
+                                   for j, (position, _) in enumerate(groups))
+            scope = f"EXISTS (SELECT 1 FROM {TOUCHED} g WHERE {outputs})"
+        else:
+            query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
         clock = [names[i] for i in plan.clock_columns]
         if record.job["kind"] == "insert":
             sink = table_from_json(record.job["sink_table"])
             key = [names[record.job["sink_columns"].index(k)] for k in record.job["sink_key"]]
-            changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock)
+            changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock, scope=scope)
             if record.job["sink_key"] or plan.append_only:
                 changes = [c for c in changes if c.op in SINK_OPS]
             self._check_not_null(sink, [c.row for c in changes if c.op != changelog.DELETE])
             self._write(sink, changes, conn, record.job["sink_columns"])
         else:
             key = [names[i] for i in plan.group_key]
-            changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock, retract=True)
+            changes = changelog.diff(conn, prefix + "out", "__cur", names, key, clock, retract=True, scope=scope)
             if plan.global_aggregate:  # one row, updated in place: -U old, +U new (not -D, +I)
                 changes = changelog.as_update(changes)
             self.append_results(record, changes, conn, plan.columns)
+        if groups:
+            conn.execute(f"DELETE FROM {TOUCHED}")  # the next fold of this step starts a new list
         return len(changes)
 
     def _check_not_null(self, table: Table, rows: list[tuple]) -> None:

@@ -322,6 +322,10 @@ class FlinkService:
         for record in records:
             if self._waiting(record):
                 continue
+            if self._caught_up(record):  # its step would consume nothing: not read again, not stepped
+                if record.job.get("kind") == "insert":
+                    self._stepped[record.uid] = time.monotonic()
+                continue
             with self.lock:
                 current = self.statements.get(record.name)
                 if current is None or current.phase not in ACTIVE:
@@ -373,6 +377,19 @@ class FlinkService:
         if consumed:
             self._save(record, changed=record.shown() != shown)
         return consumed
+
+    def _caught_up(self, record: StatementRecord) -> bool:
+        """A running statement that has consumed every record of its sources (read from ``record``,
+        which may be older than the stored one: its offsets only grow). A source whose topic is gone
+        counts as not caught up, so that the step fails the statement."""
+        offsets = record.job.get("offsets")
+        if record.phase not in ("RUNNING", "DEGRADED") or not offsets:
+            return False
+        for topic, consumed in offsets.items():
+            ends = self.topics.end_offsets(topic)
+            if not ends or any(ends.get(int(p), 0) > o for p, o in consumed.items()):
+                return False
+        return True
 
     def _waiting(self, record: StatementRecord) -> bool:
         """A running INSERT that stepped less than ``INSERT_STEP_SECONDS`` ago."""

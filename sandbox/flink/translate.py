@@ -58,6 +58,10 @@ class QueryPlan:
     information_schema: bool = False
     stateless: bool = True  # each record processed independently: no join, aggregate or upsert source
     global_aggregate: bool = False  # an aggregate without GROUP BY: one row, updated in place
+    # [output position, source column] per GROUP BY column when the query is one aggregate over one
+    # source grouped by plain columns it outputs: each output row then depends only on the source
+    # rows of its group, and a step recomputes only the groups its new records touched
+    group_columns: list[list] = field(default_factory=list)
 
     def bind(self, relations: list[str]) -> str:
         sql = self.sql
@@ -76,6 +80,7 @@ class QueryPlan:
             "information_schema": self.information_schema,
             "stateless": self.stateless,
             "global_aggregate": self.global_aggregate,
+            "group_columns": self.group_columns,
         }
 
     @classmethod
@@ -90,6 +95,7 @@ class QueryPlan:
             doc["information_schema"],
             doc["stateless"],
             doc.get("global_aggregate", False),
+            doc.get("group_columns", []),
         )
 
 
@@ -169,6 +175,7 @@ class Planner:
             stateless=_append_only(query, sources) and not any(True for _ in query.find_all(exp.Join)),
             global_aggregate=isinstance(query, exp.Select) and not query.args.get("group")
             and any(True for e in query.selects for _ in e.find_all(exp.AggFunc)),
+            group_columns=_group_columns(query, sources),
         )
 
 
@@ -347,6 +354,37 @@ def _group_key(query: exp.Expression) -> list[int]:
         if inner.sql() in groups:
             key.append(i)
     return key if len(key) == len(groups) else []
+
+
+def _group_columns(query: exp.Expression, sources: list[SourceRef]) -> list[list]:
+    """[output position, source column] of each GROUP BY column, when every output row depends only on
+    the rows of its own group: one SELECT over one source read once (no join, subquery, CTE, set
+    operation, window, DISTINCT, ORDER BY or LIMIT), grouped by plain columns of that source that the
+    SELECT outputs as they are. Otherwise empty (the query is recomputed in full)."""
+    if not isinstance(query, exp.Select) or len(sources) != 1 or not query.args.get("group"):
+        return []
+    if any(query.args.get(arg) for arg in ("with", "joins", "order", "limit", "offset", "distinct", "qualify")):
+        return []
+    from_ = query.args.get("from_") or query.args.get("from")
+    tables = list(query.find_all(exp.Table))
+    if (from_ is None or not isinstance(from_.this, exp.Table) or len(tables) != 1
+            or tables[0] is not from_.this or tables[0].name != "__src0__"):
+        return []
+    if any(True for _ in query.find_all(exp.Window, exp.Subquery, exp.SetOperation)):
+        return []
+    alias = tables[0].alias_or_name
+    names = {c.name for c in sources[0].columns}
+    outputs = [o.this if isinstance(o, exp.Alias) else o for o in query.selects]
+    result = []
+    for group in query.args["group"].expressions:
+        if not isinstance(group, exp.Column) or group.name not in names or (group.table and group.table != alias):
+            return []
+        positions = [i for i, o in enumerate(outputs) if isinstance(o, exp.Column) and o.name == group.name
+                     and o.table in ("", group.table, alias)]
+        if not positions:
+            return []
+        result.append([positions[0], group.name])
+    return result
 
 
 def _append_only(query: exp.Expression, sources: list[SourceRef]) -> bool:
