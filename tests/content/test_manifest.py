@@ -205,6 +205,12 @@ def test_a_source_with_unknown_ddl_and_a_read_of_an_unknown_table_are_refused(in
         load_manifest(path)
 
 
+def test_a_manifest_path_that_does_not_exist_says_how_to_name_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(MANIFEST_ENV, str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(ManifestError, match=f"nowhere.yaml: the manifest.*cannot be read.*set {MANIFEST_ENV}"):
+        load_manifest()
+
+
 def test_a_manifest_that_is_not_a_mapping_is_refused(tmp_path):
     path = tmp_path / "migration.yaml"
     path.write_text("- just\n- a list\n")

@@ -177,7 +177,8 @@ class _Loader:
             # libyaml's loader where PyYAML has it: the DAG files read the manifest at parse time
             self.doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, yaml.YAMLError) as err:
-            raise ManifestError(path, "the manifest", "-", f"cannot be read: {err}") from err
+            raise ManifestError(path, "the manifest", "-", f"cannot be read: {err} (set {MANIFEST_ENV} to the "
+                                "path of your manifest)") from err
         if not isinstance(self.doc, dict):
             raise ManifestError(path, "the manifest", "-", "must be a mapping with 'sources' and 'tables'")
 
