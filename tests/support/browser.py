@@ -88,7 +88,8 @@ class AirflowUi:
                 element.fill(value)
         self.shot(shot)
         form.get_by_role("button", name="Trigger").click()
-        self.page.get_by_text(TRIGGERED).wait_for()
+        # Airflow's UI may render the toast twice (same id, two toasters): either one says it
+        self.page.get_by_text(TRIGGERED).first.wait_for()
 
 
 class Choice:
