@@ -237,7 +237,8 @@ def ledger_for(context: Any) -> Ledger:
     return Ledger(ledger_base(), context["run_id"])
 
 
-def _task_data(task: Any, fields: Sequence[str]) -> dict[str, Any]:
+def task_data(task: Any, fields: Sequence[str]) -> dict[str, Any]:
+    """What the ledger keeps of an operator's action: its (rendered) ``fields``."""
     return {name: getattr(task, name, None) for name in fields}
 
 
@@ -275,9 +276,9 @@ def recorded(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., None]]
     """
 
     def pre(context: Any) -> None:
-        record_step(context, kind, STARTED, _task_data(context["task"], fields), ledger=change_allowed(context))
+        record_step(context, kind, STARTED, task_data(context["task"], fields), ledger=change_allowed(context))
 
     def post(context: Any, result: Any) -> None:
-        record_step(context, kind, DONE, _task_data(context["task"], fields), result)
+        record_step(context, kind, DONE, task_data(context["task"], fields), result)
 
     return {"pre_execute": pre, "post_execute": post}

@@ -17,7 +17,7 @@ from typing import Any
 from airflow.sdk import TaskGroup, task
 
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
-from confluent_migration.migration.ledger import DONE, STARTED, change_allowed, record_step, recorded
+from confluent_migration.migration.ledger import DONE, STARTED, change_allowed, record_step, recorded, task_data
 from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.plan_types import InPlacePlan, Plan
 from confluent_migration.migration.plans import dependency_levels
@@ -132,15 +132,18 @@ def replacements(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
 CREATED_FIELDS = ("statement_name", "sql", "properties")
 
 
+def _stopped(context: Any) -> dict[str, str]:
+    return {"statement_name": context["task"].replaces}
+
+
 def record_stop_started(context: Any) -> None:
-    record_step(context, STATEMENT_STOPPED, STARTED, {"statement_name": context["task"].replaces},
-                ledger=change_allowed(context))
+    record_step(context, STATEMENT_STOPPED, STARTED, _stopped(context), ledger=change_allowed(context))
 
 
 def record_stop_then_create(context: Any, offsets: dict[str, Any]) -> None:
-    record_step(context, STATEMENT_STOPPED, DONE, {"statement_name": context["task"].replaces}, offsets)
-    record_step(context, STATEMENT_CREATED, STARTED, {f: getattr(context["task"], f) for f in CREATED_FIELDS})
+    record_step(context, STATEMENT_STOPPED, DONE, _stopped(context), offsets)
+    record_step(context, STATEMENT_CREATED, STARTED, task_data(context["task"], CREATED_FIELDS))
 
 
 def record_created(context: Any, result: Any) -> None:
-    record_step(context, STATEMENT_CREATED, DONE, {f: getattr(context["task"], f) for f in CREATED_FIELDS}, result)
+    record_step(context, STATEMENT_CREATED, DONE, task_data(context["task"], CREATED_FIELDS), result)
