@@ -53,9 +53,7 @@ def table_copy(manifest: Manifest, spec: TableSpec, copy: int, out: Path) -> dic
         "table": table,
         "subjects": {"value": f"{table}-value", **({"key": f"{table}-key"} if spec.key_subject else {})},
         "primary_key": list(spec.primary_key),
-        "reads": [name + suffix if name in manifest.names else name for name in spec.reads],
-        "stateful": spec.stateful,
-    }
+    }  # what it reads and whether it is stateful: from its SQL, as the original's
     sql = partial(rename_tables, renamed=renamed)
     for version in VERSIONS:
         files = spec.version(version)

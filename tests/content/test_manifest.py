@@ -17,9 +17,10 @@ from confluent_migration.flink_ddl import parse_create_table
 from confluent_migration.migration.manifest import (
     DEFAULT_MANIFEST,
     MANIFEST_ENV,
+    MANIFEST_VARIABLE,
     ManifestError,
-    include_dir,
     load_manifest,
+    manifest_path,
     pipeline_facts,
 )
 
@@ -99,11 +100,12 @@ def _delete(field: str) -> Callable[[dict], None]:
 @pytest.mark.parametrize(
     "change, field, problem",
     [
-        (_delete("stateful"), "stateful", "is missing"),
-        (_set("stateful", False), "stateful", "says False but sql/v1/insert_skus_master.sql is stateful"),
+        (_set("stateful", False), "stateful", "False but the SQL says True (the pipelines of v1, v2): remove"),
         (_set("stateful", "yes"), "stateful", "must be a bool"),
         (_set("primary_key", ["sku_code"]), "primary_key", "declares PRIMARY KEY ('id',)"),
-        (_set("reads", ["skus"]), "reads", "sql/v1/insert_skus_master.sql reads"),
+        (_set("reads", ["skus"]), "reads", "['skus'] but the SQL says ['products_classifications_agg', 'skus',"),
+        (_set("override", {"reads": ["skus"]}), "override.reason", "is missing: say why"),
+        (_set("override", {"stateful": False, "why": "x"}), "override.why", "is not a field"),
         (_set("reads", "skus"), "reads", "must be a list"),
         (_set("table", "sbx-uat.encarta.public.skus"), "table", "does not end in .skus_master"),
         (_set("subjects.value", "skus_master-value"), "subjects.value", "has the subject"),
@@ -172,31 +174,42 @@ def test_a_declared_check_the_v2_ddl_cannot_meet_fails_when_the_manifest_loads(i
     load_manifest(path, check_files=False)  # a DAG file's parse reads the fields only
 
 
-def test_a_dag_file_reads_only_the_fields_and_the_first_task_of_a_run_checks_the_files(include, monkeypatch):
+def test_the_first_task_of_a_run_loads_the_manifest_its_param_names_and_checks_the_files(include, monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
     from confluent_migration.migration import building
 
     path = rewrite(include, _set("reads", ["skus"]))
-    monkeypatch.setenv(MANIFEST_ENV, str(path))
-    assert load_manifest(check_files=False).table("skus_master").reads == ("skus",)  # parsing stays fast
     with pytest.raises(AirflowFailException, match=re.escape("table skus_master, field 'reads': ['skus'] but")):
-        building.check_params_and_plan("A", {}, params={}, run_id="manual__r1")  # not retried; nothing changed
+        # not retried; nothing changed
+        building.check_params_and_plan("A", {}, 4, params={"manifest": str(path)}, run_id="manual__r1")
+    monkeypatch.setenv("AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT", '{"conn_type": "http", "host": "localhost"}')
+    with pytest.raises(AirflowFailException, match=r"form 2 dependency levels; the migration DAGs have 1 "
+                                                   r"\(CONFLUENT_MIGRATION_LEVELS\)"):
+        building.check_params_and_plan("A", {}, 1, params={}, run_id="manual__r1")
 
 
 def test_the_manifest_named_by_the_environment_is_loaded_and_its_folder_holds_the_files(include, monkeypatch):
-    from confluent_migration.migration.building import migration_dag
-
     path = rewrite(include, _set("v1.statement", "elsewhere-skus-master-v1"))
     monkeypatch.setenv(MANIFEST_ENV, str(path))
     manifest = load_manifest()  # every check, against the copy's files
-    assert manifest.path == path and include_dir() == include
+    assert manifest.path == path
     assert manifest.table("skus_master").v1.statement == "elsewhere-skus-master-v1"
     assert manifest.file(manifest.table("skus_master").v1.dml) == include / "sql" / "v1" / "insert_skus_master.sql"
-    assert migration_dag("d", doc_md="").template_searchpath == [str(include)]
     monkeypatch.delenv(MANIFEST_ENV)
     assert load_manifest().table("skus_master").v1.statement == "encarta-skus-master-v1"
-    assert include_dir() == DEFAULT_MANIFEST.parent
+
+
+def test_a_run_param_outranks_the_environment_which_outranks_the_airflow_variable(include, monkeypatch, tmp_path):
+    by_variable, by_env = rewrite(include, _set("v1.statement", "by-variable")), tmp_path / "env.yaml"
+    assert manifest_path() == DEFAULT_MANIFEST
+    # Airflow reads a Variable from its secrets backends, the environment's AIRFLOW_VAR_<NAME> first
+    monkeypatch.setenv("AIRFLOW_VAR_" + MANIFEST_VARIABLE.upper(), str(by_variable))
+    assert manifest_path() == by_variable and load_manifest().table("skus_master").v1.statement == "by-variable"
+    monkeypatch.setenv(MANIFEST_ENV, str(by_env))
+    assert manifest_path() == by_env
+    assert manifest_path(str(by_variable)) == by_variable
+    assert manifest_path("") == by_env  # the form's empty field: the configured one
 
 
 def test_a_source_with_unknown_ddl_and_a_read_of_an_unknown_table_are_refused(include):
@@ -207,7 +220,7 @@ def test_a_source_with_unknown_ddl_and_a_read_of_an_unknown_table_are_refused(in
 
 def test_a_manifest_path_that_does_not_exist_says_how_to_name_one(tmp_path, monkeypatch):
     monkeypatch.setenv(MANIFEST_ENV, str(tmp_path / "nowhere.yaml"))
-    with pytest.raises(ManifestError, match=f"nowhere.yaml: the manifest.*cannot be read.*set {MANIFEST_ENV}"):
+    with pytest.raises(ManifestError, match=f"nowhere.yaml: the manifest.*cannot be read.*the run's manifest param, env {MANIFEST_ENV}"):
         load_manifest()
 
 
@@ -249,10 +262,28 @@ def test_a_stateless_pipeline_may_say_so_but_not_into_an_upsert_sink(tmp_path):
     select = "SELECT k, UPPER(v) FROM `p.s`"
     manifest = load_manifest(small_manifest(tmp_path / "append", {"a": (select, False)}))
     assert manifest.table("a").key_subject is None and not manifest.table("a").stateful
-    with pytest.raises(ManifestError, match="field 'stateful': says False .* stateful"):
+    with pytest.raises(ManifestError, match="field 'stateful': False but the SQL says True"):
         load_manifest(small_manifest(tmp_path / "upsert", {"a": (select, False)}, keyed=True))
-    with pytest.raises(ManifestError, match="field 'stateful': says True .* stateless"):
+    with pytest.raises(ManifestError, match="field 'stateful': True but the SQL says False"):
         load_manifest(small_manifest(tmp_path / "claims", {"a": (select, True)}))
+
+
+def test_reads_and_stateful_come_from_the_sql_unless_overridden_with_a_reason(include):
+    manifest = load_manifest(include / "migration.yaml")  # the encarta manifest declares neither
+    master = manifest.table("skus_master")
+    assert set(master.reads) == {"skus", *AGGREGATES} and master.stateful
+    reason = "the dashboard's UDF looks skus up itself"
+    path = rewrite(include, _set("override", {"reads": ["skus"], "stateful": False, "reason": reason}))
+    overridden = load_manifest(path).table("skus_master")
+    assert overridden.reads == ("skus",) and overridden.stateful is False
+    assert [t.name for t in load_manifest(path).in_dependency_order()][0] == "skus_master"  # it reads no table now
+
+
+def test_a_pipeline_reading_a_table_the_manifest_lacks_says_to_add_it_to_sources(include):
+    path = rewrite(include, lambda doc: doc["sources"].pop("uoms"))
+    with pytest.raises(ManifestError, match=r"table skus_uoms_agg, field 'reads': its pipeline reads \['uoms'\], "
+                                            "neither sources nor tables of the manifest: add them to sources"):
+        load_manifest(path)
 
 
 def test_tables_that_read_each_other_are_a_cycle(tmp_path):

@@ -108,11 +108,10 @@ def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
 
     manifest = load_manifest()
     master = manifest.table("skus_master")
-    stateful = {t.name: t.stateful for t in manifest.tables}
     state = {"readers": {"skus_master": {"external": ["bi-report"]}}, "rows": {"skus_master": 1200},
              "subjects": {master.value_subject: {"versions": [1]}}}
     option_a = plan_of("A", manifest, ["skus_master"])
-    text = render_plan(option_a, state, stateful)
+    text = render_plan(option_a, state)
     v2 = option_a.new_statements[0]
     for line in (f"register the v2 schema on {master.value_subject} (latest now v1)",
                  f"set compatibility of {master.value_subject} to FULL_TRANSITIVE",
@@ -123,7 +122,7 @@ def test_a_dry_runs_plan_says_per_table_what_a_changing_run_would_do():
                  "(reprocesses 1200 rows", "row parity with the source within 1 %", "throughput >= 95 %"):
         assert line in text, text
     option_c = plan_of("C", manifest, ["skus_master"])
-    text = render_plan(option_c, None, stateful)
+    text = render_plan(option_c, None)
     backup = option_c.backups[0]
     assert f"back up table `{master.flink_table}` into `{backup.backup_table}` (counts verified)" in text
     assert f"drop table `{master.flink_table}`" in text and "external readers: none found" in text

@@ -32,9 +32,12 @@ def test_an_unknown_table_names_the_param_and_the_known_tables():
         check(tables=["skus"])
 
 
-def test_no_tables_is_refused():
-    with pytest.raises(ParamError, match="param 'tables': choose at least one"):
-        check(tables=[])
+def test_no_tables_chosen_means_all_of_the_manifest_in_dependency_order():
+    assert check(tables=[]).tables == check(tables=None).tables == [t.name for t in MANIFEST.in_dependency_order()]
+
+
+def test_the_run_records_the_manifest_it_loaded():
+    assert check().manifest == str(MANIFEST.path)
 
 
 def test_a_changing_run_needs_the_target_database_confirmed():
@@ -106,10 +109,10 @@ def test_window_start_needs_a_time_zone():
                                MANIFEST, None)
 
 
-def test_the_form_offers_the_manifest_tables_and_safe_defaults():
-    form = migration_params(MANIFEST)
-    assert form["tables"].value == ALL
-    assert form["tables"].schema["items"]["enum"] == ALL
+def test_the_form_reads_no_manifest_and_has_safe_defaults():
+    form = migration_params()
+    assert form["tables"].value == [] and "enum" not in form["tables"].schema["items"]  # empty: all of them
+    assert form["manifest"].value is None and "confluent_migration_manifest" in form["manifest"].description
     assert form["dry_run"].value is True
     assert form["confirm"].value is None
 
@@ -124,11 +127,11 @@ def test_the_form_names_the_target_from_the_connection_in_the_environment():
     as_uri = {"AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT": "http://k:s@flink.example?database=lkc-prod&catalog=prod-env"
                                                       "&environment_id=env-123"}
     assert flink_target(as_json) == flink_target(as_uri) == extra
-    form = migration_params(MANIFEST, target=flink_target(as_json))
+    form = migration_params(target=flink_target(as_json))
     assert form["confirm"].description == ("This run changes database 'lkc-prod' (catalog prod-env, environment_id "
                                            "env-123). Type 'lkc-prod' to allow the changes; leave empty for a dry run.")
     assert flink_target({}) == {} and flink_target({"AIRFLOW_CONN_CONFLUENT_FLINK_DEFAULT": "{not json"}) == {}
-    unknown = migration_params(MANIFEST, target={})["confirm"].description
+    unknown = migration_params(target={})["confirm"].description
     assert "extra of connection 'confluent_flink_default'" in unknown and "cannot be shown here" in unknown
 
 

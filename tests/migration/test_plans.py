@@ -40,6 +40,13 @@ def test_a_subset_keeps_every_level_so_dags_have_a_fixed_shape():
     assert [[s.name for s in level] for level in levels] == [[], ["skus_master"]]
 
 
+def test_levels_are_padded_to_the_dags_and_an_estate_needing_more_is_refused():
+    assert [len(level) for level in dependency_levels(MANIFEST, slots=4)] == [3, 1, 0, 0]
+    with pytest.raises(PlanError, match=r"form 2 dependency levels; the migration DAGs have 1 .*"
+                                         r"set CONFLUENT_MIGRATION_LEVELS=2 where the DAG processor and the workers run"):
+        dependency_levels(MANIFEST, slots=1)
+
+
 def test_stateful_pipelines_reprocess_from_the_earliest_offset_and_stateless_ones_carry_offsets():
     spec = MANIFEST.table("skus_master")
     assert startup_properties(spec, spec.v1.statement) == EARLIEST

@@ -10,6 +10,8 @@ from confluent_migration.migration.plan_types import Plan
 from confluent_migration.migration.plans import plan
 
 
-def plan_of(option: str, manifest: Manifest, tables: list[str], run_id: str = "manual__r1", **params: Any) -> Plan:
-    """The plan of ``option`` for ``tables`` (a dry run) with the form's ``params`` (``final_names=...``)."""
-    return plan(option, manifest, check_migration_params({"tables": tables, **params}, manifest, None), run_id)
+def plan_of(option: str, manifest: Manifest, tables: list[str], run_id: str = "manual__r1", slots: int | None = None,
+            **params: Any) -> Plan:
+    """The plan of ``option`` for ``tables`` (a dry run) with the form's ``params`` (``final_names=...``),
+    its levels padded to ``slots`` as a DAG's are."""
+    return plan(option, manifest, check_migration_params({"tables": tables, **params}, manifest, None), run_id, slots)

@@ -34,7 +34,7 @@ from confluent_migration.migration.dag_defaults import RETRIES, TAGS
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
 from confluent_migration.migration.lock import acquire_lock, release_lock
-from confluent_migration.migration.manifest import Manifest, ManifestError, include_dir, load_manifest
+from confluent_migration.migration.manifest import ManifestError, load_manifest, manifest_path
 from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
 from confluent_migration.migration.params import (
     RunParams,
@@ -52,7 +52,7 @@ from confluent_migration.migration.plan_types import (
     plain,
     plan_type,
 )
-from confluent_migration.migration.plans import plan
+from confluent_migration.migration.plans import level_slots, plan
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
@@ -86,18 +86,16 @@ class GateError(AirflowFailException):
 class MigrationRun:
     """Handles on the shared tasks of a migration DAG, for the option's own phases."""
 
-    manifest: Manifest
     option: str
     plan: XComArg  # the run's Plan, as Plan.to_xcom()
     lock: Any
     head: Any  # the last task of pre-flight: the option's first change goes after it
+    levels: int  # the DAG's dependency levels (level_<n> task groups); a run's plan pads its own to it
 
 
 def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param] | None = None,
-                  manifest: Manifest | None = None, tags: list[str] | None = None) -> DAG:
-    """A migration DAG: manual trigger only, one run at a time, the params form, templates from the
-    manifest's folder."""
-    manifest = manifest or load_manifest(check_files=False)
+                  tags: list[str] | None = None) -> DAG:
+    """A migration DAG: manual trigger only, one run at a time, the params form."""
     target = flink_target()
     return DAG(
         dag_id,
@@ -108,8 +106,7 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         doc_md=doc_md,
         description=f"Changes {describe_target(target)}; a dry run (the default) changes nothing",
         tags=[*TAGS, *(tags or [])],
-        params=migration_params(manifest, extra=option_params, target=target),
-        template_searchpath=[str(include_dir())],
+        params=migration_params(extra=option_params, target=target),
         render_template_as_native_obj=False,
         default_args={**RETRIES, "on_failure_callback": record_failure},
     )
@@ -145,15 +142,18 @@ def _flink_database() -> str | None:
     return FlinkStatementsHook().extra.get("database")
 
 
-def check_params_and_plan(option: str, option_flags: Mapping[str, bool], **context: Any) -> dict[str, Any]:
-    """Check the manifest against its files and the params (a mistake fails here, naming it, and is not
-    retried), start the ledger, compute the plan (returned as :meth:`Plan.to_xcom`)."""
+def check_params_and_plan(option: str, option_flags: Mapping[str, bool], levels: int,
+                          **context: Any) -> dict[str, Any]:
+    """Load the run's manifest (its ``manifest`` param, else the configured one), check it against its
+    files and the params (a mistake fails here, naming it, and is not retried), start the ledger,
+    compute the plan for the DAG's ``levels`` (returned as :meth:`Plan.to_xcom`). No later task reads
+    the manifest: the plan carries what they need."""
     try:
-        manifest = load_manifest()
-    except ManifestError as err:
+        manifest = load_manifest(manifest_path(context["params"].get("manifest")))
+        run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
+        the_plan = plan(option, manifest, run, context["run_id"], levels)
+    except (ManifestError, PlanError) as err:
         raise AirflowFailException(str(err)) from err
-    run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
-    the_plan = plan(option, manifest, run, context["run_id"])
     ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables, params=run.as_dict())
     print(f"Migration option {option} of {run.tables} ({'DRY RUN' if run.dry_run else 'changes confirmed'})")
     return the_plan.to_xcom()
@@ -253,12 +253,12 @@ def changes_allowed(plan_xcom: dict[str, Any]) -> bool:
     return True
 
 
-def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
-              manifest: Manifest | None = None) -> MigrationRun:
+def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None) -> MigrationRun:
     """Phase 1 (backup and prepare): everything that can be checked or saved before any change."""
-    manifest = manifest or load_manifest(check_files=False)
+    levels = level_slots()
     with TaskGroup("phase_1_backup_and_prepare", tooltip="Checks, state, baseline and backups; changes nothing"):
-        the_plan = task(task_id="check_params_and_plan")(check_params_and_plan)(option, dict(option_flags or {}))
+        the_plan = task(task_id="check_params_and_plan")(check_params_and_plan)(option, dict(option_flags or {}),
+                                                                                levels)
         lock = task(task_id="acquire_table_lock")(acquire_lock)(the_plan)
         connections = task(task_id="check_connections")(check_connections)(the_plan)
         state = task(task_id="record_current_state")(record_state)(the_plan)
@@ -277,7 +277,7 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None,
         allowed = task.short_circuit(task_id="changes_allowed", ignore_downstream_trigger_rules=False)(
             changes_allowed)(the_plan)
         the_plan >> lock >> connections >> [state, baseline] >> backup >> [compatible, valid] >> shown >> allowed
-    return MigrationRun(manifest, option, the_plan, lock, allowed)
+    return MigrationRun(option, the_plan, lock, allowed, levels)
 
 
 def all_subjects(plan_xcom: dict[str, Any]) -> list[str]:
@@ -430,8 +430,7 @@ def summarize(plan_xcom: dict[str, Any], windows: Mapping[str, list[str]] | None
                           criteria=criteria, facts=facts, outcome=outcome)
     if outcome == "dry run":
         state = next((s.result for s in steps if s.kind == "preflight_state" and s.done), None)
-        stateful = {t.name: t.stateful for t in load_manifest(check_files=False).tables}
-        next_step = render_plan(the_plan, state, stateful)
+        next_step = render_plan(the_plan, state)
     else:
         next_step = "" if outcome == "success" else what_next(the_plan, context["run_id"], failed_tasks(ledger))
     path = ledger.write_report("summary.txt", text + next_step)

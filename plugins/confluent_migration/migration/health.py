@@ -24,7 +24,7 @@ from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base, run_ids
-from confluent_migration.migration.manifest import condition_columns, load_manifest
+from confluent_migration.migration.manifest import condition_columns, load_manifest, manifest_path
 from confluent_migration.migration.notify import AlertNotDelivered, WebhookNotifier
 from confluent_migration.migration.params import check_health_params
 
@@ -72,7 +72,7 @@ def check_health(**context: Any) -> str:
     params = context["params"]
     thresholds = check_health_params(params)
     version = params.get("version", "v2")
-    manifest = load_manifest()
+    manifest = load_manifest(manifest_path(params.get("manifest")))
     statements = FlinkStatementsHook().list_statements()
     sql = FlinkSqlHook()
     verdicts: list[Verdict] = []

@@ -29,27 +29,18 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
+from confluent_migration.settings import setting
+
 LEDGER_ENV, LEDGER_VARIABLE = "CONFLUENT_MIGRATION_LEDGER", "confluent_migration_ledger"
 CONN_ENV, CONN_VARIABLE = "CONFLUENT_MIGRATION_LEDGER_CONN_ID", "confluent_migration_ledger_conn_id"
 STARTED, DONE = "started", "done"
 
 
-def _setting(env: str, variable: str) -> str | None:
-    if os.environ.get(env):
-        return os.environ[env]
-    try:
-        from airflow.sdk import Variable
-
-        return Variable.get(variable, default=None)
-    except Exception:  # noqa: BLE001 - no Airflow API/DB here (e.g. a unit test): the default applies
-        return None
-
-
 def ledger_base() -> ObjectStoragePath:
     """The configured ledger location (read at run time, never at parse time)."""
     home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-    location = _setting(LEDGER_ENV, LEDGER_VARIABLE) or f"file://{home}/confluent-migration/ledger"
-    return ObjectStoragePath(location, conn_id=_setting(CONN_ENV, CONN_VARIABLE))
+    location = setting(LEDGER_ENV, LEDGER_VARIABLE) or f"file://{home}/confluent-migration/ledger"
+    return ObjectStoragePath(location, conn_id=setting(CONN_ENV, CONN_VARIABLE))
 
 
 def now_iso() -> str:

@@ -1,5 +1,7 @@
-"""The migration manifest (``include/migration.yaml``, or the file ``CONFLUENT_MIGRATION_MANIFEST``
-names): which tables migrate, with which files (paths relative to the manifest's folder).
+"""The migration manifest: which tables migrate, with which files (paths relative to the manifest's
+folder). Kept where its team keeps it (:func:`manifest_path`: a run's ``manifest`` param, env
+``CONFLUENT_MIGRATION_MANIFEST``, Airflow Variable ``confluent_migration_manifest``; the encarta
+estate's ``include/migration.yaml`` by default).
 
 Loading checks the manifest, so that a mistake fails before anything changes, with a
 :class:`ManifestError` naming the file, the table and the field. Its own fields: no field is
@@ -7,15 +9,14 @@ unknown; the subjects are the ones Confluent Cloud's TopicNameStrategy gives the
 dependency graph has no cycle; statement names are valid for Confluent Cloud and unique. Against
 the files it names: every file exists; each DDL creates the table the manifest says, keyed as it
 says; each pipeline writes that table and reads exactly the tables of ``reads``; ``stateful``
-agrees with the pipeline's SQL. A DAG file reads only the fields (``check_files=False``: parsing
-stays fast); the first task of every run loads the manifest with every check.
+agrees with the pipeline's SQL. No DAG file reads it: the first task of each run loads it once, with
+every check, and the run's plan carries what the later tasks need of it.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from confluent_migration.settings import setting
+
 if TYPE_CHECKING:
     from confluent_migration.flink_ddl import TableDefinition
 
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[3] / "include" / "migration.yaml"
-MANIFEST_ENV = "CONFLUENT_MIGRATION_MANIFEST"
+MANIFEST_ENV, MANIFEST_VARIABLE = "CONFLUENT_MIGRATION_MANIFEST", "confluent_migration_manifest"
 STATEMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 VERSIONS = ("v1", "v2")
 
@@ -166,7 +169,8 @@ def _short(flink_table: str) -> str:
 
 TOP_FIELDS = {"sources", "tables", "checks", "freshness"}
 SOURCE_FIELDS = {"table", "ddl"}
-TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", "checks", "freshness", *VERSIONS}
+TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", "override", "checks", "freshness", *VERSIONS}
+OVERRIDE_FIELDS = {"reads", "stateful", "reason"}
 VERSION_FIELDS = {"ddl", "dml", "schema", "statement"}
 
 
@@ -174,11 +178,10 @@ class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            # libyaml's loader where PyYAML has it: the DAG files read the manifest at parse time
             self.doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, yaml.YAMLError) as err:
-            raise ManifestError(path, "the manifest", "-", f"cannot be read: {err} (set {MANIFEST_ENV} to the "
-                                "path of your manifest)") from err
+            raise ManifestError(path, "the manifest", "-", f"cannot be read: {err} (name your manifest in the "
+                                f"run's manifest param, env {MANIFEST_ENV} or Airflow Variable {MANIFEST_VARIABLE})") from err
         if not isinstance(self.doc, dict):
             raise ManifestError(path, "the manifest", "-", "must be a mapping with 'sources' and 'tables'")
 
@@ -232,7 +235,8 @@ class _Loader:
         for spec in tables:
             unknown = set(spec.reads) - known
             if unknown:
-                raise self.error(f"table {spec.name}", "reads", f"unknown tables {sorted(unknown)}")
+                raise self.error(f"table {spec.name}", "reads", f"its pipeline reads {sorted(unknown)}, neither sources "
+                                 "nor tables of the manifest: add them to sources")
         seen: dict[str, str] = {}
         for spec in tables:
             for version in VERSIONS:
@@ -247,8 +251,8 @@ class _Loader:
         return manifest
 
     def check_files(self, manifest: Manifest) -> None:
-        """Every file exists; each DDL creates its table, keyed as the manifest says; each pipeline
-        writes its table, reads exactly ``reads`` and is as stateful as the manifest says."""
+        """Every file exists; each DDL creates its table, keyed as the manifest says; each schema
+        matches its DDL; the declared checks name columns of the new DDL."""
         for source in manifest.sources:
             self.ddl(source.ddl, f"source {source.name}", "ddl", source.flink_table)
         for spec in manifest.tables:
@@ -260,8 +264,6 @@ class _Loader:
                 if tuple(definition.primary_key) != spec.primary_key:
                     raise self.error(where, "primary_key", f"{list(spec.primary_key)} but {files.ddl} declares "
                                                            f"PRIMARY KEY {definition.primary_key}")
-                self.check_pipeline(where, prefix + "dml", files.dml, spec.flink_table, spec.reads, spec.stateful,
-                                    bool(spec.primary_key))
                 self.exists(files.schema, where, prefix + "schema")
             self.check_declared(spec, [c.name for c in definitions["v2"].columns])
             self.check_schema(manifest, spec, definitions["v1"], definitions["v2"])
@@ -329,8 +331,6 @@ class _Loader:
             raise self.error(where, "table", f"`{flink_table}` does not end in .{name}")
         primary_key = tuple(self.value(doc, where, "primary_key", list))
         value_subject, key_subject = self.subjects(doc, where, flink_table, bool(primary_key))
-        reads = tuple(self.value(doc, where, "reads", list))
-        stateful = self.value(doc, where, "stateful", bool)
         versions = {}
         for version in VERSIONS:
             prefix = f"{version}."
@@ -342,8 +342,48 @@ class _Loader:
                                  "statement name (lowercase letters, digits, '-' and '.', at most 100 characters)")
             versions[version] = PipelineVersion(ddl, dml, schema, statement)
         checks, freshness = self.declared(doc, where, *defaults)
+        reads, stateful = self.dependencies(doc, where, flink_table, bool(primary_key), versions)
         return TableSpec(name, flink_table, value_subject, key_subject, primary_key, reads, stateful,
                          versions["v1"], versions["v2"], checks, freshness)
+
+    def dependencies(self, doc: dict, where: str, flink_table: str, upsert_sink: bool,
+                     versions: dict[str, PipelineVersion]) -> tuple[tuple[str, ...], bool]:
+        """(reads, stateful) from the pipelines' SQL: the tables any version reads (a table migrates
+        after them), and whether the newest version is stateful (GROUP BY, DISTINCT, aggregates, joins,
+        OVER windows or an upsert sink), which decides where its statement starts. ``reads`` and
+        ``stateful`` written beside them must agree with the SQL; ``override`` (with a ``reason``)
+        replaces what the SQL says, for what it cannot show (a lookup inside a UDF, say)."""
+        reads: list[str] = []
+        for version, files in versions.items():
+            field = f"{version}.dml"
+            self.exists(files.dml, where, field)
+            try:
+                written, tables, stateful = pipeline_facts((self.path.parent / files.dml).read_text())
+            except ValueError as err:  # sqlglot's ParseError is a ValueError
+                raise self.error(where, field, f"{files.dml} is not an INSERT INTO ... SELECT: {err}") from err
+            if written != flink_table:
+                raise self.error(where, field, f"{files.dml} writes `{written}`, not `{flink_table}`")
+            reads += sorted({_short(t) for t in tables} - set(reads))
+        derived = {"reads": tuple(reads), "stateful": stateful or upsert_sink}
+        for key, kind in (("reads", list), ("stateful", bool)):
+            if key in doc:
+                said = self.value(doc, where, key, kind)
+                if (set(said) != set(reads)) if kind is list else said != derived[key]:
+                    shown = sorted(reads) if kind is list else derived[key]
+                    raise self.error(where, key, f"{said} but the SQL says {shown} (the pipelines of "
+                                     f"{', '.join(versions)}): remove {key!r} to use the SQL's, or set "
+                                     f"override.{key} with a reason")
+        if "override" not in doc:
+            return derived["reads"], derived["stateful"]
+        override = self.mapping(doc["override"], where, "override", OVERRIDE_FIELDS, "override.")
+        reason = override.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise self.error(where, "override.reason", "is missing: say why the SQL's reads or stateful do not hold")
+        if "reads" in override:
+            derived["reads"] = tuple(self.value(override, where, "reads", list, "override."))
+        if "stateful" in override:
+            derived["stateful"] = self.value(override, where, "stateful", bool, "override.")
+        return derived["reads"], derived["stateful"]
 
     def subjects(self, doc: dict, where: str, flink_table: str, keyed: bool) -> tuple[str, str | None]:
         """(value, key) subjects: TopicNameStrategy's, which is what CREATE TABLE registers."""
@@ -356,24 +396,6 @@ class _Loader:
                                  f"{'has the subject ' + repr(want) if want else 'has no key subject (no primary key)'}")
         return expected["value"], expected["key"]
 
-    def check_pipeline(self, where: str, field: str, dml: Path, flink_table: str, reads: tuple[str, ...],
-                       stateful: bool, upsert_sink: bool) -> None:
-        from sqlglot.errors import ParseError
-
-        self.exists(dml, where, field)
-        try:
-            written, read, stateful_sql = pipeline_facts((self.path.parent / dml).read_text())
-        except (ValueError, ParseError) as err:
-            raise self.error(where, field, f"{dml} is not an INSERT INTO ... SELECT: {err}") from err
-        if written != flink_table:
-            raise self.error(where, field, f"{dml} writes `{written}`, not `{flink_table}`")
-        if {_short(t) for t in read} != set(reads):
-            raise self.error(where, "reads", f"{sorted(reads)} but {dml} reads {sorted(_short(t) for t in read)}")
-        derived = stateful_sql or upsert_sink
-        if derived != stateful:
-            raise self.error(where, "stateful", f"says {stateful} but {dml} is "
-                             f"{'stateful (aggregates, joins or an upsert sink)' if derived else 'stateless'}")
-
     def ordered(self, tables: list[TableSpec]) -> list[TableSpec]:
         by_name = {t.name: t for t in tables}
         done: list[TableSpec] = []
@@ -385,9 +407,8 @@ class _Loader:
             if spec.name in visiting:
                 raise self.error(f"table {spec.name}", "reads", "the tables read each other in a cycle")
             visiting.add(spec.name)
-            for upstream in spec.reads:
-                if upstream in by_name:
-                    visit(by_name[upstream])
+            for upstream in sorted(set(spec.reads) & set(by_name), key=list(by_name).index):  # the manifest's order
+                visit(by_name[upstream])
             visiting.discard(spec.name)
             done.append(spec)
 
@@ -404,15 +425,11 @@ def condition_columns(condition: str) -> set[str]:
     return {column.name for column in sqlglot.parse_one(condition, read="spark").find_all(exp.Column)}
 
 
-def manifest_path() -> Path:
-    """The configured manifest: env ``CONFLUENT_MIGRATION_MANIFEST`` when set, else the project's
-    ``include/migration.yaml``."""
-    return Path(os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFEST).absolute()
-
-
-def include_dir() -> Path:
-    """The configured manifest's folder, where its files (and the DAGs' templates) are found."""
-    return manifest_path().parent
+def manifest_path(override: str | None = None) -> Path:
+    """The manifest a run uses: ``override`` (the run's ``manifest`` param) when given, else env
+    ``CONFLUENT_MIGRATION_MANIFEST``, else Airflow Variable ``confluent_migration_manifest``, else the
+    project's ``include/migration.yaml``. Read by a task, never while a DAG file is parsed."""
+    return Path(override or setting(MANIFEST_ENV, MANIFEST_VARIABLE) or DEFAULT_MANIFEST).absolute()
 
 
 def load_manifest(path: Path | str | None = None, *, check_files: bool = True) -> Manifest:

@@ -20,7 +20,6 @@ from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, Migration
 from confluent_migration.migration.ledger import DONE, STARTED, change_allowed, record_step, recorded, task_data
 from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.plan_types import InPlacePlan, Plan
-from confluent_migration.migration.plans import dependency_levels
 from confluent_migration.migration.rollback import (
     COMPATIBILITY_SET,
     SCHEMA_REGISTERED,
@@ -53,7 +52,7 @@ def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
 def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -> Any:
     """Start the v2 statements level by level, upstream first; returns the last level's task."""
     previous = after
-    for n, _ in enumerate(dependency_levels(run.manifest)):
+    for n in range(run.levels):
         start = start_v2(run, n, levels_key)
         previous >> start
         previous = start
@@ -102,7 +101,7 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
     with TaskGroup("phase_3_replace_pipelines",
                    tooltip="Per table: stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
-        for n, _ in enumerate(dependency_levels(run.manifest)):
+        for n in range(run.levels):
             if n:
                 check = task(task_id=f"level_{n}_upstream_running", trigger_rule=AFTER_EMPTY_LEVELS)(
                     upstream_running)(run.plan, n)

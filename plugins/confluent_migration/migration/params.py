@@ -120,16 +120,25 @@ def _threshold_params() -> dict[str, Param]:
     }
 
 
-def migration_params(manifest: Manifest, *, extra: Mapping[str, Param] | None = None,
+def manifest_param() -> Param:
+    return Param(None, type=OPTIONAL_STRING, title="Manifest",
+                 description="The manifest this run uses (a path the workers can read); empty for the configured "
+                             "one: env CONFLUENT_MIGRATION_MANIFEST, else Airflow Variable "
+                             "confluent_migration_manifest, else the package's include/migration.yaml.")
+
+
+def migration_params(*, extra: Mapping[str, Param] | None = None,
                      target: Mapping[str, str] | None = None) -> dict[str, Param]:
-    """The form of a migration DAG: tables, dry run, confirm, thresholds, and the option's own params.
+    """The form of a migration DAG: manifest, tables, dry run, confirm, thresholds, and the option's
+    own params. Nothing in it comes from the manifest: the first task reads it and checks the tables.
 
     :param target: the Flink connection's target (default: :func:`flink_target`), shown in the form."""
     target = flink_target() if target is None else target
     return {
-        "tables": Param(manifest.names, type="array", items={"type": "string", "enum": manifest.names},
-                        uniqueItems=True, minItems=1, title="Tables",
-                        description="Which tables to migrate (default all); they run in dependency order."),
+        "manifest": manifest_param(),
+        "tables": Param([], type="array", items={"type": "string"}, uniqueItems=True, title="Tables",
+                        description="Which of the manifest's tables to migrate (empty: all of them); they run in "
+                                    "dependency order. A name the manifest lacks fails the first task."),
         "dry_run": _dry_run_param(True, MIGRATION_DRY_RUN),
         "confirm": _confirm_param(target),
         **_threshold_params(),
@@ -160,6 +169,7 @@ def health_params() -> dict[str, Param]:
 
     h = HealthThresholds()
     return {
+        "manifest": manifest_param(),
         "lag_max_seconds": Param(h.lag_max_seconds, type="number", minimum=0, title="Pipeline lag at most (s)",
                                  description="Alert when pending records / records read per second exceeds this."),
         "stale_max_seconds": Param(h.stale_max_seconds, type="number", minimum=0,
@@ -183,6 +193,7 @@ def health_params() -> dict[str, Param]:
 class RunParams:
     """A migration run's params, checked."""
 
+    manifest: str  # the manifest's path, as the run loaded it
     tables: list[str]
     dry_run: bool
     confirm: str
@@ -238,10 +249,8 @@ def check_confirm(params: Mapping[str, Any], database: str | None, dry_run: bool
 
 
 def check_tables(params: Mapping[str, Any], manifest: Manifest) -> list[str]:
-    """The chosen tables in dependency order; each must be in the manifest."""
-    chosen = params.get("tables")
-    if chosen is None or chosen == []:
-        raise ParamError("tables", f"choose at least one of {manifest.names}")
+    """The chosen tables (none chosen: all) in dependency order; each must be in the manifest."""
+    chosen = params.get("tables") or []
     if isinstance(chosen, str):
         chosen = [t.strip() for t in chosen.split(",") if t.strip()]
     if not isinstance(chosen, list) or not all(isinstance(t, str) for t in chosen):
@@ -249,7 +258,7 @@ def check_tables(params: Mapping[str, Any], manifest: Manifest) -> list[str]:
     unknown = sorted(set(chosen) - set(manifest.names))
     if unknown:
         raise ParamError("tables", f"{unknown} are not in the manifest {manifest.path}; known: {manifest.names}")
-    return [t.name for t in manifest.subset(chosen)]
+    return [t.name for t in manifest.subset(chosen or None)]
 
 
 WINDOW_GRACE = timedelta(minutes=5)  # a window that opened moments ago (the form was slow) still counts
@@ -308,6 +317,7 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
     if "final_names" in params:
         options["final_names"] = check_final_names(params.get("final_names"))
     return RunParams(
+        manifest=str(manifest.path),
         tables=tables,
         dry_run=dry_run,
         confirm=confirm,

@@ -43,6 +43,7 @@ class TableFacts:
     checks: tuple[str, ...]
     freshness: str | None
     primary_key: tuple[str, ...]
+    stateful: bool
     source_table: str | None
     v1_statement: str
     subjects: tuple[str, ...]

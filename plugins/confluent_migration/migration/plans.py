@@ -10,6 +10,7 @@ options share are computed by the same functions here.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from confluent_migration.migration.plan_types import (
     OptionBPlan,
     OptionCPlan,
     Plan,
+    PlanError,
     Recreation,
     Schema,
     SchemaCheck,
@@ -48,14 +50,35 @@ V2_SUFFIX = "_v2"
 BACKUP_SUFFIX = "_backup"
 
 
-def dependency_levels(manifest: Manifest, specs: Sequence[TableSpec] | None = None) -> list[list[TableSpec]]:
-    """The tables (all, or ``specs``) by level: level 0 reads only sources, level n reads level < n."""
+LEVELS_ENV, DEFAULT_LEVELS = "CONFLUENT_MIGRATION_LEVELS", 4
+
+
+def level_slots() -> int:
+    """How many dependency levels the migration DAGs have room for: env ``CONFLUENT_MIGRATION_LEVELS``
+    (read when a DAG file is parsed; default 4). A DAG's shape cannot wait for the manifest, which a
+    run reads; a run whose tables need more levels fails its first task, saying so."""
+    value = os.environ.get(LEVELS_ENV, str(DEFAULT_LEVELS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{LEVELS_ENV}={value!r}: expected a whole number of dependency levels, at least 1")
+    return int(value)
+
+
+def dependency_levels(manifest: Manifest, specs: Sequence[TableSpec] | None = None,
+                      slots: int | None = None) -> list[list[TableSpec]]:
+    """The tables (all, or ``specs``) by level: level 0 reads only sources, level n reads level < n.
+
+    :param slots: the DAG's level count: the levels are padded to it (the DAG's later levels skip)
+        and a manifest needing more raises :class:`PlanError`."""
     level: dict[str, int] = {}
     for spec in manifest.in_dependency_order():
         level[spec.name] = 1 + max((level[r] for r in spec.reads if r in level), default=-1)
     chosen = list(specs) if specs is not None else manifest.in_dependency_order()
     depth = max(level.values(), default=-1) + 1
-    return [[s for s in chosen if level[s.name] == n] for n in range(depth)]
+    if slots is not None and depth > slots:
+        raise PlanError(f"the tables of {manifest.path} form {depth} dependency levels; the migration DAGs have "
+                        f"{slots} ({LEVELS_ENV}): set {LEVELS_ENV}={depth} where the DAG processor and the workers "
+                        "run, then trigger the run again")
+    return [[s for s in chosen if level[s.name] == n] for n in range(max(depth, slots or 0))]
 
 
 def startup_properties(spec: TableSpec, replaces: str | None = None) -> dict[str, str]:
@@ -110,6 +133,7 @@ def table_facts(manifest: Manifest, spec: TableSpec) -> TableFacts:
         checks=tuple(spec.checks),
         freshness=spec.freshness,
         primary_key=tuple(spec.primary_key),
+        stateful=spec.stateful,
         source_table=source.flink_table if source else None,
         v1_statement=spec.v1.statement,
         subjects=tuple(spec.subjects),
@@ -148,7 +172,7 @@ def shared_facts(manifest: Manifest, specs: Sequence[TableSpec]) -> dict[str, tu
             "old_statements": tuple(s.v1.statement for s in specs)}
 
 
-def plan_option_a(manifest: Manifest, params: RunParams, run_id: str) -> OptionAPlan:
+def plan_option_a(manifest: Manifest, params: RunParams, run_id: str, slots: int | None = None) -> OptionAPlan:
     """Schema Registry evolution: evolve each value subject, then replace each v1 statement by a v2
     statement writing the same table from the earliest offset (a running statement keeps its schema)."""
     specs = manifest.subset(params.tables)
@@ -160,7 +184,7 @@ def plan_option_a(manifest: Manifest, params: RunParams, run_id: str) -> OptionA
                             for s in specs),
         register_schemas=tuple(Schema(subject=s.value_subject, schema=str(s.v2.schema)) for s in specs),
         validate_queries=v2_queries(manifest, specs),
-        levels=level_replacements(dependency_levels(manifest, specs), lambda s: v2_start(
+        levels=level_replacements(dependency_levels(manifest, specs, slots), lambda s: v2_start(
             manifest, s, new_statement_name(s, run_id), replaces=s.v1.statement)),
         new_statements=tuple(new_statement_name(s, run_id) for s in specs),
         final_tables={s.name: s.flink_table for s in specs},
@@ -201,7 +225,7 @@ def recreation_checks(steps: Recreation) -> tuple[DryRun, ...]:
                                     (d.sql, f"drop {d.table}")))
 
 
-def plan_option_c(manifest: Manifest, params: RunParams, run_id: str) -> OptionCPlan:
+def plan_option_c(manifest: Manifest, params: RunParams, run_id: str, slots: int | None = None) -> OptionCPlan:
     """Maintenance window: stop the v1 pipelines (downstream first), back each table up, drop it,
     create it with the v2 DDL, start the v2 pipelines from the earliest offset (upstream first).
 
@@ -215,7 +239,7 @@ def plan_option_c(manifest: Manifest, params: RunParams, run_id: str) -> OptionC
         check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=str(s.v2.schema), level=FULL_TRANSITIVE)
                             for s in specs),
         validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
-        levels=level_replacements(dependency_levels(manifest, specs), lambda s: v2_start(
+        levels=level_replacements(dependency_levels(manifest, specs, slots), lambda s: v2_start(
             manifest, s, new_statement_name(s, run_id))),
         new_statements=tuple(new_statement_name(s, run_id) for s in specs),
         final_tables={s.name: s.flink_table for s in specs},
@@ -228,7 +252,7 @@ def v2_table(flink_table: str) -> str:
     return flink_table + V2_SUFFIX
 
 
-def plan_option_b(manifest: Manifest, params: RunParams, run_id: str) -> OptionBPlan:
+def plan_option_b(manifest: Manifest, params: RunParams, run_id: str, slots: int | None = None) -> OptionBPlan:
     """Dual write: create each ``_v2`` table, start its v2 statement from the earliest offset (a
     downstream one reads the ``_v2`` tables of the chosen upstream ones), later stop the v1 ones.
 
@@ -240,7 +264,7 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str) -> OptionB
     ``_v2`` tables are final."""
     specs = manifest.subset(params.tables)
     renames = {s.flink_table: v2_table(s.flink_table) for s in specs}
-    levels = dependency_levels(manifest, specs)
+    levels = dependency_levels(manifest, specs, slots)
     final_names = params.options.get("final_names", FINAL_NAMES_ORIGINAL)
     back = final_names == FINAL_NAMES_ORIGINAL
     # the tables returning to their original names; none with final_names=v2 (phase 6's mapped tasks skip)
@@ -277,12 +301,14 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str) -> OptionB
     )
 
 
-# Every planner takes (manifest, params, run_id): the run's checked params (its tables and options).
-PLANNERS: dict[str, Callable[[Manifest, RunParams, str], Plan]] = {
+# Every planner takes (manifest, params, run_id, slots): the run's checked params (its tables and
+# options) and the DAG's level count.
+PLANNERS: dict[str, Callable[[Manifest, RunParams, str, int | None], Plan]] = {
     OPTION_A: plan_option_a, OPTION_B: plan_option_b, OPTION_C: plan_option_c}
 
 
-def plan(option: str, manifest: Manifest, params: RunParams, run_id: str) -> Plan:
-    """The plan of ``option`` for the run's checked ``params`` (its tables, ``final_names`` for B)."""
+def plan(option: str, manifest: Manifest, params: RunParams, run_id: str, slots: int | None = None) -> Plan:
+    """The plan of ``option`` for the run's checked ``params`` (its tables, ``final_names`` for B),
+    its levels padded to the DAG's ``slots``."""
     plan_type(option)  # an unknown option fails here, naming the known ones
-    return PLANNERS[option](manifest, params, run_id)
+    return PLANNERS[option](manifest, params, run_id, slots)

@@ -30,7 +30,7 @@ from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, Migration
 from confluent_migration.migration.ledger import ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.plan_types import Plan
-from confluent_migration.migration.plans import dependency_levels, retarget
+from confluent_migration.migration.plans import retarget
 from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
 from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
@@ -159,7 +159,7 @@ def window_opens(plan_xcom: dict[str, Any]) -> str:
 
 def maintenance_window(run: MigrationRun) -> Any:
     """Steps 2 to 5 of option C, after pre-flight; returns the last task (the v2 pipelines started)."""
-    levels = range(len(dependency_levels(run.manifest)))
+    levels = range(run.levels)
     with TaskGroup("phase_2_wait_for_the_window", tooltip="Deferrable wait until window_start (none when empty)"):
         opens = task(task_id="window_opens")(window_opens)(run.plan)
         run.head >> opens

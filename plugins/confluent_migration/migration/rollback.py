@@ -34,6 +34,7 @@ from confluent_migration.statements import (
 if TYPE_CHECKING:
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+    from confluent_migration.migration.manifest import Manifest
 
 COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
 STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
@@ -117,6 +118,13 @@ class Undoer:
         }
         self.restarted = restarted_statements(target)
 
+    def manifest(self, *, check_files: bool = True) -> Manifest:
+        """The manifest the target run used (recorded in its params; the configured one for a run
+        recorded before runs named theirs)."""
+        from confluent_migration.migration.manifest import load_manifest, manifest_path
+
+        return load_manifest(manifest_path(self.target.header()["params"].get("manifest")), check_files=check_files)
+
     def steps(self, kinds: Sequence[str]) -> list[Step]:
         """The target's steps of ``kinds``, newest first."""
         return list(reversed(self.target.steps(kinds)))
@@ -195,10 +203,8 @@ class Undoer:
     def drop_created_table(self, step: Step) -> dict[str, Any]:
         """Drop a table the run created: a new one (option B's ``_v2``, refused by the run if it was
         there before) or one the run had dropped first (option C); never a v1 table it did not drop."""
-        from confluent_migration.migration.manifest import load_manifest
-
         table = step.data["table"]
-        v1_tables = {spec.flink_table for spec in load_manifest(check_files=False).tables}
+        v1_tables = {spec.flink_table for spec in self.manifest(check_files=False).tables}
         dropped_first = any(s.data["table"] == table for s in self.target.steps([TABLE_DROPPED]))
         if table in v1_tables and not dropped_first:
             raise RollbackError(f"run {self.target.run_id} created `{table}` without dropping it first: check the "
@@ -235,10 +241,9 @@ class Undoer:
     def writers_not_back(self) -> dict[str, str]:
         """Statements writing the run's tables that pre-flight found live and that are not RUNNING now
         (under their restarted name, if the rollback starts them again): name -> phase now."""
-        from confluent_migration.migration.manifest import load_manifest
         from confluent_migration.migration.observe import writes
 
-        manifest = load_manifest()
+        manifest = self.manifest()
         tables = [manifest.table(t).flink_table if t in manifest.names else t for t in self.target.header()["tables"]]
         missing = {}
         for recorded in self.preflight.get("statements", []):

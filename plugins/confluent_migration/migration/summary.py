@@ -86,10 +86,10 @@ def _table_steps(the_plan: Plan) -> list[tuple[str, Sequence[Any]]]:
     return steps
 
 
-def render_plan(the_plan: Plan, state: dict[str, Any] | None, stateful: dict[str, bool]) -> str:
+def render_plan(the_plan: Plan, state: dict[str, Any] | None) -> str:
     """What a changing run with these params would do, per table: the plan a reviewer approves.
 
-    :param state: pre-flight's recorded state (readers, subjects, rows). :param stateful: table -> stateful."""
+    :param state: pre-flight's recorded state (readers, subjects, rows)."""
     state = state or {}
     params = the_plan.params
     lines = [f"PLAN (option {the_plan.option}; run again with dry_run off and confirm set to do it):"]
@@ -118,7 +118,7 @@ def render_plan(the_plan: Plan, state: dict[str, Any] | None, stateful: dict[str
             lines.append(f"    stop {fact.v1_statement} (offsets recorded; not deleted, so rollback resumes it)")
         for s in starts:
             if s.statement_name.startswith(prefix):
-                kind = "stateful" if stateful.get(table) else "stateless"
+                kind = "stateful" if fact.stateful else "stateless"
                 lines.append(f"    start {s.statement_name} ({kind}) {_start_offsets(s.properties)}")
         for r in the_plan.retire_statements if isinstance(the_plan, OptionBPlan) else ():
             if r.statement_name.startswith(prefix):
