@@ -180,9 +180,9 @@ def plan_option_a(manifest: Manifest, params: RunParams, run_id: str, slots: int
         params=params,
         **shared_facts(manifest, specs),
         set_compatibility=tuple(Compatibility(subject=s.value_subject, level=FULL_TRANSITIVE) for s in specs),
-        check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=str(s.v2.schema), level=FULL_TRANSITIVE)
+        check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=manifest.sql(s.v2.schema), level=FULL_TRANSITIVE)
                             for s in specs),
-        register_schemas=tuple(Schema(subject=s.value_subject, schema=str(s.v2.schema)) for s in specs),
+        register_schemas=tuple(Schema(subject=s.value_subject, schema=manifest.sql(s.v2.schema)) for s in specs),
         validate_queries=v2_queries(manifest, specs),
         levels=level_replacements(dependency_levels(manifest, specs, slots), lambda s: v2_start(
             manifest, s, new_statement_name(s, run_id), replaces=s.v1.statement)),
@@ -236,7 +236,7 @@ def plan_option_c(manifest: Manifest, params: RunParams, run_id: str, slots: int
     return OptionCPlan(
         params=params,
         **shared_facts(manifest, specs),
-        check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=str(s.v2.schema), level=FULL_TRANSITIVE)
+        check_schemas=tuple(SchemaCheck(subject=s.value_subject, schema=manifest.sql(s.v2.schema), level=FULL_TRANSITIVE)
                             for s in specs),
         validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
         levels=level_replacements(dependency_levels(manifest, specs, slots), lambda s: v2_start(
@@ -277,7 +277,7 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str, slots: int
         **shared_facts(manifest, specs),
         final_names=final_names,
         # the _v2 subjects are new (CREATE TABLE registers them): check against any left from before
-        check_schemas=tuple(Schema(subject=v2_table(s.flink_table) + "-value", schema=str(s.v2.schema))
+        check_schemas=tuple(Schema(subject=v2_table(s.flink_table) + "-value", schema=manifest.sql(s.v2.schema))
                             for s in specs),
         validate_queries=v2_queries(manifest, specs) + recreation_checks(recreation),
         creates=tuple(TableStatement(table=renames[s.flink_table], statement_name=statement_name(s.name, "2-ddl-v2",
