@@ -183,6 +183,21 @@ def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, table
     assert not [s for s in FlinkStatementsHook().list_statements() if s.name.startswith("dry-run-")]
 
 
+def test_a_batch_of_dry_runs_validates_every_item_and_names_each_rejected_one(run_dag, tables):
+    source, sink = tables
+    items = [{"sql": pipeline_sql(source, sink), "properties": None, "acts_on": "good v2 pipeline"},
+             {"sql": "SELECT * FROM `no-such-table`", "properties": None, "acts_on": "first bad pipeline"},
+             {"sql": "SELECT * FROM `nor-this-one`", "properties": None, "acts_on": "second bad pipeline"}]
+    result = run_dag(lambda: [DryRunStatementOperator(task_id="ok", items=items[:1]),
+                              DryRunStatementOperator(task_id="batch", items=items)])
+    assert result.state("ok") == "success" and [r["phase"] for r in result.xcom("ok")] == ["COMPLETED"]
+    assert result.state("batch") == "failed"
+    assert "batch: 2 of 3 items failed (1 completed)" in result.output, result.output
+    for bad in ("first bad pipeline", "second bad pipeline"):
+        assert f"- {bad}: StatementFailedError: Flink rejected the statement in a dry run" in result.output
+    assert "Dry run of good v2 pipeline: COMPLETED" in result.output
+
+
 def test_catch_up_sensor_waits_for_pending_records_under_the_threshold(run_dag, tables):
     source, sink = tables
     run = uuid.uuid4().hex

@@ -19,12 +19,13 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError
 from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.links import MAP_LABEL, STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
+from confluent_migration.operators.batch import BatchOperator
 from confluent_migration.statements import (
     COMPLETED,
     DEGRADED,
@@ -80,7 +81,7 @@ def stopped_offsets(log: Any, name: str, snapshot: Mapping[str, Any]) -> dict[st
     return offsets
 
 
-class FlinkStatementOperator(BaseOperator):
+class FlinkStatementOperator(BatchOperator):
     """Shared parameters of the statement operators.
 
     :param flink_conn_id: the Flink connection (``confluent_flink_default``).
@@ -107,8 +108,17 @@ class FlinkStatementOperator(BaseOperator):
 
     @property
     def map_label(self) -> str:
-        """The mapped task's name in the UI: ``acts_on``, else the table or statement it acts on."""
+        """The mapped task's name in the UI: ``acts_on``, else the table or statement it acts on (of a
+        batch: its first item's, and how many more)."""
+        if self.items is not None:
+            return super().map_label
         return str(self.acts_on or getattr(self, "table", None) or getattr(self, "statement_name", None) or "")
+
+    def item_label(self, item: Mapping[str, Any]) -> str:
+        return str(item.get("acts_on") or item.get("table") or item.get("statement_name") or "")
+
+    def prepare(self) -> None:
+        self.hook.prepare()
 
     @cached_property
     def hook(self) -> FlinkStatementsHook:
@@ -367,19 +377,28 @@ class DryRunStatementOperator(FlinkStatementOperator):
 
     :param sql: the statement, or a ``.sql`` file path (Jinja-templated).
     :param properties: ``spec.properties`` as they will be submitted.
-    :return: ``{"phase", "detail", "traits"}`` (traits: ``sql_kind``, ``is_bounded``, ``schema``, ...).
+    :param items: instead of the two above, a batch of ``{"sql", "properties", "acts_on"}`` (each
+        validated at once; a rejected one fails the task naming its ``acts_on``, after every other
+        was validated).
+    :return: ``{"phase", "detail", "traits"}`` (traits: ``sql_kind``, ``is_bounded``, ``schema``, ...);
+        of a batch, the list of them.
     """
 
-    template_fields: Sequence[str] = ("sql", "properties")
+    template_fields: Sequence[str] = ("sql", "properties", "items")
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "properties": "json"}
+    item_fields = ("sql", "properties", "acts_on")
 
-    def __init__(self, *, sql: str, properties: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, sql: str | None = None, properties: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sql = sql
         self.properties = properties
+        self.require_own_fields("sql")
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        statement = self.hook.dry_run(self.sql, self.properties)
-        self.log.info("Dry run: %s (%s)", statement.phase, statement.traits.get("sql_kind"))
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        label = self.item_label(item)
+        statement = self.hook.dry_run(item["sql"], item.get("properties"))
+        self.log.info("Dry run%s: %s (%s)", f" of {label}" if label else "", statement.phase,
+                      statement.traits.get("sql_kind"))
         return {"phase": statement.phase, "detail": statement.detail, "traits": statement.traits}
