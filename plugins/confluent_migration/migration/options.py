@@ -17,7 +17,15 @@ from typing import Any
 from airflow.sdk import TaskGroup, task
 
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
-from confluent_migration.migration.ledger import DONE, STARTED, change_allowed, record_step, recorded, task_data
+from confluent_migration.migration.ledger import (
+    DONE,
+    STARTED,
+    change_allowed,
+    record_step,
+    recorded,
+    recorded_items,
+    task_data,
+)
 from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.plan_types import InPlacePlan, Plan
 from confluent_migration.migration.plans import dependency_levels
@@ -61,15 +69,16 @@ def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -
 
 
 def evolve_schemas(run: MigrationRun) -> Any:
-    """Step 2 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema."""
+    """Step 2 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema,
+    each mapped over batches of subjects (each subject a step of its own in the ledger)."""
     with TaskGroup("phase_2_schema_registry_updates",
                    tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
         level = SetSubjectCompatibilityOperator.partial(
-            task_id="set_full_transitive", **recorded(COMPATIBILITY_SET, ["subject", "level"])
-        ).expand_kwargs(planned(run.plan, run.option, "set_compatibility", after=run.head))
+            task_id="set_full_transitive", **recorded_items(COMPATIBILITY_SET, ["subject", "level"])
+        ).expand_kwargs(planned(run.plan, run.option, "set_compatibility", after=run.head, batched=True))
         register = RegisterSchemaOperator.partial(
-            task_id="register_v2_schemas", **recorded(SCHEMA_REGISTERED, ["subject", "schema"])
-        ).expand_kwargs(planned(run.plan, run.option, "register_schemas", after=run.head))
+            task_id="register_v2_schemas", **recorded_items(SCHEMA_REGISTERED, ["subject", "schema"])
+        ).expand_kwargs(planned(run.plan, run.option, "register_schemas", after=run.head, batched=True))
         run.head >> level >> register
     return register
 
