@@ -17,7 +17,7 @@ from confluent_migration.operators.schema_registry import (
     RevertSubjectOperator,
     SetSubjectCompatibilityOperator,
 )
-from tests.plugins.conftest import unique
+from tests.plugins.conftest import ledger_started, steps_of, unique
 
 
 def avro(*optional: str) -> str:
@@ -127,26 +127,6 @@ def test_a_batch_checks_every_subject_and_names_each_incompatible_one(run_dag, a
             in result.output
 
 
-def ledger_started(monkeypatch, tmp_path):
-    """The ledger under ``tmp_path``, and a task that starts the run's record (a changing run)."""
-    from airflow.providers.standard.operators.python import PythonOperator
-
-    from confluent_migration.migration.ledger import ledger_for
-
-    monkeypatch.setenv("CONFLUENT_MIGRATION_LEDGER", f"file://{tmp_path}/ledger")
-
-    def start(**context):
-        ledger_for(context).start(dag_id=context["dag"].dag_id, option="A", tables=[], params={"dry_run": False})
-
-    return lambda: PythonOperator(task_id="start", python_callable=start)
-
-
-def steps_of(result, tmp_path, kind):
-    from confluent_migration.migration.ledger import Ledger
-
-    return Ledger(ObjectStoragePath(f"file://{tmp_path}/ledger"), result.dag_run.run_id).steps([kind])
-
-
 def test_a_batch_where_some_items_fail_reports_each_and_records_the_others(run_dag, subject, sandbox, monkeypatch,
                                                                            tmp_path):
     import requests
@@ -196,7 +176,8 @@ def test_a_retried_batch_adopts_the_items_done_and_redoes_only_the_failed_one(ru
         task_id="register", items=items, retries=1, retry_delay=timedelta(0), on_retry_callback=allow_it,
         **recorded_items(SCHEMA_REGISTERED, ["subject", "schema"])))
     assert result.state("register") == "success", result.why()
-    assert f"- {strict}: ConfluentApiError: registering a schema under subject '{strict}'" in result.output
+    assert f"{strict} failed: ConfluentApiError: registering a schema under subject '{strict}'" in result.output
+    assert "1 of 2 items failed" in result.output
     assert f"{subject} was done by an earlier try: adopted" in result.output
     first, second = result.xcom("register")
     assert (first["subject"], first["version"], first["registered"]) == (subject, 2, True)  # the first try's record

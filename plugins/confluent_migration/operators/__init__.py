@@ -40,7 +40,10 @@ Schema Registry (``operators.schema_registry``; common: ``schema_registry_conn_i
   -> ``{"subject", "deleted_versions", "latest_version", "compatibility"}``.
 
 Batches (``operators.batch``): ``CheckSchemaCompatibilityOperator``, ``SetSubjectCompatibilityOperator``,
-``RegisterSchemaOperator`` and ``DryRunStatementOperator`` also take ``items`` (a list of their
+``RegisterSchemaOperator``, ``DryRunStatementOperator`` and ``ReplaceStatementOperator`` (items
+``{"replaces", "statement_name", "sql", "properties"}``; each table's stop and create paired, the
+deferred waits of a batch in one ``StatementsPhaseTrigger``; ``on_stopped(context, offsets, index=,
+item=)``) also take ``items`` (a list of their
 per-item kwargs) instead of their own fields, with ``first_index=0``, ``max_concurrency=8`` and the
 per-item callbacks ``before_item``/``after_item``/``done_items`` (``migration.ledger.recorded_items``):
 every item is acted on concurrently in the one task, and the task returns the list of the items'

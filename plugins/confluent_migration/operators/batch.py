@@ -39,8 +39,11 @@ class BatchRefusedError(AirflowFailException):
     """Items of a batch failed with verdicts a retry cannot change (not retried)."""
 
 
-def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], total: int) -> AirflowException:
-    """One error naming every failed item and its error, of the class the failures call for."""
+def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], total: int) -> BaseException:
+    """One error naming every failed item and its error, of the class the failures call for; when one
+    item failed, its own error as it was raised (it names its item; retried or not as it says)."""
+    if len(failures) == 1:
+        return failures[0][1]
     final = all(isinstance(error, AirflowFailException) for _, error in failures)
     lines = [f"{task_id}: {len(failures)} of {total} items failed ({total - len(failures)} completed"
              + (": a retry adopts them and redoes only the failed ones)" if not final else ")")]
@@ -51,7 +54,7 @@ def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], tot
 class BatchOperator(BaseOperator):
     """The base of an operator that acts on one item (its own fields) or on ``items``.
 
-    A subclass names its per-item fields in ``item_fields``, acts in :meth:`act` (one item, as a
+    A subclass names its per-item fields in ``item_fields``, sets ``takes_items``, acts in :meth:`act` (one item, as a
     mapping of those fields; called from several threads at once: no shared state but the hook,
     made ready by :meth:`prepare`) and labels an item by :meth:`item_label`.
 
@@ -62,6 +65,7 @@ class BatchOperator(BaseOperator):
     """
 
     item_fields: ClassVar[tuple[str, ...]] = ()
+    takes_items: ClassVar[bool] = False  # True where the subclass acts on items
 
     def __init__(self, *, items: Sequence[Mapping[str, Any]] | None = None, first_index: int = 0,
                  max_concurrency: int = DEFAULT_CONCURRENCY, before_item: ItemCallback | None = None,
@@ -69,7 +73,7 @@ class BatchOperator(BaseOperator):
                  done_items: Callable[[Context, Mapping[int, Any]], Mapping[int, Any]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if items is not None and type(self).act is BatchOperator.act:
+        if items is not None and not self.takes_items:
             raise ValueError(f"{type(self).__name__} acts on one item: it takes no items")
         self.items = items
         self.first_index = first_index
@@ -112,17 +116,48 @@ class BatchOperator(BaseOperator):
     def prepare(self) -> None:
         """Resolve the connection and clients once, before the threads share them."""
 
+    def adopted(self, context: Context, items: list[dict[str, Any]]) -> dict[int, Any]:
+        """The items a previous try completed (index -> its recorded result), logged."""
+        indexed = {self.first_index + n: item for n, item in enumerate(items)}
+        done = dict(self.done_items(context, indexed)) if self.done_items else {}
+        for index, result in done.items():
+            self.log.info("%s was done by an earlier try: adopted (%s)", self.item_label(indexed[index]), result)
+        return done
+
+    def concurrently(self, work: Sequence[tuple[int, dict[str, Any]]], one: Callable[[int, dict[str, Any]], Any]
+                     ) -> tuple[dict[int, Any], list[tuple[int, BaseException]]]:
+        """``one(index, item)`` for every item of ``work`` at once: (results by index, failures by index)."""
+        results: dict[int, Any] = {}
+        failures: list[tuple[int, BaseException]] = []
+        if not work:
+            return results, failures
+        self.prepare()
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(work))),
+                                thread_name_prefix=self.task_id) as pool:
+            futures = [(index, item, pool.submit(one, index, item)) for index, item in work]
+            for index, item, future in futures:
+                try:
+                    results[index] = future.result()
+                except Exception as error:  # noqa: BLE001 - every item's failure is reported, together
+                    self.log.error("%s failed: %s: %s", self.item_label(item), type(error).__name__, error)
+                    failures.append((index, error))
+        return results, failures
+
+    def finish(self, items: list[dict[str, Any]], results: Mapping[int, Any],
+               failures: Sequence[tuple[int, BaseException]]) -> list[Any]:
+        """The items' results in order, or the error naming every failed item."""
+        if failures:
+            self.log.error("%d of %d items failed: %s", len(failures), len(items),
+                           [self.item_label(items[index - self.first_index]) for index, _ in failures])
+            raise batch_error(self.task_id, [(self.item_label(items[index - self.first_index]), error)
+                                             for index, error in sorted(failures, key=lambda f: f[0])], len(items))
+        return [results[self.first_index + n] for n in range(len(items))]
+
     def act_on_items(self, context: Context, items: list[dict[str, Any]]) -> list[Any]:
-        indexes = [self.first_index + n for n in range(len(items))]
-        done = dict(self.done_items(context, dict(zip(indexes, items)))) if self.done_items else {}
-        for index, item in zip(indexes, items):
-            if index in done:
-                self.log.info("%s was done by an earlier try: adopted (%s)", self.item_label(item), done[index])
-        todo = [(index, item) for index, item in zip(indexes, items) if index not in done]
+        done = self.adopted(context, items)
+        todo = [(self.first_index + n, item) for n, item in enumerate(items) if self.first_index + n not in done]
         self.log.info("Acting on %d items (%d adopted) of %s, %d at a time", len(todo), len(items) - len(todo),
                       [self.item_label(item) for item in items], min(self.max_concurrency, len(todo) or 1))
-        if todo:
-            self.prepare()
 
         def one(index: int, item: dict[str, Any]) -> Any:
             if self.before_item is not None:
@@ -132,17 +167,5 @@ class BatchOperator(BaseOperator):
                 self.after_item(context, index, item, result)
             return result
 
-        results: dict[int, Any] = {index: done[index] for index in indexes if index in done}
-        failures: list[tuple[str, BaseException]] = []
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(todo))),
-                                thread_name_prefix=self.task_id) as pool:
-            futures = [(index, item, pool.submit(one, index, item)) for index, item in todo]
-            for index, item, future in futures:
-                try:
-                    results[index] = future.result()
-                except Exception as error:  # noqa: BLE001 - every item's failure is reported, together
-                    self.log.error("%s failed: %s: %s", self.item_label(item), type(error).__name__, error)
-                    failures.append((self.item_label(item), error))
-        if failures:
-            raise batch_error(self.task_id, failures, len(items))
-        return [results[index] for index in indexes]
+        results, failures = self.concurrently(todo, one)
+        return self.finish(items, {**done, **results}, failures)

@@ -122,6 +122,7 @@ class CheckSchemaCompatibilityOperator(SchemaRegistryOperator):
     template_fields: Sequence[str] = ("subject", "schema", "level", "items")
     template_ext: Sequence[str] = (".avsc",)
     item_fields = ("subject", "schema", "level")
+    takes_items = True
 
     def __init__(self, *, subject: str | None = None, schema: str | None = None, level: str | None = None,
                  **kwargs: Any) -> None:
@@ -169,6 +170,7 @@ class SetSubjectCompatibilityOperator(SchemaRegistryOperator):
 
     template_fields: Sequence[str] = ("subject", "level", "items")
     item_fields = ("subject", "level")
+    takes_items = True
 
     def __init__(self, *, subject: str | None = None, level: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -199,6 +201,7 @@ class RegisterSchemaOperator(SchemaRegistryOperator):
     template_fields: Sequence[str] = ("subject", "schema", "items")
     template_ext: Sequence[str] = (".avsc",)
     item_fields = ("subject", "schema")
+    takes_items = True
 
     def __init__(self, *, subject: str | None = None, schema: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
