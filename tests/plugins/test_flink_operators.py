@@ -266,6 +266,25 @@ def test_a_retried_deferred_batch_replacement_adopts_the_tables_done_and_finishe
     assert events[5] == [("statement_stopped", "started"), *FOUR_RECORDS]  # the first try failed before the stop
 
 
+def test_a_batch_trigger_fires_once_a_stop_ended_and_keeps_the_operators_state(run_dag, tables):
+    import asyncio
+
+    from confluent_migration.triggers.flink import StatementsPhaseTrigger, first_event
+
+    source, sink = tables
+    run = uuid.uuid4().hex
+    old, new = statement_name(sink, 1, run), statement_name(sink, 2, run)
+    run_dag(lambda: [submit(source, sink, run, task_id="old", statement_name=old, deferrable=False),
+                     submit(source, sink, run, task_id="new", statement_name=new, deferrable=False)])
+    FlinkStatementsHook().set_stopped(old, True)
+    trigger = StatementsPhaseTrigger([{"statement_name": new, "target_phases": ["COMPLETED"], "urgent": False},
+                                      {"statement_name": old, "target_phases": ["STOPPED"], "urgent": True}],
+                                     time.time() + 60, poll_interval=0.5, carry={"state": [1, 2]})
+    event = asyncio.run(asyncio.wait_for(first_event(trigger), 30))  # the continuous one never COMPLETES
+    assert event["carry"] == {"state": [1, 2]} and list(event["events"]) == [old]
+    assert (event["events"][old]["status"], event["events"][old]["phase"]) == ("success", "STOPPED")
+
+
 def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, tables):
     source, sink = tables
     result = run_dag(lambda: [

@@ -113,8 +113,9 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
     """Step 3 (replace pipelines): per dependency level, each table's v1 statement is stopped (offsets
     recorded, not deleted) and at once its v2 statement started, writing the same table from the
     earliest offset, paired per table and side by side in a few tasks (mapped over batches of the
-    level's tables): a table's write gap is its own stop and start, whatever the number of tables. A level starts once the
-    level before it is done, and only while the v2 statements upstream of it are RUNNING."""
+    level's tables): a table's write gap is its own stop and start, whatever the number of tables.
+    A level starts once the level before it is done, and only while the v2 statements upstream of it
+    are RUNNING."""
     with TaskGroup("phase_3_replace_pipelines",
                    tooltip="Per table: stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after

@@ -7,14 +7,15 @@ keeps its hook's timeout, retry and 429 handling), so a step over 40 tables can 
 batches, paying a few task start-ups instead of one per table. Items are independent: one that
 fails does not stop the others; once every item has ended, the task fails with one error listing
 each failed item (:class:`BatchFailedError`, retried like any failure, or
-:class:`BatchRefusedError` when every failure is a verdict a retry cannot change) and returns the
-items' results, in order, when none failed.
+:class:`BatchRefusedError` when every failure is a verdict a retry cannot change; when one item
+failed, its own error as it was raised, which names it) and returns the items' results, in order,
+when none failed.
 
 Per-item callbacks (for the migration's ledger, ``migration.ledger.recorded_items``):
 ``before_item(context, index, item)`` before an item acts (an exception ends that item, unacted),
 ``after_item(context, index, item, result)`` once it succeeded, and ``done_items(context, {index:
-item})`` -> ``{index: result}`` of the items a previous try completed: those are adopted (their recorded result
-returned), not redone. ``index`` is the item's place in the whole list the batches were cut from,
+item})`` -> ``{index: result}`` of the items a previous try completed: those are adopted (their
+recorded result returned), not redone. ``index`` is the item's place in the whole list the batches were cut from,
 ``first_index`` plus its place in ``items``.
 """
 
@@ -39,14 +40,15 @@ class BatchRefusedError(AirflowFailException):
     """Items of a batch failed with verdicts a retry cannot change (not retried)."""
 
 
-def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], total: int) -> BaseException:
+def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], total: int,
+                adopts: bool = False) -> BaseException:
     """One error naming every failed item and its error, of the class the failures call for; when one
     item failed, its own error as it was raised (it names its item; retried or not as it says)."""
     if len(failures) == 1:
         return failures[0][1]
     final = all(isinstance(error, AirflowFailException) for _, error in failures)
     lines = [f"{task_id}: {len(failures)} of {total} items failed ({total - len(failures)} completed"
-             + (": a retry adopts them and redoes only the failed ones)" if not final else ")")]
+             + (": a retry adopts them and redoes only the failed ones)" if adopts and not final else ")")]
     lines += [f"- {label}: {type(error).__name__}: {error}" for label, error in failures]
     return (BatchRefusedError if final else BatchFailedError)("\n".join(lines))
 
@@ -54,9 +56,9 @@ def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], tot
 class BatchOperator(BaseOperator):
     """The base of an operator that acts on one item (its own fields) or on ``items``.
 
-    A subclass names its per-item fields in ``item_fields``, sets ``takes_items``, acts in :meth:`act` (one item, as a
-    mapping of those fields; called from several threads at once: no shared state but the hook,
-    made ready by :meth:`prepare`) and labels an item by :meth:`item_label`.
+    A subclass names its per-item fields in ``item_fields``, sets ``takes_items``, acts in
+    :meth:`act` (one item, as a mapping of those fields; called from several threads at once: no
+    shared state but the hook, made ready by :meth:`prepare`) and labels an item by :meth:`item_label`.
 
     :param items: the items to act on (mappings of ``item_fields``), instead of the operator's own fields.
     :param first_index: the index of ``items[0]`` in the whole list (the callbacks' ``index``).
@@ -150,7 +152,8 @@ class BatchOperator(BaseOperator):
             self.log.error("%d of %d items failed: %s", len(failures), len(items),
                            [self.item_label(items[index - self.first_index]) for index, _ in failures])
             raise batch_error(self.task_id, [(self.item_label(items[index - self.first_index]), error)
-                                             for index, error in sorted(failures, key=lambda f: f[0])], len(items))
+                                             for index, error in sorted(failures, key=lambda f: f[0])], len(items),
+                              adopts=self.done_items is not None)
         return [results[self.first_index + n] for n in range(len(items))]
 
     def act_on_items(self, context: Context, items: list[dict[str, Any]]) -> list[Any]:
