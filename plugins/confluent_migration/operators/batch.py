@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 10  # the HTTP session's connection pool (requests keeps 10 per host)
 ItemCallback = Callable[..., None]
 
 
