@@ -305,10 +305,17 @@ def recorded_items(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., 
     def after(context: Any, index: int, item: Mapping[str, Any], result: Any) -> None:
         record_step(context, kind, DONE, {f: item.get(f) for f in fields}, result, map_index=index)
 
+    return {"pre_execute": pre, "before_item": before, "after_item": after, "done_items": done_items(kind, fields)}
+
+
+def done_items(kind: str, fields: Sequence[str]) -> Callable[[Any, Mapping[int, Mapping[str, Any]]], dict[int, Any]]:
+    """``done_items`` of a batch operator: the items of the running task (index -> item) that a
+    previous try recorded ``done`` as ``kind``, with the same ``fields`` (index -> its recorded result)."""
+
     def done(context: Any, items: Mapping[int, Mapping[str, Any]]) -> dict[int, Any]:
         task_id = context["ti"].task_id
         return {s.map_index: s.result for s in ledger_for(context).steps([kind])
                 if s.done and s.task_id == task_id and s.map_index in items
                 and all(s.data.get(f) == items[s.map_index].get(f) for f in fields)}
 
-    return {"pre_execute": pre, "before_item": before, "after_item": after, "done_items": done}
+    return done

@@ -28,7 +28,7 @@ from confluent_migration.migration.ledger import (
     DONE,
     STARTED,
     change_allowed,
-    ledger_for,
+    done_items,
     record_step,
     recorded,
     recorded_items,
@@ -172,14 +172,7 @@ def record_created(context: Any, index: int, item: dict[str, Any], result: Any) 
     record_step(context, STATEMENT_CREATED, DONE, _created(item), result, map_index=index)
 
 
-def replaced_before(context: Any, items: dict[int, dict[str, Any]]) -> dict[int, Any]:
-    """The tables of this task whose v2 create a previous try recorded done (index -> its snapshot)."""
-    task_id = context["ti"].task_id
-    return {s.map_index: s.result for s in ledger_for(context).steps([STATEMENT_CREATED])
-            if s.done and s.task_id == task_id and s.map_index in items
-            and s.data.get("statement_name") == items[s.map_index]["statement_name"]}
-
-
 REPLACEMENT_RECORDS: dict[str, Any] = {
     "pre_execute": change_allowed, "before_item": record_stop_started, "on_stopped": record_stop_then_create,
-    "after_item": record_created, "done_items": replaced_before}
+    "after_item": record_created,
+    "done_items": done_items(STATEMENT_CREATED, ["statement_name"])}  # a create done: the table is replaced
