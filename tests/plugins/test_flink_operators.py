@@ -311,6 +311,10 @@ def test_a_batch_of_dry_runs_validates_every_item_and_names_each_rejected_one(ru
         assert f"- {bad}: StatementFailedError: Flink rejected the statement in a dry run" in result.output
     assert "Dry run of good v2 pipeline: COMPLETED" in result.output
 
+    alone = run_dag(lambda: DryRunStatementOperator(task_id="one_bad", items=items[:2]))  # one failed: its own error
+    assert alone.state("one_bad") == "failed"
+    assert "StatementFailedError: first bad pipeline: Flink rejected the statement in a dry run" in alone.output
+
 
 def test_catch_up_sensor_waits_for_pending_records_under_the_threshold(run_dag, tables):
     source, sink = tables

@@ -45,7 +45,10 @@ def batch_error(task_id: str, failures: Sequence[tuple[str, BaseException]], tot
     """One error naming every failed item and its error, of the class the failures call for; when one
     item failed, its own error as it was raised (it names its item; retried or not as it says)."""
     if len(failures) == 1:
-        return failures[0][1]
+        label, error = failures[0]
+        if label and label not in str(error) and len(error.args) <= 1:
+            error.args = (f"{label}: {error}",)  # the task's error names its item, as a task of its own did
+        return error
     final = all(isinstance(error, AirflowFailException) for _, error in failures)
     lines = [f"{task_id}: {len(failures)} of {total} items failed ({total - len(failures)} completed"
              + (": a retry adopts them and redoes only the failed ones)" if adopts and not final else ")")]
