@@ -137,8 +137,9 @@ class BatchOperator(BaseOperator):
         if not work:
             return results, failures
         self.prepare()
-        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(work))),
-                                thread_name_prefix=self.task_id) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(work))),
+                                  thread_name_prefix=self.task_id)
+        try:
             futures = [(index, item, pool.submit(one, index, item)) for index, item in work]
             for index, item, future in futures:
                 try:
@@ -146,6 +147,10 @@ class BatchOperator(BaseOperator):
                 except Exception as error:  # noqa: BLE001 - every item's failure is reported, together
                     self.log.error("%s failed: %s: %s", self.item_label(item), type(error).__name__, error)
                     failures.append((index, error))
+        except BaseException:  # the task is killed (or deferred): items not started yet never start
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         return results, failures
 
     def finish(self, items: list[dict[str, Any]], results: Mapping[int, Any],
