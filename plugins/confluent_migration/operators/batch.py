@@ -147,7 +147,7 @@ class BatchOperator(BaseOperator):
                 except Exception as error:  # noqa: BLE001 - every item's failure is reported, together
                     self.log.error("%s failed: %s: %s", self.item_label(item), type(error).__name__, error)
                     failures.append((index, error))
-        except BaseException:  # the task is killed (or deferred): items not started yet never start
+        except BaseException:  # the task is killed: the items not started yet never start
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
