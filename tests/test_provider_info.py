@@ -67,7 +67,7 @@ def test_every_class_and_module_it_names_imports_and_is_what_it_says():
     triggers = [cls for e in INFO["triggers"] for m in e["python-modules"]
                 for _, cls in inspect.getmembers(import_module(m), inspect.isclass)
                 if issubclass(cls, BaseTrigger) and cls.__module__ == m]
-    assert {t.__name__ for t in triggers} == {"StatementPhaseTrigger", "PendingRecordsTrigger"}
+    assert {t.__name__ for t in triggers} == {"StatementPhaseTrigger", "StatementsPhaseTrigger", "PendingRecordsTrigger"}
     for path in INFO["extra-links"]:
         module, _, name = path.rpartition(".")
         assert issubclass(getattr(import_module(module), name), BaseOperatorLink)

@@ -130,5 +130,10 @@ def test_mapped_tasks_are_labelled_by_what_they_act_on(dagbag, dag_id):
                         (CheckSchemaCompatibilityOperator(task_id="c", subject="skus_master-value", schema="{}"),
                          "skus_master-value"),
                         (DryRunStatementOperator(task_id="d", sql="SELECT 1", acts_on="skus_master v2 pipeline"),
-                         "skus_master v2 pipeline")):
+                         "skus_master v2 pipeline"),
+                        (CheckSchemaCompatibilityOperator(task_id="b", items=[
+                            {"subject": "skus_master-value", "schema": "{}"}, {"subject": "b-value", "schema": "{}"}]),
+                         "skus_master-value and 1 more"),
+                        (DryRunStatementOperator(task_id="e", items=[{"sql": "SELECT 1", "acts_on": "skus_master v2"}]),
+                         "skus_master v2")):
         assert template.render(task=task) == label

@@ -31,3 +31,26 @@ def test_each_planned_list_of_the_dag_is_picked_from_its_options_plan(option):
         beyond = "levels" in str(path[0]) and path[1] >= depth  # the DAG's levels this estate does not need
         assert isinstance(picked, list) and bool(picked) != beyond, t.task_id
         assert all(isinstance(entry, (str, dict)) for entry in picked), t.task_id
+        if t.op_args[2]:  # a batch operator's: the same entries, in order, cut into batches
+            batches = pick(xcom, t.op_args[1], True)
+            assert [item for b in batches for item in b["items"]] == picked, t.task_id
+            assert [b["first_index"] for b in batches] == [picked.index(b["items"][0]) for b in batches]
+
+
+@pytest.mark.parametrize(("entries", "count", "sizes"), [
+    (10, 4, [3, 3, 2, 2]), (40, 4, [10, 10, 10, 10]), (3, 4, [1, 1, 1]), (1, 4, [1]), (0, 4, []), (5, 1, [5])])
+def test_a_list_is_cut_into_at_most_as_many_batches_as_asked_in_order(entries, count, sizes):
+    from confluent_migration.migration.building import in_batches
+
+    batches = in_batches(list(range(entries)), count)
+    assert [len(b["items"]) for b in batches] == sizes
+    assert [item for b in batches for item in b["items"]] == list(range(entries))
+    assert all(b["items"][0] == b["first_index"] for b in batches)
+
+
+def test_the_number_of_batches_is_configured_when_the_run_picks_them(monkeypatch):
+    from confluent_migration.migration.building import batch_count
+
+    assert batch_count() == 4
+    monkeypatch.setenv("CONFLUENT_MIGRATION_BATCHES", "8")
+    assert batch_count() == 8

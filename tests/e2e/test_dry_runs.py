@@ -60,7 +60,8 @@ def test_option_c_dry_run_plans_the_ddl_and_changes_nothing(run_project_dag, enc
     before = pipeline_state(encarta)
     result = run_project_dag("migrate_maintenance_window_recreate")  # dry_run is the default
     assert result.dag_run.state == "success"
-    queries = [q["sql"] for q in result.xcom("phase_1_backup_and_prepare.plan_validate_queries")]
+    queries = [q["sql"] for batch in result.xcom("phase_1_backup_and_prepare.plan_validate_queries_batches")
+               for q in batch["items"]]
     assert len(queries) == 4 * len(MANIFEST.tables)  # v2 query, v2 DDL, backup DDL, DROP per table
     assert sum(q.startswith("DROP TABLE") for q in queries) == len(MANIFEST.tables)
     assert result.state("phase_2_wait_for_the_window.wait_for_window_start") == "skipped"

@@ -65,3 +65,27 @@ def flink(flink_sandbox, monkeypatch):
     for key, value in flink_sandbox.connection_env().items():
         monkeypatch.setenv(key, value)
     return flink_sandbox
+
+
+def ledger_started(monkeypatch, tmp_path):
+    """The ledger under ``tmp_path``; returns a task factory: the task starts the run's record, as a
+    changing run (not a dry run) does, so recorded tasks after it may act."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    from confluent_migration.migration.ledger import ledger_for
+
+    monkeypatch.setenv("CONFLUENT_MIGRATION_LEDGER", f"file://{tmp_path}/ledger")
+
+    def start(**context):
+        ledger_for(context).start(dag_id=context["dag"].dag_id, option="A", tables=[], params={"dry_run": False})
+
+    return lambda: PythonOperator(task_id="start", python_callable=start)
+
+
+def steps_of(result, tmp_path, kind):
+    """The steps of ``kind`` that the run of ``result`` recorded in the ledger under ``tmp_path``."""
+    from airflow.sdk import ObjectStoragePath
+
+    from confluent_migration.migration.ledger import Ledger
+
+    return Ledger(ObjectStoragePath(f"file://{tmp_path}/ledger"), result.dag_run.run_id).steps([kind])

@@ -171,6 +171,120 @@ def test_replace_stops_the_old_statement_then_starts_the_new_one_and_a_retry_cha
     assert first.xcom("replace")["name"] == new and f"Adopted existing Flink statement '{new}'" in again.output
 
 
+def running_pipelines(count: int) -> list[dict]:
+    """``count`` tables written by a RUNNING v1 statement each, as batch items replacing them with v2."""
+    run, hook, items = uuid.uuid4().hex, FlinkStatementsHook(), []
+    for n in range(count):
+        source, sink = unique(f"batch_src{n}", "_"), unique(f"batch_sink{n}", "_")
+        ddl(f"CREATE TABLE `{source}` (`id` INT NOT NULL, `grp` STRING, `qty` INT, PRIMARY KEY (`id`) NOT ENFORCED)")
+        ddl(f"INSERT INTO `{source}` VALUES (1, 'a', 10), (2, 'b', 5)")
+        ddl(f"CREATE TABLE `{sink}` (`grp` STRING NOT NULL, `total` INT, PRIMARY KEY (`grp`) NOT ENFORCED)")
+        old = statement_name(sink, 1, run)
+        hook.submit_statement(old, pipeline_sql(source, sink))
+        items.append({"replaces": old, "statement_name": statement_name(sink, 2, run), "sql": pipeline_sql(source, sink),
+                      "properties": {"sql.tables.scan.startup.mode": "earliest-offset"}})
+    for item in items:
+        StopStatementOperator(task_id="w", statement_name=item["replaces"]).wait_for(
+            hook.get_statement(item["replaces"]), {"RUNNING"}, defer=False)
+    return items
+
+
+def replace_batch(items, start, **kwargs):
+    from confluent_migration.migration.options import REPLACEMENT_RECORDS
+
+    return start() >> ReplaceStatementOperator(task_id="replace", items=items, first_index=3, poll_interval=0.5,
+                                                **REPLACEMENT_RECORDS, **kwargs)
+
+
+def events_by_table(result, tmp_path):
+    from airflow.sdk import ObjectStoragePath
+
+    from confluent_migration.migration.ledger import Ledger
+
+    ledger = Ledger(ObjectStoragePath(f"file://{tmp_path}/ledger"), result.dag_run.run_id)
+    found: dict[int, list] = {}
+    for event in ledger.events():
+        if event["kind"] in ("statement_stopped", "statement_created"):
+            found.setdefault(event["map_index"], []).append((event["kind"], event["status"]))
+    return found
+
+
+FOUR_RECORDS = [("statement_stopped", "started"), ("statement_stopped", "done"),
+                ("statement_created", "started"), ("statement_created", "done")]
+
+
+def test_a_batch_replacement_pairs_each_tables_stop_and_create_and_a_failed_table_leaves_a_clear_state(
+        run_dag, flink, monkeypatch, tmp_path):
+    from tests.plugins.conftest import ledger_started
+
+    items = running_pipelines(3)
+    hook = FlinkStatementsHook()
+    taken = items[1]["statement_name"]
+    hook.submit_statement(taken, "SHOW TABLES")  # another statement holds the name of table 1's v2
+    result = run_dag(lambda: replace_batch(items, ledger_started(monkeypatch, tmp_path), deferrable=False))
+    assert result.state("replace") == "failed"  # a name conflict is a verdict: not retried
+    assert f"{taken} failed: StatementConflictError: Flink statement '{taken}' already exists and differs" \
+        in result.output
+    assert "1 of 3 items failed" in result.output
+    for n in (0, 2):  # the other tables were replaced, each stop and create recorded
+        assert (hook.get_statement(items[n]["replaces"]).phase,
+                hook.get_statement(items[n]["statement_name"]).phase) == ("STOPPED", "RUNNING")
+    events = events_by_table(result, tmp_path)
+    assert events[3] == events[5] == FOUR_RECORDS  # first_index 3: the items' indexes in the whole list
+    assert events[4] == FOUR_RECORDS[:3]  # stopped, its create started and not done: rollback knows
+    assert hook.get_statement(items[1]["replaces"]).phase == "STOPPED"
+
+
+def test_a_retried_deferred_batch_replacement_adopts_the_tables_done_and_finishes_the_others(
+        run_dag, flink, monkeypatch, tmp_path):
+    from datetime import timedelta
+
+    from tests.plugins.conftest import ledger_started
+
+    items = running_pipelines(3)
+    hook = FlinkStatementsHook()
+    missing = dict(items[2], replaces=unique("not-yet"))  # its v1 is not there on the first try
+    items[2] = missing
+
+    def start_it(context):
+        hook.submit_statement(missing["replaces"], missing["sql"])
+
+    result = run_dag(lambda: replace_batch(items, ledger_started(monkeypatch, tmp_path), deferrable=True,
+                                           defer_after=0, retries=1, retry_delay=timedelta(0),
+                                           on_retry_callback=start_it))
+    assert result.state("replace") == "success", result.why()
+    assert f"{missing['statement_name']} failed: ConfluentApiError" in result.output
+    for item in items[:2]:
+        assert f"{item['statement_name']} was done by an earlier try: adopted" in result.output
+    assert "Deferring while" in result.output
+    snapshots = result.xcom("replace")
+    assert [s["name"] for s in snapshots] == [item["statement_name"] for item in items]
+    assert {hook.get_statement(item["statement_name"]).phase for item in items} == {"RUNNING"}
+    assert {hook.get_statement(item["replaces"]).phase for item in items} == {"STOPPED"}
+    events = events_by_table(result, tmp_path)
+    assert events[3] == events[4] == FOUR_RECORDS  # adopted by the retry: nothing recorded twice
+    assert events[5] == [("statement_stopped", "started"), *FOUR_RECORDS]  # the first try failed before the stop
+
+
+def test_a_batch_trigger_fires_once_a_stop_ended_and_keeps_the_operators_state(run_dag, tables):
+    import asyncio
+
+    from confluent_migration.triggers.flink import StatementsPhaseTrigger, first_event
+
+    source, sink = tables
+    run = uuid.uuid4().hex
+    old, new = statement_name(sink, 1, run), statement_name(sink, 2, run)
+    run_dag(lambda: [submit(source, sink, run, task_id="old", statement_name=old, deferrable=False),
+                     submit(source, sink, run, task_id="new", statement_name=new, deferrable=False)])
+    FlinkStatementsHook().set_stopped(old, True)
+    trigger = StatementsPhaseTrigger([{"statement_name": new, "target_phases": ["COMPLETED"], "urgent": False},
+                                      {"statement_name": old, "target_phases": ["STOPPED"], "urgent": True}],
+                                     time.time() + 60, poll_interval=0.5, carry={"state": [1, 2]})
+    event = asyncio.run(asyncio.wait_for(first_event(trigger), 30))  # the continuous one never COMPLETES
+    assert event["carry"] == {"state": [1, 2]} and list(event["events"]) == [old]
+    assert (event["events"][old]["status"], event["events"][old]["phase"]) == ("success", "STOPPED")
+
+
 def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, tables):
     source, sink = tables
     result = run_dag(lambda: [
@@ -181,6 +295,25 @@ def test_dry_run_plans_a_valid_statement_and_fails_an_invalid_one(run_dag, table
     assert result.state("bad") == "failed"
     assert "Flink rejected the statement in a dry run" in result.output
     assert not [s for s in FlinkStatementsHook().list_statements() if s.name.startswith("dry-run-")]
+
+
+def test_a_batch_of_dry_runs_validates_every_item_and_names_each_rejected_one(run_dag, tables):
+    source, sink = tables
+    items = [{"sql": pipeline_sql(source, sink), "properties": None, "acts_on": "good v2 pipeline"},
+             {"sql": "SELECT * FROM `no-such-table`", "properties": None, "acts_on": "first bad pipeline"},
+             {"sql": "SELECT * FROM `nor-this-one`", "properties": None, "acts_on": "second bad pipeline"}]
+    result = run_dag(lambda: [DryRunStatementOperator(task_id="ok", items=items[:1]),
+                              DryRunStatementOperator(task_id="batch", items=items)])
+    assert result.state("ok") == "success" and [r["phase"] for r in result.xcom("ok")] == ["COMPLETED"]
+    assert result.state("batch") == "failed"
+    assert "batch: 2 of 3 items failed (1 completed)" in result.output, result.output
+    for bad in ("first bad pipeline", "second bad pipeline"):
+        assert f"- {bad}: StatementFailedError: Flink rejected the statement in a dry run" in result.output
+    assert "Dry run of good v2 pipeline: COMPLETED" in result.output
+
+    alone = run_dag(lambda: DryRunStatementOperator(task_id="one_bad", items=items[:2]))  # one failed: its own error
+    assert alone.state("one_bad") == "failed"
+    assert "StatementFailedError: first bad pipeline: Flink rejected the statement in a dry run" in alone.output
 
 
 def test_catch_up_sensor_waits_for_pending_records_under_the_threshold(run_dag, tables):

@@ -88,10 +88,12 @@ def test_transitive_levels_check_every_version_and_the_others_only_the_latest():
 def test_triggers_serialize_to_their_classpath_and_plain_arguments():
     from importlib import import_module
 
-    from confluent_migration.triggers.flink import PendingRecordsTrigger, StatementPhaseTrigger
+    from confluent_migration.triggers.flink import PendingRecordsTrigger, StatementPhaseTrigger, StatementsPhaseTrigger
 
     for trigger in (StatementPhaseTrigger("s-v1-abc", ["RUNNING"], 1.5e9, "c", 2.0),
-                    PendingRecordsTrigger(["a", "b"], 10.0, 1.5e9, "m", 3.0)):
+                    PendingRecordsTrigger(["a", "b"], 10.0, 1.5e9, "m", 3.0),
+                    StatementsPhaseTrigger([{"statement_name": "s-v1-abc", "target_phases": ["STOPPED"], "urgent": True}],
+                                           1.5e9, "c", 2.0, carry={"waiting": [[3, "stopped", "s-v1-abc"]]})):
         path, kwargs = trigger.serialize()
         module, _, name = path.rpartition(".")
         clone = getattr(import_module(module), name)(**kwargs)

@@ -153,6 +153,12 @@ class ConfluentHttpHook(HttpHook):
         """The connection's ``extra`` (Confluent ids and names)."""
         return self.get_connection(self.http_conn_id).extra_dejson
 
+    def prepare(self) -> None:
+        """Resolve the connection and open the session now, before several threads call at once."""
+        if self._session is None:
+            self._session = self.get_conn()
+        self.extra  # noqa: B018 - resolved once
+
     def hint(self, status: int | None) -> str:
         """What to do about a final error answer."""
         return api_hint(self.conn_id, status, self.retry.max_attempts)

@@ -83,6 +83,11 @@ class SchemaRegistryHook(BaseHook):
             config["basic.auth.user.info"] = f"{conn.login}:{conn.password}"
         return SchemaRegistryClient(config)
 
+    def prepare(self) -> None:
+        """The client and the HTTP session made now, before several threads call at once."""
+        self.client  # noqa: B018 - made once
+        self.http.prepare()
+
     def _error(self, what: str, exc: SchemaRegistryError) -> Exception:
         """A registry error as an error naming the subject and what to do (never the key)."""
         if exc.error_code == 42205:

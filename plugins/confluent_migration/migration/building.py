@@ -114,23 +114,43 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
 
 # -- Phase 1: backup and prepare ------------------------------------------------------------------
 
-def pick(plan_xcom: dict[str, Any], path: list[Any]) -> Any:
+def batch_count() -> int:
+    """Into how many batches a per-table step is cut, one mapped task each (env
+    ``CONFLUENT_MIGRATION_BATCHES``, default 4: the task slots worth filling; read when the run picks them)."""
+    return max(1, int(os.environ.get("CONFLUENT_MIGRATION_BATCHES", "4")))
+
+
+def in_batches(entries: typing.Sequence[Any], count: int) -> list[dict[str, Any]]:
+    """``entries`` cut in order into ``min(len(entries), count)`` batches of near-equal size, each as
+    the kwargs of one mapped task of a batch operator: ``{"items": [...], "first_index": k}``, ``k``
+    the index of its first entry in ``entries`` (the ledger's index of each item)."""
+    batches, start, count = [], 0, min(len(entries), count)
+    for n in range(count):
+        size = len(entries) // count + (n < len(entries) % count)
+        batches.append({"items": list(entries[start:start + size]), "first_index": start})
+        start += size
+    return batches
+
+
+def pick(plan_xcom: dict[str, Any], path: list[Any], batched: bool = False) -> Any:
     value: Any = Plan.from_xcom(plan_xcom)
     for key in path:
         value = value[key] if isinstance(key, int) else getattr(value, key)
-    return plain(value)
+    return in_batches(plain(value), batch_count()) if batched else plain(value)
 
 
-def planned(the_plan: XComArg, option: str, *path: str | int, after: Any = None) -> XComArg:
+def planned(the_plan: XComArg, option: str, *path: str | int, after: Any = None, batched: bool = False) -> XComArg:
     """One list of the plan as its own XCom (mapped tasks expand over a task's return value): field
     names and list indexes of option ``option``'s plan, checked here, when the DAG file is parsed.
 
     :param after: a task this one must follow (the short-circuit, for the changing phases).
+    :param batched: the list cut into batches (:func:`in_batches`), for a batch operator mapped over them
+        (``.expand_kwargs``): one task per batch instead of one per entry.
     """
     if typing.get_origin(check_path(plan_type(option), path)) is not tuple:
         raise PlanError(f"plan path {list(path)} of option {option} is not a list: a mapped task needs one")
-    name = "plan_" + "_".join(str(p) for p in path)
-    picked = task(task_id=name)(pick)(the_plan, list(path))
+    name = "plan_" + "_".join(str(p) for p in path) + ("_batches" if batched else "")
+    picked = task(task_id=name)(pick)(the_plan, list(path), batched)
     if after is not None:
         after >> picked
     return picked
@@ -269,10 +289,10 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None) ->
         # A dry run skips the recorded backup; the checks after it must run all the same.
         compatible = CheckSchemaCompatibilityOperator.partial(
             task_id="check_v2_schema_compatibility", trigger_rule="none_failed").expand_kwargs(
-            planned(the_plan, option, "check_schemas"))
+            planned(the_plan, option, "check_schemas", batched=True))
         valid = DryRunStatementOperator.partial(
             task_id="validate_v2_pipelines", trigger_rule="none_failed").expand_kwargs(
-            planned(the_plan, option, "validate_queries"))
+            planned(the_plan, option, "validate_queries", batched=True))
         shown = task(task_id="print_plan", trigger_rule="none_failed")(print_plan)(the_plan)
         allowed = task.short_circuit(task_id="changes_allowed", ignore_downstream_trigger_rules=False)(
             changes_allowed)(the_plan)

@@ -250,10 +250,14 @@ def change_allowed(context: Any) -> Ledger:
 
 
 def record_step(context: Any, kind: str, status: str, data: Mapping[str, Any], result: Any = None,
-                ledger: Ledger | None = None) -> None:
-    """Record a step of the running task (``started`` before it acts, ``done`` with its result)."""
+                ledger: Ledger | None = None, map_index: int | None = None) -> None:
+    """Record a step of the running task (``started`` before it acts, ``done`` with its result).
+
+    :param map_index: the step's index (default: the task's map index); an item of a batch records
+        its index in the plan's list, so each item is a step of its own."""
     ti = context["ti"]
-    (ledger or ledger_for(context)).record(kind, status, task_id=ti.task_id, map_index=ti.map_index,
+    (ledger or ledger_for(context)).record(kind, status, task_id=ti.task_id,
+                                           map_index=ti.map_index if map_index is None else map_index,
                                            data=dict(data), result=result)
 
 
@@ -273,3 +277,36 @@ def recorded(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., None]]
         record_step(context, kind, DONE, task_data(context["task"], fields), result)
 
     return {"pre_execute": pre, "post_execute": post}
+
+
+def recorded_items(kind: str, fields: Sequence[str]) -> dict[str, Callable[..., Any]]:
+    """:func:`recorded` for an operator acting on a batch of ``items``
+    (:class:`~confluent_migration.operators.batch.BatchOperator`): each item is its own step, under
+    its index in the plan's list (what its own mapped task's map index would be), ``started`` with
+    its ``fields`` before it acts and ``done`` with its result. The guard (:func:`change_allowed`)
+    runs once, before any item; an item a previous try recorded ``done`` is adopted, not redone.
+    """
+
+    def pre(context: Any) -> None:
+        change_allowed(context)
+
+    def before(context: Any, index: int, item: Mapping[str, Any]) -> None:
+        record_step(context, kind, STARTED, {f: item.get(f) for f in fields}, map_index=index)
+
+    def after(context: Any, index: int, item: Mapping[str, Any], result: Any) -> None:
+        record_step(context, kind, DONE, {f: item.get(f) for f in fields}, result, map_index=index)
+
+    return {"pre_execute": pre, "before_item": before, "after_item": after, "done_items": done_items(kind, fields)}
+
+
+def done_items(kind: str, fields: Sequence[str]) -> Callable[[Any, Mapping[int, Mapping[str, Any]]], dict[int, Any]]:
+    """``done_items`` of a batch operator: the items of the running task (index -> item) that a
+    previous try recorded ``done`` as ``kind``, with the same ``fields`` (index -> its recorded result)."""
+
+    def done(context: Any, items: Mapping[int, Mapping[str, Any]]) -> dict[int, Any]:
+        task_id = context["ti"].task_id
+        return {s.map_index: s.result for s in ledger_for(context).steps([kind])
+                if s.done and s.task_id == task_id and s.map_index in items
+                and all(s.data.get(f) == items[s.map_index].get(f) for f in fields)}
+
+    return done

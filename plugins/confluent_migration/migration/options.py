@@ -16,8 +16,23 @@ from typing import Any
 
 from airflow.sdk import TaskGroup, task
 
-from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
-from confluent_migration.migration.ledger import DONE, STARTED, change_allowed, record_step, recorded, task_data
+from confluent_migration.migration.building import (
+    AFTER_EMPTY_LEVELS,
+    MigrationRun,
+    batch_count,
+    in_batches,
+    planned,
+    poll_seconds,
+)
+from confluent_migration.migration.ledger import (
+    DONE,
+    STARTED,
+    change_allowed,
+    done_items,
+    record_step,
+    recorded,
+    recorded_items,
+)
 from confluent_migration.errors import StatementFailedError
 from confluent_migration.migration.plan_types import InPlacePlan, Plan
 from confluent_migration.migration.rollback import (
@@ -60,15 +75,16 @@ def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -
 
 
 def evolve_schemas(run: MigrationRun) -> Any:
-    """Step 2 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema."""
+    """Step 2 (Schema Registry updates): FULL_TRANSITIVE on each value subject, then the v2 schema,
+    each mapped over batches of subjects (each subject a step of its own in the ledger)."""
     with TaskGroup("phase_2_schema_registry_updates",
                    tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
         level = SetSubjectCompatibilityOperator.partial(
-            task_id="set_full_transitive", **recorded(COMPATIBILITY_SET, ["subject", "level"])
-        ).expand_kwargs(planned(run.plan, run.option, "set_compatibility", after=run.head))
+            task_id="set_full_transitive", **recorded_items(COMPATIBILITY_SET, ["subject", "level"])
+        ).expand_kwargs(planned(run.plan, run.option, "set_compatibility", after=run.head, batched=True))
         register = RegisterSchemaOperator.partial(
-            task_id="register_v2_schemas", **recorded(SCHEMA_REGISTERED, ["subject", "schema"])
-        ).expand_kwargs(planned(run.plan, run.option, "register_schemas", after=run.head))
+            task_id="register_v2_schemas", **recorded_items(SCHEMA_REGISTERED, ["subject", "schema"])
+        ).expand_kwargs(planned(run.plan, run.option, "register_schemas", after=run.head, batched=True))
         run.head >> level >> register
     return register
 
@@ -95,9 +111,10 @@ def upstream_running(plan_xcom: dict[str, Any], level: int) -> list[str]:
 def replace_pipelines(run: MigrationRun, after: Any) -> Any:
     """Step 3 (replace pipelines): per dependency level, each table's v1 statement is stopped (offsets
     recorded, not deleted) and at once its v2 statement started, writing the same table from the
-    earliest offset, in one task per table (mapped over the level's tables): a table's write gap is
-    its own stop and start, whatever the number of tables or task slots. A level starts once the
-    level before it is done, and only while the v2 statements upstream of it are RUNNING."""
+    earliest offset, paired per table and side by side in a few tasks (mapped over batches of the
+    level's tables): a table's write gap is its own stop and start, whatever the number of tables.
+    A level starts once the level before it is done, and only while the v2 statements upstream of it
+    are RUNNING."""
     with TaskGroup("phase_3_replace_pipelines",
                    tooltip="Per table: stop v1 (recording offsets), start v2 from the earliest offset; upstream first"):
         previous = after
@@ -107,11 +124,11 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
                     upstream_running)(run.plan, n)
                 previous >> check
                 previous = check
-            pairs = task(task_id=f"plan_level_{n}_replacements")(replacements)(run.plan, n)
+            pairs = task(task_id=f"plan_level_{n}_replacements")(replacement_batches)(run.plan, n)
             run.head >> pairs
             replaced = ReplaceStatementOperator.partial(
                 task_id=f"level_{n}_replace_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-                on_stopped=record_stop_then_create, pre_execute=record_stop_started, post_execute=record_created,
+                **REPLACEMENT_RECORDS,
             ).expand_kwargs(pairs)
             previous >> replaced
             previous = replaced
@@ -126,23 +143,35 @@ def replacements(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
             for stop, start in zip(entries.stop, entries.start, strict=True)]
 
 
-# A replacement's ledger, in the order it acts: the v1 stop started, done (its offsets) once
-# STOPPED, the v2 create started at once, done once RUNNING. Rollback undoes them in reverse.
+def replacement_batches(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
+    """A level's replacements in batches (:func:`in_batches`), one mapped task each."""
+    return in_batches(replacements(plan_xcom, level), batch_count())
+
+
+# A replacement's ledger, per table (its index in the level's list), in the order it acts: the v1
+# stop started, done (its offsets) once STOPPED, the v2 create started at once, done once RUNNING.
+# Rollback undoes them in reverse. A retried task adopts the tables whose create is done.
 CREATED_FIELDS = ("statement_name", "sql", "properties")
 
 
-def _stopped(context: Any) -> dict[str, str]:
-    return {"statement_name": context["task"].replaces}
+def _created(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item.get(name) for name in CREATED_FIELDS}
 
 
-def record_stop_started(context: Any) -> None:
-    record_step(context, STATEMENT_STOPPED, STARTED, _stopped(context), ledger=change_allowed(context))
+def record_stop_started(context: Any, index: int, item: dict[str, Any]) -> None:
+    record_step(context, STATEMENT_STOPPED, STARTED, {"statement_name": item["replaces"]}, map_index=index)
 
 
-def record_stop_then_create(context: Any, offsets: dict[str, Any]) -> None:
-    record_step(context, STATEMENT_STOPPED, DONE, _stopped(context), offsets)
-    record_step(context, STATEMENT_CREATED, STARTED, task_data(context["task"], CREATED_FIELDS))
+def record_stop_then_create(context: Any, offsets: dict[str, Any], *, index: int, item: dict[str, Any]) -> None:
+    record_step(context, STATEMENT_STOPPED, DONE, {"statement_name": item["replaces"]}, offsets, map_index=index)
+    record_step(context, STATEMENT_CREATED, STARTED, _created(item), map_index=index)
 
 
-def record_created(context: Any, result: Any) -> None:
-    record_step(context, STATEMENT_CREATED, DONE, task_data(context["task"], CREATED_FIELDS), result)
+def record_created(context: Any, index: int, item: dict[str, Any], result: Any) -> None:
+    record_step(context, STATEMENT_CREATED, DONE, _created(item), result, map_index=index)
+
+
+REPLACEMENT_RECORDS: dict[str, Any] = {
+    "pre_execute": change_allowed, "before_item": record_stop_started, "on_stopped": record_stop_then_create,
+    "after_item": record_created,
+    "done_items": done_items(STATEMENT_CREATED, ["statement_name"])}  # a create done: the table is replaced

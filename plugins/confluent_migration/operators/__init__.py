@@ -39,6 +39,17 @@ Schema Registry (``operators.schema_registry``; common: ``schema_registry_conn_i
 - ``RevertSubjectOperator(subject, versions, previous_compatibility=None, restore_compatibility=True)``
   -> ``{"subject", "deleted_versions", "latest_version", "compatibility"}``.
 
+Batches (``operators.batch``): ``CheckSchemaCompatibilityOperator``, ``SetSubjectCompatibilityOperator``,
+``RegisterSchemaOperator``, ``DryRunStatementOperator`` and ``ReplaceStatementOperator`` (items
+``{"replaces", "statement_name", "sql", "properties"}``; each table's stop and create paired, the
+deferred waits of a batch in one ``StatementsPhaseTrigger``; ``on_stopped(context, offsets, index=,
+item=)``) also take ``items`` (a list of their
+per-item kwargs) instead of their own fields, with ``first_index=0``, ``max_concurrency=10`` and the
+per-item callbacks ``before_item``/``after_item``/``done_items`` (``migration.ledger.recorded_items``):
+every item is acted on concurrently in the one task, and the task returns the list of the items'
+results or fails with one error naming each failed item (``BatchFailedError``, retried, the done
+items adopted; ``BatchRefusedError`` when every failure is final).
+
 Approval (``operators.approval``): ``RejectableApprovalOperator(subject, body, ...)``, Airflow's
 ``ApprovalOperator`` whose *Reject* fails at once while other failures retry.
 

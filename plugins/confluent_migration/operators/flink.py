@@ -19,12 +19,13 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError
 from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.links import MAP_LABEL, STATEMENT_URL_KEY, ConfluentStatementLink, statement_url
+from confluent_migration.operators.batch import BatchOperator
 from confluent_migration.statements import (
     COMPLETED,
     DEGRADED,
@@ -38,7 +39,7 @@ from confluent_migration.statements import (
     parse_offsets,
     statement_name,
 )
-from confluent_migration.triggers.flink import StatementPhaseTrigger, next_interval
+from confluent_migration.triggers.flink import StatementPhaseTrigger, StatementsPhaseTrigger, next_interval
 
 if TYPE_CHECKING:
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
@@ -61,9 +62,10 @@ def statement_event_result(log: Any, event: Mapping[str, Any]) -> dict[str, Any]
     raise AirflowException(message)
 
 
-def stopped_offsets(log: Any, name: str, snapshot: Mapping[str, Any]) -> dict[str, Any]:
-    """Where a stopped statement stopped (also XCom ``latest_offsets``): ``{"statement_name",
-    "phase", "latest_offsets", "latest_offsets_timestamp", "offsets"}`` (topic -> {partition: offset})."""
+def stopped_offsets(log: Any, name: str, snapshot: Mapping[str, Any], push: bool = True) -> dict[str, Any]:
+    """Where a stopped statement stopped (also XCom ``latest_offsets``, unless ``push`` is False):
+    ``{"statement_name", "phase", "latest_offsets", "latest_offsets_timestamp", "offsets"}`` (topic ->
+    {partition: offset})."""
     from airflow.sdk import get_current_context
 
     offsets = {
@@ -74,13 +76,14 @@ def stopped_offsets(log: Any, name: str, snapshot: Mapping[str, Any]) -> dict[st
         "offsets": {t: {str(p): o for p, o in parts.items()}
                     for t, parts in parse_offsets(snapshot.get("latest_offsets")).items()},
     }
-    get_current_context()["ti"].xcom_push(key="latest_offsets", value=offsets["latest_offsets"])
+    if push:
+        get_current_context()["ti"].xcom_push(key="latest_offsets", value=offsets["latest_offsets"])
     log.info("Flink statement '%s' stopped at offsets %s (%s)", offsets["statement_name"],
              offsets["latest_offsets"], offsets["latest_offsets_timestamp"])
     return offsets
 
 
-class FlinkStatementOperator(BaseOperator):
+class FlinkStatementOperator(BatchOperator):
     """Shared parameters of the statement operators.
 
     :param flink_conn_id: the Flink connection (``confluent_flink_default``).
@@ -107,8 +110,17 @@ class FlinkStatementOperator(BaseOperator):
 
     @property
     def map_label(self) -> str:
-        """The mapped task's name in the UI: ``acts_on``, else the table or statement it acts on."""
+        """The mapped task's name in the UI: ``acts_on``, else the table or statement it acts on (of a
+        batch: its first item's, and how many more)."""
+        if self.items is not None:
+            return super().map_label
         return str(self.acts_on or getattr(self, "table", None) or getattr(self, "statement_name", None) or "")
+
+    def item_label(self, item: Mapping[str, Any]) -> str:
+        return str(item.get("acts_on") or item.get("table") or item.get("statement_name") or "")
+
+    def prepare(self) -> None:
+        self.hook.prepare()
 
     @cached_property
     def hook(self) -> FlinkStatementsHook:
@@ -121,9 +133,13 @@ class FlinkStatementOperator(BaseOperator):
         context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=url)
         self.log.info("Confluent console (also the task's extra link): %s", url)
 
-    def wait_for(self, statement: Statement, targets: set[str], resume: str = "execute_complete") -> dict[str, Any]:
+    def wait_for(self, statement: Statement, targets: set[str], resume: str = "execute_complete", *,
+                 defer: bool = True) -> dict[str, Any] | None:
         """Wait until ``statement`` reaches one of ``targets``: polled in the worker, deferred once the
-        wait outlasts ``defer_after`` (when deferrable; the trigger's event goes to ``resume``)."""
+        wait outlasts ``defer_after`` (when deferrable; the trigger's event goes to ``resume``).
+
+        :param defer: False returns None where the wait would defer (an item of a batch: the task
+            defers once for all of its items' waits)."""
         name, deadline, interval = statement.name, time.time() + self.wait_timeout, self.poll_interval
         defer_at = time.time() + self.defer_after
         while True:
@@ -139,6 +155,8 @@ class FlinkStatementOperator(BaseOperator):
                     "status": "failed", "message": describe_failure(statement, exceptions)
                     + f"\n(awaited {', '.join(sorted(targets))})"})
             if self.deferrable and time.time() >= defer_at:
+                if not defer:
+                    return None
                 self.defer(trigger=StatementPhaseTrigger(name, sorted(targets), deadline, self.flink_conn_id,
                                                          self.poll_interval),
                            method_name=resume, timeout=timedelta(seconds=self.wait_timeout + 60))
@@ -186,14 +204,16 @@ class SubmitStatementOperator(FlinkStatementOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "properties": "json"}
 
-    def __init__(self, *, sql: str, table: str | None = None, pipeline_version: str | int | None = None,
+    def __init__(self, *, sql: str | None = None, table: str | None = None, pipeline_version: str | int | None = None,
                  migration_run: str = "{{ run_id }}", statement_name: str | None = None,
                  properties: Mapping[str, str] | None = None, target_phase: str = RUNNING, wait: bool = True,
                  compute_pool_id: str | None = None, principal: str | None = None, stop_on_kill: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if statement_name is None and (table is None or pipeline_version is None):
+        if self.items is None and statement_name is None and (table is None or pipeline_version is None):
             raise ValueError(f"{kwargs.get('task_id')}: give statement_name, or table and pipeline_version")
+        if self.items is None and sql is None:
+            raise ValueError(f"{kwargs.get('task_id')}: give sql")
         if target_phase not in (RUNNING, COMPLETED):
             raise ValueError(f"target_phase must be RUNNING or COMPLETED, not {target_phase!r}")
         self.sql = sql
@@ -256,6 +276,14 @@ class StopStatementOperator(FlinkStatementOperator):
         return stopped_offsets(self.log, self.statement_name, snapshot)
 
 
+STOP_TARGETS = (STOPPED, COMPLETED)
+
+
+def carried_error(type_name: str, message: str, final: bool) -> Exception:
+    """An item's error carried across a deferral (as text), raised again under its own class name."""
+    return type(type_name, (AirflowFailException if final else AirflowException,), {})(message)
+
+
 class ReplaceStatementOperator(SubmitStatementOperator):
     """Stop the statement ``replaces`` (offsets kept; not deleted), then at once submit this one and
     wait for RUNNING, in one task: the table they write is without a writer for the stop's end and
@@ -263,21 +291,45 @@ class ReplaceStatementOperator(SubmitStatementOperator):
     number of tables waiting for a task slot). A retry finds the old statement stopped (stopping it
     again changes nothing) and adopts the new one.
 
+    With ``items`` (``{"replaces", "statement_name", "sql", "properties"}`` each) the task replaces a
+    batch of tables at once: each table's stop, STOPPED and create still paired, the tables side by
+    side (threads). Waits that outlast ``defer_after`` defer the task once for all of them
+    (:class:`~confluent_migration.triggers.flink.StatementsPhaseTrigger`, which fires as soon as a
+    stop the next create waits for has ended); it resumes each table where it was. A table that fails
+    does not stop the others; the task fails once every table ended, naming each failed one. The
+    offsets go to ``on_stopped`` only (no ``latest_offsets`` XCom of a batch).
+
     :param replaces: the statement to stop first.
     :param on_stopped: ``f(context, offsets)`` once ``replaces`` is STOPPED, before the submit (to
-        record the stop; ``offsets`` as :class:`StopStatementOperator` returns them).
-    :return: the new statement's snapshot, as :class:`SubmitStatementOperator`.
+        record the stop; ``offsets`` as :class:`StopStatementOperator` returns them); of a batch,
+        ``f(context, offsets, index=..., item=...)`` for each table.
+    :return: the new statement's snapshot, as :class:`SubmitStatementOperator` (of a batch, the list).
     """
 
-    template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces")
+    template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces", "items")
+    item_fields = ("replaces", "statement_name", "sql", "properties")
+    takes_items = True
 
-    def __init__(self, *, replaces: str, on_stopped: Callable[[Context, dict[str, Any]], None] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, replaces: str | None = None,
+                 on_stopped: Callable[..., None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.replaces = replaces
         self.on_stopped = on_stopped
+        self.require_own_fields("replaces")
+        self._submitted_items: list[str] = []
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def item_label(self, item: Mapping[str, Any]) -> str:
+        return str(item.get("statement_name") or "")
+
+    def execute(self, context: Context) -> Any:
+        if self.items is not None:
+            items = [dict(item) for item in self.items]
+            done = self.adopted(context, items)
+            work = {self.first_index + n: ("stop", None) for n in range(len(items)) if self.first_index + n not in done}
+            self.log.info("Replacing %d statements (%d adopted): %s, %d at a time", len(work), len(done),
+                          [(item["replaces"], item["statement_name"]) for item in items],
+                          min(self.max_concurrency, len(work) or 1))
+            return self.replace_items(context, items, done, [], work)
         stopped = self.wait_for(self.hook.set_stopped(self.replaces, True), {STOPPED, COMPLETED}, resume="after_stop")
         return self.submit(context, stopped)
 
@@ -289,6 +341,94 @@ class ReplaceStatementOperator(SubmitStatementOperator):
         if self.on_stopped is not None:
             self.on_stopped(context, offsets)
         return super().execute(context)
+
+    # -- a batch ---------------------------------------------------------------------------------------
+    def replace_item(self, context: Context, index: int, item: dict[str, Any], stage: str,
+                     snapshot: dict[str, Any] | None) -> Any:
+        """Advance one table from ``stage`` (``stop``; ``stopped``/``running``: that wait, ended with
+        ``snapshot`` or still to poll): its new statement's snapshot, or ``("waiting", stage, name)``."""
+        if stage == "stop":
+            if self.before_item is not None:
+                self.before_item(context, index, item)
+            snapshot = self.wait_for(self.hook.set_stopped(item["replaces"], True), set(STOP_TARGETS), defer=False)
+            stage = "stopped"
+        elif snapshot is None:  # a wait the trigger had not seen end: poll it again
+            name = item["replaces"] if stage == "stopped" else item["statement_name"]
+            targets = set(STOP_TARGETS) if stage == "stopped" else {self.target_phase}
+            snapshot = self.wait_for(self.hook.get_statement(name), targets, defer=False)
+        if snapshot is None:
+            return ("waiting", stage, item["replaces"] if stage == "stopped" else item["statement_name"])
+        if stage == "stopped":
+            offsets = stopped_offsets(self.log, item["replaces"], snapshot, push=False)
+            if self.on_stopped is not None:
+                self.on_stopped(context, offsets, index=index, item=item)
+            name = item["statement_name"]
+            statement, adopted = self.hook.submit_statement(name, item["sql"], item.get("properties"),
+                                                            compute_pool_id=self.compute_pool_id,
+                                                            principal=self.principal)
+            self._submitted_items.append(name)
+            self.log.info("%s Flink statement '%s' (phase %s), replacing '%s'; console: %s",
+                          "Adopted existing" if adopted else "Submitted", name, statement.phase or "(none yet)",
+                          item["replaces"], statement_url(self.hook.extra["environment_id"], name))
+            snapshot = self.wait_for(statement, {self.target_phase}, defer=False)
+            if snapshot is None:
+                return ("waiting", "running", name)
+        if self.after_item is not None:
+            self.after_item(context, index, item, snapshot)
+        return snapshot
+
+    def replace_items(self, context: Context, items: list[dict[str, Any]], results: dict[int, Any],
+                      failures: list[tuple[int, BaseException]], work: dict[int, tuple[str, Any]]) -> list[Any]:
+        """One round: every table of ``work`` advanced at once; defer while some wait, else finish."""
+        by_index = {self.first_index + n: item for n, item in enumerate(items)}
+        ended, failed = self.concurrently(
+            [(index, by_index[index]) for index in sorted(work)],
+            lambda index, item: self.replace_item(context, index, item, *work[index]))
+        failures = [*failures, *failed]
+        waiting = {index: r for index, r in ended.items() if isinstance(r, tuple) and r[:1] == ("waiting",)}
+        results = {**results, **{index: r for index, r in ended.items() if index not in waiting}}
+        if not waiting:
+            return self.finish(items, results, failures)
+        state = {"results": [[index, r] for index, r in results.items()],
+                 "failures": [[index, type(e).__name__, str(e), isinstance(e, AirflowFailException)]
+                              for index, e in failures],
+                 "waiting": [[index, stage, name] for index, (_, stage, name) in sorted(waiting.items())]}
+        waits = [{"statement_name": name, "urgent": stage == "stopped",
+                  "target_phases": sorted(STOP_TARGETS) if stage == "stopped" else [self.target_phase]}
+                 for _, (_, stage, name) in sorted(waiting.items())]
+        self.log.info("Deferring while %d statements are waited on: %s", len(waits), [w["statement_name"] for w in waits])
+        self.defer(trigger=StatementsPhaseTrigger(waits, time.time() + self.wait_timeout, self.flink_conn_id,
+                                                  self.poll_interval, carry=state),
+                   method_name="resume_items", timeout=timedelta(seconds=self.wait_timeout + 60))
+        raise AssertionError("unreachable: defer raises")
+
+    def resume_items(self, context: Context, event: dict[str, Any]) -> list[Any]:
+        if event.get("status") != "success":  # the trigger itself failed: every wait is unknown
+            statement_event_result(self.log, event)
+        state = event["carry"]
+        items = [dict(item) for item in self.items or []]
+        results = {int(index): r for index, r in state["results"]}
+        failures: list[tuple[int, BaseException]] = [(int(index), carried_error(name, message, final))
+                                                     for index, name, message, final in state["failures"]]
+        work: dict[int, tuple[str, Any]] = {}
+        for index, stage, name in state["waiting"]:
+            ended = (event.get("events") or {}).get(name)
+            if ended is None:
+                work[int(index)] = (stage, None)
+                continue
+            try:
+                work[int(index)] = (stage, statement_event_result(self.log, ended))
+            except Exception as error:  # noqa: BLE001 - that table failed; the others go on
+                failures.append((int(index), error))
+        return self.replace_items(context, items, results, failures, work)
+
+    def on_kill(self) -> None:
+        if self.items is None:
+            return super().on_kill()
+        for name in self._submitted_items if self.stop_on_kill else ():
+            self.log.info("Task killed: stopping Flink statement '%s'", name)
+            self.hook.set_stopped(name, True)
+        return None
 
 
 class ResumeStatementOperator(FlinkStatementOperator):
@@ -367,19 +507,29 @@ class DryRunStatementOperator(FlinkStatementOperator):
 
     :param sql: the statement, or a ``.sql`` file path (Jinja-templated).
     :param properties: ``spec.properties`` as they will be submitted.
-    :return: ``{"phase", "detail", "traits"}`` (traits: ``sql_kind``, ``is_bounded``, ``schema``, ...).
+    :param items: instead of the two above, a batch of ``{"sql", "properties", "acts_on"}`` (each
+        validated at once; a rejected one fails the task naming its ``acts_on``, after every other
+        was validated).
+    :return: ``{"phase", "detail", "traits"}`` (traits: ``sql_kind``, ``is_bounded``, ``schema``, ...);
+        of a batch, the list of them.
     """
 
-    template_fields: Sequence[str] = ("sql", "properties")
+    template_fields: Sequence[str] = ("sql", "properties", "items")
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "properties": "json"}
+    item_fields = ("sql", "properties", "acts_on")
+    takes_items = True
 
-    def __init__(self, *, sql: str, properties: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, sql: str | None = None, properties: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sql = sql
         self.properties = properties
+        self.require_own_fields("sql")
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        statement = self.hook.dry_run(self.sql, self.properties)
-        self.log.info("Dry run: %s (%s)", statement.phase, statement.traits.get("sql_kind"))
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        label = self.item_label(item)
+        statement = self.hook.dry_run(item["sql"], item.get("properties"))
+        self.log.info("Dry run%s: %s (%s)", f" of {label}" if label else "", statement.phase,
+                      statement.traits.get("sql_kind"))
         return {"phase": statement.phase, "detail": statement.detail, "traits": statement.traits}

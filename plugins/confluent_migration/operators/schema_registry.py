@@ -3,6 +3,9 @@
 Each is one action on :class:`~confluent_migration.hooks.schema_registry.SchemaRegistryHook` and
 returns a JSON-serialisable record (XCom) that the next step or the migration ledger uses.
 Schemas are Avro JSON text; a templated value ending in ``.avsc`` is read from that file.
+Check, set compatibility and register act on one subject, or on a batch of them given as ``items``
+(made concurrently, each reported on its own: :class:`~confluent_migration.operators.batch.BatchOperator`),
+returning the list of the items' records.
 """
 
 from __future__ import annotations
@@ -10,14 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseHook, BaseOperator, Context, ObjectStoragePath
+from airflow.sdk import BaseHook, Context, ObjectStoragePath
 
 from confluent_migration.backup import default_location, write_backup
 from confluent_migration.errors import SchemaIncompatibleError, SubjectReadOnlyError
 from confluent_migration.hooks import FLINK_CONN_ID, SCHEMA_REGISTRY_CONN_ID
 from confluent_migration.links import MAP_LABEL, SUBJECT_URL_KEY, SchemaRegistrySubjectLink, subject_url
+from confluent_migration.operators.batch import BatchOperator
 
 if TYPE_CHECKING:
     from confluent_migration.hooks.schema_registry import SchemaRegistryHook
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
 INHERIT = (None, "", "None", "INHERIT")
 
 
-class SchemaRegistryOperator(BaseOperator):
+class SchemaRegistryOperator(BatchOperator):
     """Shared parameters: the SR connection and the environment for the console link.
 
     :param schema_registry_conn_id: the Schema Registry connection.
@@ -43,10 +47,7 @@ class SchemaRegistryOperator(BaseOperator):
         self.environment_id = environment_id
         self.flink_conn_id = flink_conn_id
 
-    @property
-    def map_label(self) -> str:
-        """The mapped task's name in the UI: the subject it acts on."""
-        return str(getattr(self, "subject", None) or "")
+    item_fields: ClassVar[tuple[str, ...]] = ("subject",)
 
     @cached_property
     def hook(self) -> SchemaRegistryHook:
@@ -54,16 +55,27 @@ class SchemaRegistryOperator(BaseOperator):
 
         return SchemaRegistryHook(self.schema_registry_conn_id)
 
+    def prepare(self) -> None:
+        self.hook.prepare()
+        self.console_environment  # noqa: B018 - resolved once, before the items' threads read it
+
+    @cached_property
+    def console_environment(self) -> str | None:
+        if self.environment_id is not None:
+            return self.environment_id
+        try:
+            return BaseHook.get_connection(self.flink_conn_id).extra_dejson.get("environment_id")
+        except Exception:  # noqa: BLE001 - no Flink connection: no link, nothing else changes
+            return None
+
     def push_subject_link(self, context: Context, subject: str) -> None:
-        env = self.environment_id
-        if env is None:
-            try:
-                env = BaseHook.get_connection(self.flink_conn_id).extra_dejson.get("environment_id")
-            except Exception:  # noqa: BLE001 - no Flink connection: no link, nothing else changes
-                env = None
+        """The subject's console link as the task's extra link (of a batch: its first subject's), and in the log."""
+        env = self.console_environment
         if env:
-            context["ti"].xcom_push(key=SUBJECT_URL_KEY, value=subject_url(env, subject))
-            self.log.info("Confluent console (also the task's extra link): %s", subject_url(env, subject))
+            if self.items is None or (self.items and self.items[0].get("subject") == subject):
+                context["ti"].xcom_push(key=SUBJECT_URL_KEY, value=subject_url(env, subject))
+            self.log.info("Confluent console for '%s'%s: %s", subject,
+                          " (also the task's extra link)" if self.items is None else "", subject_url(env, subject))
 
 
 class BackupSubjectsOperator(SchemaRegistryOperator):
@@ -102,43 +114,48 @@ class CheckSchemaCompatibilityOperator(SchemaRegistryOperator):
     :param schema: the Avro schema (JSON text, or a ``.avsc`` file path, templated).
     :param level: the level to check offline (default: the subject's level in force); a
         ``_TRANSITIVE`` level checks every existing version. The registry always checks its own level.
+    :param items: instead of the three above, a batch of ``{"subject", "schema", "level"}``.
     :return: ``{"subject", "level", "compatible": True, "checked_versions"}``; incompatible raises
         ``SchemaIncompatibleError`` listing the offline findings and the registry's messages.
     """
 
-    template_fields: Sequence[str] = ("subject", "schema", "level")
+    template_fields: Sequence[str] = ("subject", "schema", "level", "items")
     template_ext: Sequence[str] = (".avsc",)
+    item_fields = ("subject", "schema", "level")
+    takes_items = True
 
-    def __init__(self, *, subject: str, schema: str, level: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, subject: str | None = None, schema: str | None = None, level: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.subject = subject
         self.schema = schema
         self.level = level
+        self.require_own_fields("subject", "schema")
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
         from confluent_migration.compatibility import incompatibilities
 
-        self.push_subject_link(context, self.subject)
-        schema = self.schema.strip()
-        existing = self.hook.all_versions(self.subject)
+        subject, schema, wanted = item["subject"], item["schema"].strip(), item.get("level")
+        self.push_subject_link(context, subject)
+        existing = self.hook.all_versions(subject)
         if not existing:
-            self.log.info("Subject '%s' has no versions yet: any schema is compatible", self.subject)
-            return {"subject": self.subject, "level": self.level, "compatible": True, "checked_versions": []}
-        level = (self.level or self.hook.compatibility(self.subject)).upper()
+            self.log.info("Subject '%s' has no versions yet: any schema is compatible", subject)
+            return {"subject": subject, "level": wanted, "compatible": True, "checked_versions": []}
+        level = (wanted or self.hook.compatibility(subject)).upper()
         offline = incompatibilities(schema, [(v.version, v.schema) for v in existing], level)
-        registry_level = self.hook.compatibility(self.subject).upper()
+        registry_level = self.hook.compatibility(subject).upper()
         compatible, messages = self.hook.check_compatibility(
-            self.subject, schema, all_versions=registry_level.endswith("_TRANSITIVE"))
+            subject, schema, all_versions=registry_level.endswith("_TRANSITIVE"))
         if offline or not compatible:
             raise SchemaIncompatibleError(
-                f"The new schema of subject '{self.subject}' is incompatible.\n"
+                f"The new schema of subject '{subject}' is incompatible.\n"
                 f"Offline check under {level}: {offline or 'compatible'}\n"
                 f"Registry check under {registry_level}: {messages or ('compatible' if compatible else 'incompatible')}\n"
                 "Change the schema (add fields as optional with a default under FULL) or choose another level.")
         checked = [v.version for v in existing] if level.endswith("_TRANSITIVE") else [existing[-1].version]
         self.log.info("Schema for '%s' is compatible under %s (offline, versions %s) and with the registry (%s)",
-                      self.subject, level, checked, registry_level)
-        return {"subject": self.subject, "level": level, "compatible": True, "checked_versions": checked}
+                      subject, level, checked, registry_level)
+        return {"subject": subject, "level": level, "compatible": True, "checked_versions": checked}
 
 
 class SetSubjectCompatibilityOperator(SchemaRegistryOperator):
@@ -146,26 +163,30 @@ class SetSubjectCompatibilityOperator(SchemaRegistryOperator):
 
     :param subject: the subject.
     :param level: e.g. ``FULL_TRANSITIVE``.
+    :param items: instead of the two above, a batch of ``{"subject", "level"}``.
     :return: ``{"subject", "level", "previous", "previous_effective"}``; ``previous`` is None when
         the subject inherited the global level (pass it to ``RevertSubjectOperator``).
     """
 
-    template_fields: Sequence[str] = ("subject", "level")
+    template_fields: Sequence[str] = ("subject", "level", "items")
+    item_fields = ("subject", "level")
+    takes_items = True
 
-    def __init__(self, *, subject: str, level: str, **kwargs: Any) -> None:
+    def __init__(self, *, subject: str | None = None, level: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.subject = subject
         self.level = level
+        self.require_own_fields("subject", "level")
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.push_subject_link(context, self.subject)
-        previous = self.hook.subject_compatibility(self.subject)
-        previous_effective = self.hook.compatibility(self.subject)
-        self.hook.set_compatibility(self.subject, self.level)
-        self.log.info("Subject '%s' compatibility: %s -> %s", self.subject,
-                      previous or f"(inherited {previous_effective})", self.level.upper())
-        return {"subject": self.subject, "level": self.level.upper(), "previous": previous,
-                "previous_effective": previous_effective}
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        subject, level = item["subject"], item["level"].upper()
+        self.push_subject_link(context, subject)
+        previous = self.hook.subject_compatibility(subject)
+        previous_effective = self.hook.compatibility(subject)
+        self.hook.set_compatibility(subject, level)
+        self.log.info("Subject '%s' compatibility: %s -> %s", subject,
+                      previous or f"(inherited {previous_effective})", level)
+        return {"subject": subject, "level": level, "previous": previous, "previous_effective": previous_effective}
 
 
 class RegisterSchemaOperator(SchemaRegistryOperator):
@@ -173,24 +194,29 @@ class RegisterSchemaOperator(SchemaRegistryOperator):
 
     :param subject: the subject.
     :param schema: the Avro schema (JSON text, or a ``.avsc`` file path, templated).
+    :param items: instead of the two above, a batch of ``{"subject", "schema"}``.
     :return: ``{"subject", "version", "id", "registered"}`` (``registered`` False when it existed).
     """
 
-    template_fields: Sequence[str] = ("subject", "schema")
+    template_fields: Sequence[str] = ("subject", "schema", "items")
     template_ext: Sequence[str] = (".avsc",)
+    item_fields = ("subject", "schema")
+    takes_items = True
 
-    def __init__(self, *, subject: str, schema: str, **kwargs: Any) -> None:
+    def __init__(self, *, subject: str | None = None, schema: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.subject = subject
         self.schema = schema
+        self.require_own_fields("subject", "schema")
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        self.push_subject_link(context, self.subject)
-        version, new = self.hook.register(self.subject, self.schema.strip())
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        subject = item["subject"]
+        self.push_subject_link(context, subject)
+        version, new = self.hook.register(subject, item["schema"].strip())
         self.log.info("%s schema id %s as version %s of subject '%s'",
                       "Registered" if new else "Found already registered", version.schema_id, version.version,
-                      self.subject)
-        return {"subject": self.subject, "version": version.version, "id": version.schema_id, "registered": new}
+                      subject)
+        return {"subject": subject, "version": version.version, "id": version.schema_id, "registered": new}
 
 
 class RevertSubjectOperator(SchemaRegistryOperator):

@@ -84,6 +84,61 @@ class StatementPhaseTrigger(BaseTrigger):
                                 "message": f"waiting for Flink statement '{name}' failed: {exc}"})
 
 
+async def first_event(trigger: BaseTrigger) -> dict[str, Any]:
+    """The payload of a trigger that yields exactly one event."""
+    async for event in trigger.run():
+        return event.payload
+    raise RuntimeError(f"{trigger!r} ended without an event")
+
+
+class StatementsPhaseTrigger(BaseTrigger):
+    """Wait on several statements at once, each until one of its ``target_phases`` (as
+    :class:`StatementPhaseTrigger` waits on one), for an operator acting on a batch.
+
+    Fires once every wait ended, or as soon as an ``urgent`` one ended (a statement whose stop the
+    next action waits for: its table has no writer), with the waits ended so far; the operator waits
+    again on the others. Event: ``{"status": "success", "events": {statement_name: event}}``, each
+    event as :class:`StatementPhaseTrigger` yields it (``success``, ``failed``, ``timeout``, ``error``).
+
+    :param waits: ``[{"statement_name", "target_phases", "urgent"}]``.
+    :param end_time: epoch seconds after which each wait ends with status ``timeout``.
+    :param carry: returned as it is in the event's ``carry`` (the operator's state across the
+        deferral: it reaches the resumed task whether or not the runner keeps the deferral's kwargs).
+    """
+
+    def __init__(self, waits: Sequence[dict[str, Any]], end_time: float, conn_id: str = FLINK_CONN_ID,
+                 poll_interval: float = 5.0, carry: Any = None) -> None:
+        super().__init__()
+        self.waits = [dict(w) for w in waits]
+        self.end_time = end_time
+        self.conn_id = conn_id
+        self.poll_interval = poll_interval
+        self.carry = carry
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {
+            "waits": self.waits, "end_time": self.end_time, "conn_id": self.conn_id,
+            "poll_interval": self.poll_interval, "carry": self.carry})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        tasks = {asyncio.ensure_future(first_event(StatementPhaseTrigger(
+            w["statement_name"], w["target_phases"], self.end_time, self.conn_id, self.poll_interval))): w
+            for w in self.waits}
+        events: dict[str, Any] = {}
+        pending = set(tasks)
+        try:
+            while pending:
+                ended, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in ended:
+                    events[tasks[task]["statement_name"]] = task.result()
+                if any(tasks[task].get("urgent") for task in ended):
+                    break
+        finally:
+            for task in pending:
+                task.cancel()
+        yield TriggerEvent({"status": "success", "events": events, "carry": self.carry})
+
+
 class PendingRecordsTrigger(BaseTrigger):
     """Wait until every statement has at most ``threshold`` pending records (Metrics API).
 
