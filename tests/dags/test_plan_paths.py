@@ -4,11 +4,14 @@ task that picks it reads it back from XCom: the right kwargs for every table."""
 from __future__ import annotations
 
 import json
+import typing
 
 import pytest
 
-from confluent_migration.migration.building import pick
+from confluent_migration.migration.building import pick, validation_gates
+from confluent_migration.migration.dual_write import list_external_readers
 from confluent_migration.migration.manifest import load_manifest
+from confluent_migration.migration.plan_types import PlanError, check_path, plan_type
 from confluent_migration.migration.plans import dependency_levels, level_slots
 from tests.dags.structure import load_dag
 from tests.support.plans import plan_of
@@ -54,3 +57,30 @@ def test_the_number_of_batches_is_configured_when_the_run_picks_them(monkeypatch
     assert batch_count() == 4
     monkeypatch.setenv("CONFLUENT_MIGRATION_BATCHES", "8")
     assert batch_count() == 8
+
+
+@pytest.mark.parametrize("option", sorted(DAGS))
+def test_every_plan_path_of_the_dag_is_a_field_of_its_options_plan_type(option):
+    """The DAG files do not import the plan's types (parse time): this is where a wrong path fails.
+    A mapped task's path leads to a list; the gates' and the readers' keys to fields."""
+    dag, kind = load_dag(DAGS[option]), plan_type(option)
+    checked = 0
+    for t in dag.tasks:
+        fn = getattr(t, "python_callable", None)
+        if fn is pick:
+            assert typing.get_origin(check_path(kind, t.op_args[1])) is tuple, t.task_id
+        elif fn is validation_gates:
+            check_path(kind, [t.op_args[1]])
+        elif fn is list_external_readers:
+            for key in t.op_args[1:3]:
+                check_path(kind, [key])
+        else:
+            continue
+        checked += 1
+    assert checked > 3
+
+
+def test_a_wrong_path_fails_naming_the_type_and_the_field():
+    with pytest.raises(PlanError, match="OptionAPlan has no field 'retire_tables'"):
+        check_path(plan_type("A"), ["retire_tables"])
+    assert typing.get_origin(check_path(plan_type("C"), ["levels", 0])) is not tuple  # not a list: not mappable

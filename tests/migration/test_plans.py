@@ -129,17 +129,3 @@ def test_a_path_into_the_plan_is_checked_against_its_types():
                                 (OptionBPlan, ["levels", 0, "stops"], r"OptionBPlan.levels\[0\] has no field 'stops'")):
         with pytest.raises(PlanError, match=problem):
             check_path(kind, path)
-
-
-def test_a_mapped_tasks_wrong_plan_path_fails_when_the_dag_is_built():
-    from airflow.sdk import DAG, task
-
-    from confluent_migration.migration.building import planned
-
-    with DAG("plan_paths"):
-        the_plan = task(task_id="check_params_and_plan")(lambda: {})()
-        assert planned(the_plan, "B", "return_levels", 1, "start").operator.task_id == "plan_return_levels_1_start"
-        with pytest.raises(PlanError, match="OptionAPlan has no field 'retire_tables'"):
-            planned(the_plan, "A", "retire_tables")
-        with pytest.raises(PlanError, match=r"plan path \['levels', 0\] of option C is not a list"):
-            planned(the_plan, "C", "levels", 0)

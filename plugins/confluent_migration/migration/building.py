@@ -24,13 +24,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.providers.standard.sensors.time_delta import WaitSensor
-from airflow.sdk import DAG, Param, TaskGroup, task
+from airflow.sdk import DAG, Param, TaskGroup
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
 from confluent_migration.links import REPORT_FILE, statement_url
 from confluent_migration.migration import observe
-from confluent_migration.migration.dag_defaults import RETRIES, TAGS
+from confluent_migration.migration.dag_defaults import RETRIES, TAGS, call, call_if
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
 from confluent_migration.migration.lock import acquire_lock, release_lock
@@ -48,9 +48,7 @@ from confluent_migration.migration.plan_types import (
     PlanError,
     StopStartLevel,
     TableFacts,
-    check_path,
     plain,
-    plan_type,
 )
 from confluent_migration.migration.plans import level_slots, plan
 from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
@@ -139,18 +137,17 @@ def pick(plan_xcom: dict[str, Any], path: list[Any], batched: bool = False) -> A
     return in_batches(plain(value), batch_count()) if batched else plain(value)
 
 
-def planned(the_plan: XComArg, option: str, *path: str | int, after: Any = None, batched: bool = False) -> XComArg:
+def planned(the_plan: XComArg, *path: str | int, after: Any = None, batched: bool = False) -> XComArg:
     """One list of the plan as its own XCom (mapped tasks expand over a task's return value): field
-    names and list indexes of option ``option``'s plan, checked here, when the DAG file is parsed.
+    names and list indexes of the option's plan (``tests/dags/test_plan_paths.py`` resolves
+    every path of every DAG against its option's plan type: the DAG files do not import the types).
 
     :param after: a task this one must follow (the short-circuit, for the changing phases).
     :param batched: the list cut into batches (:func:`in_batches`), for a batch operator mapped over them
         (``.expand_kwargs``): one task per batch instead of one per entry.
     """
-    if typing.get_origin(check_path(plan_type(option), path)) is not tuple:
-        raise PlanError(f"plan path {list(path)} of option {option} is not a list: a mapped task needs one")
     name = "plan_" + "_".join(str(p) for p in path) + ("_batches" if batched else "")
-    picked = task(task_id=name)(pick)(the_plan, list(path), batched)
+    picked = call(name, pick, the_plan, list(path), batched)
     if after is not None:
         after >> picked
     return picked
@@ -277,25 +274,23 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None) ->
     """Phase 1 (backup and prepare): everything that can be checked or saved before any change."""
     levels = level_slots()
     with TaskGroup("phase_1_backup_and_prepare", tooltip="Checks, state, baseline and backups; changes nothing"):
-        the_plan = task(task_id="check_params_and_plan")(check_params_and_plan)(option, dict(option_flags or {}),
-                                                                                levels)
-        lock = task(task_id="acquire_table_lock")(acquire_lock)(the_plan)
-        connections = task(task_id="check_connections")(check_connections)(the_plan)
-        state = task(task_id="record_current_state")(record_state)(the_plan)
-        baseline = task(task_id="capture_baseline_metrics")(capture_baseline)(the_plan)
-        subjects = task(task_id="subjects_to_back_up")(all_subjects)(the_plan)
+        the_plan = call("check_params_and_plan", check_params_and_plan, option, dict(option_flags or {}), levels)
+        lock = call("acquire_table_lock", acquire_lock, the_plan)
+        connections = call("check_connections", check_connections, the_plan)
+        state = call("record_current_state", record_state, the_plan)
+        baseline = call("capture_baseline_metrics", capture_baseline, the_plan)
+        subjects = call("subjects_to_back_up", all_subjects, the_plan)
         backup = BackupSubjectsOperator(task_id="backup_schemas", subjects=subjects, backup_name="{{ run_id }}",
                                         **recorded("schemas_backed_up", ["subjects"]))
         # A dry run skips the recorded backup; the checks after it must run all the same.
         compatible = CheckSchemaCompatibilityOperator.partial(
             task_id="check_v2_schema_compatibility", trigger_rule="none_failed").expand_kwargs(
-            planned(the_plan, option, "check_schemas", batched=True))
+            planned(the_plan, "check_schemas", batched=True))
         valid = DryRunStatementOperator.partial(
             task_id="validate_v2_pipelines", trigger_rule="none_failed").expand_kwargs(
-            planned(the_plan, option, "validate_queries", batched=True))
-        shown = task(task_id="print_plan", trigger_rule="none_failed")(print_plan)(the_plan)
-        allowed = task.short_circuit(task_id="changes_allowed", ignore_downstream_trigger_rules=False)(
-            changes_allowed)(the_plan)
+            planned(the_plan, "validate_queries", batched=True))
+        shown = call("print_plan", print_plan, the_plan, trigger_rule="none_failed")
+        allowed = call_if("changes_allowed", changes_allowed, the_plan)
         the_plan >> lock >> connections >> [state, baseline] >> backup >> [compatible, valid] >> shown >> allowed
     return MigrationRun(option, the_plan, lock, allowed, levels)
 
@@ -397,12 +392,11 @@ def caught_up_and_gated(run: MigrationRun, *, after: Any, statements_key: str = 
                         gates_id: str = "validation_gates") -> Any:
     """Wait until the plan's statements at ``statements_key`` are caught up, then run the validation
     gates on its tables at ``tables_key``; returns the gates task."""
-    check_path(plan_type(run.option), [tables_key])
     caught_up = StatementsCaughtUpSensor(
-        task_id=wait_id, statement_names=planned(run.plan, run.option, statements_key, after=run.head),
+        task_id=wait_id, statement_names=planned(run.plan, statements_key, after=run.head),
         threshold="{{ params.pending_records_threshold }}", poke_interval=poll_seconds(),
         timeout=catch_up_timeout_seconds(), trigger_rule=AFTER_EMPTY_LEVELS)
-    gates = task(task_id=gates_id)(validation_gates)(run.plan, tables_key)
+    gates = call(gates_id, validation_gates, run.plan, tables_key)
     after >> caught_up >> gates
     return gates
 
@@ -419,7 +413,7 @@ def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
         gates = caught_up_and_gated(run, after=after)
         window = WaitSensor(task_id="throughput_window", time_to_wait="{{ params.criteria_window_minutes }}",
                             deferrable=True)
-        criteria = task(task_id="success_criteria")(success_criteria)(run.plan)
+        criteria = call("success_criteria", success_criteria, run.plan)
         gates >> window >> criteria
     return criteria
 
@@ -492,7 +486,7 @@ def close(run: MigrationRun, *, after: Any, windows: Mapping[str, list[str]] | N
     :param windows: facts for the summary: name -> [kind of the first step, kind of the last step done].
     """
     summary = RunSummaryOperator(task_id="summary", python_callable=summarize, op_args=[run.plan, dict(windows or {})])
-    release = task(task_id="release_table_lock")(release_lock)(run.plan)
+    release = call("release_table_lock", release_lock, run.plan)
     after >> summary >> release
     summary.as_teardown(setups=run.lock)
     release.as_teardown(setups=run.lock)

@@ -1,10 +1,15 @@
-"""What every DAG of the package shares: its tags and its retries (light: DAG files import it)."""
+"""What every DAG of the package shares: its tags, its retries, its Python tasks (light: DAG files import it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from confluent_migration import DAG_TAG
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.xcom_arg import XComArg
 
 TAGS = ["confluent", "flink", DAG_TAG]
 # Every step is safe to retry (a stop of a stopped statement keeps its offsets, a create adopts its
@@ -12,3 +17,22 @@ TAGS = ["confluent", "flink", DAG_TAG]
 # 429 storm, an outage of a minute or a killed worker costs a retry, not the run. Verdicts that a
 # retry cannot change (bad params, a held lock, a failed gate, a rejection) fail at once.
 RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20)}
+
+
+def call(task_id: str, fn: Callable[..., Any], *args: Any, **operator_kwargs: Any) -> XComArg:
+    """A task running ``fn(*args)`` (XComArgs resolved, the context passed as ``@task`` passes it);
+    its return value. A ``PythonOperator``, not ``@task``: Airflow copies the DAG's params in each
+    ``__init__`` of an operator's class chain, four for a ``@task``, two for this, and a DAG file is
+    parsed again for every task run."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    return PythonOperator(task_id=task_id, python_callable=fn, op_args=list(args), **operator_kwargs).output
+
+
+def call_if(task_id: str, fn: Callable[..., Any], *args: Any) -> XComArg:
+    """:func:`call` as a short-circuit: a false result skips the tasks right after it; those further
+    downstream follow their own trigger rules (``ignore_downstream_trigger_rules=False``)."""
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    return ShortCircuitOperator(task_id=task_id, python_callable=fn, op_args=list(args),
+                                ignore_downstream_trigger_rules=False).output

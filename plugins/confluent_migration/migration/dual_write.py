@@ -22,14 +22,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from airflow.sdk import Param, TaskGroup, task
+from airflow.sdk import Param, TaskGroup
 
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import MigrationRun, caught_up_and_gated, planned, poll_seconds
+from confluent_migration.migration.dag_defaults import call, call_if
 from confluent_migration.migration.ledger import DONE, ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
-from confluent_migration.migration.plan_types import OptionBPlan, check_path
+from confluent_migration.migration.plan_types import OptionBPlan
 from confluent_migration.migration.recreate import recreate_tables
 from confluent_migration.migration.rollback import TABLE_CREATED
 from confluent_migration.operators.approval import RejectableApprovalOperator
@@ -73,11 +74,11 @@ def check_v2_tables_absent(plan_xcom: dict[str, Any]) -> list[str]:
 def create_v2_tables(run: MigrationRun) -> Any:
     """Step 2 (create the v2 tables): ``<table>_v2`` from the v2 DDL; each recorded for rollback."""
     with TaskGroup("phase_2_create_v2_tables", tooltip="CREATE TABLE <table>_v2 with the v2 DDL"):
-        absent = task(task_id="check_v2_tables_absent")(check_v2_tables_absent)(run.plan)
+        absent = call("check_v2_tables_absent", check_v2_tables_absent, run.plan)
         created = SubmitStatementOperator.partial(
             task_id="create_v2_tables", target_phase="COMPLETED", poll_interval=poll_seconds(),
             **recorded(TABLE_CREATED, ["statement_name", "sql", "table"])
-        ).expand_kwargs(planned(run.plan, run.option, "creates", after=run.head))
+        ).expand_kwargs(planned(run.plan, "creates", after=run.head))
         run.head >> absent >> created
     return created
 
@@ -134,11 +135,8 @@ def approval_needed(external: dict[str, list[str]], **context: Any) -> bool:
 def move_readers(run: MigrationRun, *, after: Any, source_key: str, target_key: str, subject: str) -> tuple[Any, Any]:
     """List the external readers of ``source_key``'s tables, ask for approval when there are any
     (and ``require_approval`` is on); returns (listing, approval): the old writers stop after both."""
-    for key in (source_key, target_key):
-        check_path(OptionBPlan, [key])
-    external = task(task_id="list_external_readers")(list_external_readers)(run.plan, source_key, target_key)
-    needed = task.short_circuit(task_id="approval_needed", ignore_downstream_trigger_rules=False)(
-        approval_needed)(external)
+    external = call("list_external_readers", list_external_readers, run.plan, source_key, target_key)
+    needed = call_if("approval_needed", approval_needed, external)
     approve = RejectableApprovalOperator(
         task_id="approve_switch_of_readers", subject=subject,
         body="External statements read the old tables: {{ ti.xcom_pull(task_ids='" + external.operator.task_id
@@ -180,7 +178,7 @@ def retire_dual_write(run: MigrationRun, *, after: Any) -> Any:
         drop = SubmitStatementOperator.partial(
             task_id="drop_v2_tables", target_phase=COMPLETED, poll_interval=poll_seconds(),
             **recorded(TABLE_RETIRED, ["statement_name", "sql", "table"])
-        ).expand_kwargs(planned(run.plan, run.option, "retire_tables", after=run.head))
+        ).expand_kwargs(planned(run.plan, "retire_tables", after=run.head))
         [listed, approved] >> stop >> drop
     return drop
 
@@ -191,8 +189,7 @@ def return_to_original_names(run: MigrationRun, after: Any) -> Any:
     (upstream first) while readers use ``_v2``, gate it, move readers back, retire ``_v2``."""
     with TaskGroup("phase_6_return_to_original_names",
                    tooltip="Back up, drop, recreate the original tables with v2; fill them; readers back"):
-        chosen = task.short_circuit(task_id="original_names_chosen", ignore_downstream_trigger_rules=False)(
-            original_names_chosen)(run.plan)
+        chosen = call_if("original_names_chosen", original_names_chosen, run.plan)
         after >> chosen
         back = replace(run, head=chosen)
         recreated = recreate_tables(back, "recreate_original_tables", after=chosen)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup, task
+from airflow.sdk import TaskGroup
 
 from confluent_migration.migration.building import (
     AFTER_EMPTY_LEVELS,
@@ -24,6 +24,7 @@ from confluent_migration.migration.building import (
     planned,
     poll_seconds,
 )
+from confluent_migration.migration.dag_defaults import call
 from confluent_migration.migration.ledger import (
     DONE,
     STARTED,
@@ -53,7 +54,7 @@ def stop_statements(run: MigrationRun, task_id: str, *plan_path: Any, kind: str 
     return StopStatementOperator.partial(
         task_id=task_id, poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
         **recorded(kind, ["statement_name"])
-    ).expand_kwargs(planned(run.plan, run.option, *plan_path, after=run.head))
+    ).expand_kwargs(planned(run.plan, *plan_path, after=run.head))
 
 
 def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
@@ -61,7 +62,7 @@ def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
     return SubmitStatementOperator.partial(
         task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
         **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-    ).expand_kwargs(planned(run.plan, run.option, levels_key, level, "start", after=run.head))
+    ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head))
 
 
 def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -> Any:
@@ -81,10 +82,10 @@ def evolve_schemas(run: MigrationRun) -> Any:
                    tooltip="FULL_TRANSITIVE (previous level recorded), then register the v2 value schemas"):
         level = SetSubjectCompatibilityOperator.partial(
             task_id="set_full_transitive", **recorded_items(COMPATIBILITY_SET, ["subject", "level"])
-        ).expand_kwargs(planned(run.plan, run.option, "set_compatibility", after=run.head, batched=True))
+        ).expand_kwargs(planned(run.plan, "set_compatibility", after=run.head, batched=True))
         register = RegisterSchemaOperator.partial(
             task_id="register_v2_schemas", **recorded_items(SCHEMA_REGISTERED, ["subject", "schema"])
-        ).expand_kwargs(planned(run.plan, run.option, "register_schemas", after=run.head, batched=True))
+        ).expand_kwargs(planned(run.plan, "register_schemas", after=run.head, batched=True))
         run.head >> level >> register
     return register
 
@@ -120,11 +121,11 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
         previous = after
         for n in range(run.levels):
             if n:
-                check = task(task_id=f"level_{n}_upstream_running", trigger_rule=AFTER_EMPTY_LEVELS)(
-                    upstream_running)(run.plan, n)
+                check = call(f"level_{n}_upstream_running", upstream_running, run.plan, n,
+                             trigger_rule=AFTER_EMPTY_LEVELS)
                 previous >> check
                 previous = check
-            pairs = task(task_id=f"plan_level_{n}_replacements")(replacement_batches)(run.plan, n)
+            pairs = call(f"plan_level_{n}_replacements", replacement_batches, run.plan, n)
             run.head >> pairs
             replaced = ReplaceStatementOperator.partial(
                 task_id=f"level_{n}_replace_v1", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,

@@ -22,11 +22,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
-from airflow.sdk import Context, TaskGroup, task
+from airflow.sdk import Context, TaskGroup
 from airflow.sdk.exceptions import AirflowFailException
 
 from confluent_migration.migration import observe
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.dag_defaults import call
 from confluent_migration.migration.ledger import ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.plan_types import Plan
@@ -137,14 +138,14 @@ def recreate_tables(run: MigrationRun, group_id: str, *, after: Any) -> Any:
         backup = BackUpTableOperator.partial(
             task_id="back_up_tables", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
             **recorded(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
-        ).expand_kwargs(planned(run.plan, run.option, "backups", after=run.head))
+        ).expand_kwargs(planned(run.plan, "backups", after=run.head))
         drop = DropTableOperator.partial(
             task_id="drop_tables", poll_interval=poll_seconds(), **recorded(TABLE_DROPPED, ["table"])
-        ).expand_kwargs(planned(run.plan, run.option, "drops", after=run.head))
+        ).expand_kwargs(planned(run.plan, "drops", after=run.head))
         create = SubmitStatementOperator.partial(
             task_id="create_v2_tables", poll_interval=poll_seconds(), target_phase=COMPLETED,
             **recorded(TABLE_CREATED, ["table", "sql"])
-        ).expand_kwargs(planned(run.plan, run.option, "recreates", after=run.head))
+        ).expand_kwargs(planned(run.plan, "recreates", after=run.head))
         after >> backup >> drop >> create
     return create
 
@@ -161,7 +162,7 @@ def maintenance_window(run: MigrationRun) -> Any:
     """Steps 2 to 5 of option C, after pre-flight; returns the last task (the v2 pipelines started)."""
     levels = range(run.levels)
     with TaskGroup("phase_2_wait_for_the_window", tooltip="Deferrable wait until window_start (none when empty)"):
-        opens = task(task_id="window_opens")(window_opens)(run.plan)
+        opens = call("window_opens", window_opens, run.plan)
         run.head >> opens
         window = DateTimeSensorAsync(task_id="wait_for_window_start", target_time=opens)
     with TaskGroup("phase_3_stop_pipelines", tooltip="Stop each v1 statement, downstream first, recording its offsets"):
