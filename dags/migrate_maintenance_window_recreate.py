@@ -31,8 +31,8 @@ from __future__ import annotations
 from airflow.sdk import Param
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation
+from confluent_migration.migration.dag_defaults import OPTION_C
 from confluent_migration.migration.params import OPTIONAL_STRING
-from confluent_migration.migration.plans import OPTION_C
 from confluent_migration.migration.recreate import maintenance_window
 
 WINDOW_START = Param(None, type=OPTIONAL_STRING, title="Window start",

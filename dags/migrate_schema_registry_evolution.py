@@ -30,8 +30,8 @@ Every change is recorded in the run's ledger as it happens; the Airflow DAG `rol
 from __future__ import annotations
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation
+from confluent_migration.migration.dag_defaults import OPTION_A
 from confluent_migration.migration.options import evolve_schemas, replace_pipelines
-from confluent_migration.migration.plans import OPTION_A
 
 with migration_dag("migrate_schema_registry_evolution", doc_md=__doc__, tags=["option-a"]) as dag:
     run = preflight(OPTION_A)

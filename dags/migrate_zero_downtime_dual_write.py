@@ -42,6 +42,7 @@ recreated).
 from __future__ import annotations
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation
+from confluent_migration.migration.dag_defaults import OPTION_B
 from confluent_migration.migration.dual_write import (
     OPTION_PARAMS,
     REQUIRE_APPROVAL,
@@ -51,7 +52,6 @@ from confluent_migration.migration.dual_write import (
     start_dual_write,
     switch_reads,
 )
-from confluent_migration.migration.plans import OPTION_B
 
 with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_params=OPTION_PARAMS,
                    tags=["option-b"]) as dag:

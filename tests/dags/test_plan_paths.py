@@ -12,7 +12,8 @@ from confluent_migration.migration.building import pick, validation_gates
 from confluent_migration.migration.dual_write import list_external_readers
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.plan_types import PlanError, check_path, plan_type
-from confluent_migration.migration.plans import dependency_levels, level_slots
+from confluent_migration.migration.dag_defaults import level_slots
+from confluent_migration.migration.plans import dependency_levels
 from tests.dags.structure import load_dag
 from tests.support.plans import plan_of
 

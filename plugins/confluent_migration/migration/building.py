@@ -21,7 +21,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.sensors.time_delta import WaitSensor
 from airflow.sdk import DAG, Param, TaskGroup
@@ -29,34 +29,20 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
 
 from confluent_migration.links import REPORT_FILE, statement_url
-from confluent_migration.migration import observe
-from confluent_migration.migration.dag_defaults import RETRIES, TAGS, call, call_if
-from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
+from confluent_migration.migration.dag_defaults import RETRIES, TAGS, call, call_if, level_slots
 from confluent_migration.migration.ledger import DONE, ledger_base, ledger_for, recorded, resumed_since
 from confluent_migration.migration.lock import acquire_lock, release_lock
-from confluent_migration.migration.manifest import ManifestError, load_manifest, manifest_path
-from confluent_migration.migration.outcome import failed_tasks, record_failure, what_next
-from confluent_migration.migration.params import (
-    RunParams,
-    check_migration_params,
-    describe_target,
-    flink_target,
-    migration_params,
-)
-from confluent_migration.migration.plan_types import (
-    Plan,
-    PlanError,
-    StopStartLevel,
-    TableFacts,
-    plain,
-)
-from confluent_migration.migration.plans import level_slots, plan
-from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
+from confluent_migration.migration.outcome import record_failure
+from confluent_migration.migration.params import check_migration_params, describe_target, flink_target, migration_params
 from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
 from confluent_migration.operators.summary import RunSummaryOperator
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
 
+if TYPE_CHECKING:  # the plan, the manifest and the checks are imported by the tasks that run them, not by a parse
+    from confluent_migration.migration import observe
+    from confluent_migration.migration.params import RunParams
+    from confluent_migration.migration.plan_types import Plan, TableFacts
 
 
 def poll_seconds() -> float:
@@ -130,8 +116,17 @@ def in_batches(entries: typing.Sequence[Any], count: int) -> list[dict[str, Any]
     return batches
 
 
+def plan_of(plan_xcom: dict[str, Any]) -> Plan:
+    """The run's plan, from the first task's XCom."""
+    from confluent_migration.migration.plan_types import Plan
+
+    return Plan.from_xcom(plan_xcom)
+
+
 def pick(plan_xcom: dict[str, Any], path: list[Any], batched: bool = False) -> Any:
-    value: Any = Plan.from_xcom(plan_xcom)
+    from confluent_migration.migration.plan_types import plain
+
+    value: Any = plan_of(plan_xcom)
     for key in path:
         value = value[key] if isinstance(key, int) else getattr(value, key)
     return in_batches(plain(value), batch_count()) if batched else plain(value)
@@ -165,6 +160,10 @@ def check_params_and_plan(option: str, option_flags: Mapping[str, bool], levels:
     files and the params (a mistake fails here, naming it, and is not retried), start the ledger,
     compute the plan for the DAG's ``levels`` (returned as :meth:`Plan.to_xcom`). No later task reads
     the manifest: the plan carries what they need."""
+    from confluent_migration.migration.manifest import ManifestError, load_manifest, manifest_path
+    from confluent_migration.migration.plan_types import PlanError
+    from confluent_migration.migration.plans import plan
+
     try:
         manifest = load_manifest(manifest_path(context["params"].get("manifest")))
         run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
@@ -184,7 +183,7 @@ def check_connections(plan_xcom: dict[str, Any]) -> dict[str, Any]:
 
     statements = FlinkStatementsHook().list_statements()
     subjects = SchemaRegistryHook().subjects()
-    old = Plan.from_xcom(plan_xcom).old_statements
+    old = plan_of(plan_xcom).old_statements
     pending = ConfluentMetricsHook().statement_metric(PENDING_RECORDS, old)
     answer = {"flink_statements": len(statements), "subjects": len(subjects), "pending_records": pending}
     print(f"Connections answer: {answer}")
@@ -196,10 +195,11 @@ def record_state(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any]:
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+    from confluent_migration.migration import observe
 
     statements = FlinkStatementsHook().list_statements()
     registry, sql = SchemaRegistryHook(), FlinkSqlHook()
-    the_plan = Plan.from_xcom(plan_xcom)
+    the_plan = plan_of(plan_xcom)
     own = set(the_plan.old_statements) | set(the_plan.new_statements)
     tables = {f.table: f.flink_table for f in the_plan.facts}
     columns = observe.columns_of(sql, list(tables.values()))
@@ -227,8 +227,9 @@ def capture_baseline(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any
     steadily through it (a statement started in it counts its backfill)."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook
+    from confluent_migration.migration import observe
 
-    the_plan = Plan.from_xcom(plan_xcom)
+    the_plan = plan_of(plan_xcom)
     names, minutes = list(the_plan.old_statements), the_plan.params.criteria.window_minutes
     baseline = observe.measure(names, the_plan.freshness_columns(), window_minutes=minutes)
     flink = FlinkStatementsHook()
@@ -250,7 +251,9 @@ def capture_baseline(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any
 
 def print_plan(plan_xcom: dict[str, Any]) -> None:
     """Every statement, schema and check the run will use, for the log (and the dry run's output)."""
-    the_plan = Plan.from_xcom(plan_xcom)
+    from confluent_migration.migration.plan_types import StopStartLevel
+
+    the_plan = plan_of(plan_xcom)
     print(f"Plan of option {the_plan.option} for {list(the_plan.tables)}:")
     for key, value in plan_xcom.items():
         if key in ("option", "tables", "facts", "params", "levels"):
@@ -264,7 +267,7 @@ def print_plan(plan_xcom: dict[str, Any]) -> None:
 
 
 def changes_allowed(plan_xcom: dict[str, Any]) -> bool:
-    if Plan.from_xcom(plan_xcom).params.dry_run:
+    if plan_of(plan_xcom).params.dry_run:
         print("Dry run: every check passed; nothing is changed. Trigger again with dry_run off and confirm set.")
         return False
     return True
@@ -296,7 +299,7 @@ def preflight(option: str, *, option_flags: Mapping[str, bool] | None = None) ->
 
 
 def all_subjects(plan_xcom: dict[str, Any]) -> list[str]:
-    return [s for f in Plan.from_xcom(plan_xcom).facts for s in f.subjects]
+    return [s for f in plan_of(plan_xcom).facts for s in f.subjects]
 
 
 # -- the last step: validation -----------------------------------------------------------------------------
@@ -310,9 +313,11 @@ def validation_gates(plan_xcom: dict[str, Any], tables_key: str = "final_tables"
         gates check ``dual_write_tables`` before v1 stops)."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.migration import observe
+    from confluent_migration.migration.criteria import Verdict, failures, judge
 
     sql, flink = FlinkSqlHook(), FlinkStatementsHook()
-    the_plan = Plan.from_xcom(plan_xcom)
+    the_plan = plan_of(plan_xcom)
     tolerance = the_plan.params.parity_tolerance
     statements = flink.list_statements()
     tables = {fact.table: getattr(the_plan, tables_key)[fact.table] for fact in the_plan.facts}
@@ -356,6 +361,8 @@ def validation_gates(plan_xcom: dict[str, Any], tables_key: str = "final_tables"
 
 def _gate_counts(fact: TableFacts, table: str, columns: dict[str, list[str]]) -> list[observe.Count]:
     """What the gates count of one table (nothing of a table that does not exist: its columns fail)."""
+    from confluent_migration.migration import observe
+
     if not columns[table]:
         return []
     wanted = [observe.Count(table)]
@@ -368,11 +375,14 @@ def _gate_counts(fact: TableFacts, table: str, columns: dict[str, list[str]]) ->
 
 def success_criteria(plan_xcom: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
     """Throughput, latency, error rate and freshness against the baseline (guide's success criteria)."""
+    from confluent_migration.migration import observe
+    from confluent_migration.migration.criteria import Measurements, failures
+
     ledger = ledger_for(context)
     baseline = next((s.result for s in ledger.steps(["baseline"])), None)
     gates = next(reversed(ledger.steps(["gates"])), None)  # the last gates: those of the final tables
     data_errors = tuple(gates.data["data_errors"]) if gates else None
-    the_plan = Plan.from_xcom(plan_xcom)
+    the_plan = plan_of(plan_xcom)
     criteria = the_plan.params.criteria
     after = observe.measure(list(the_plan.new_statements), the_plan.freshness_columns(),
                             window_minutes=criteria.window_minutes, data_errors=data_errors)
@@ -422,7 +432,11 @@ def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
 
 def summarize(plan_xcom: dict[str, Any], windows: Mapping[str, list[str]] | None = None, **context: Any) -> str:
     """Write and print the run's summary; mark the ledger with the outcome."""
-    the_plan = Plan.from_xcom(plan_xcom)
+    from confluent_migration.migration.criteria import Verdict, failures
+    from confluent_migration.migration.outcome import failed_tasks, what_next
+    from confluent_migration.migration.summary import render_plan, render_summary, window_seconds
+
+    the_plan = plan_of(plan_xcom)
     ledger = ledger_for(context)
     steps = ledger.steps()
     kinds = {s.kind for s in steps if s.done}
@@ -461,6 +475,7 @@ def write_run_report(ledger: Any, header: dict[str, Any], steps: list[Any], summ
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.metrics import ConfluentMetricsHook
+    from confluent_migration.migration import observe
     from confluent_migration.migration.report import render_report, run_statements
 
     try:

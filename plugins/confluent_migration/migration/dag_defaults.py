@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,18 @@ TAGS = ["confluent", "flink", DAG_TAG]
 # 429 storm, an outage of a minute or a killed worker costs a retry, not the run. Verdicts that a
 # retry cannot change (bad params, a held lock, a failed gate, a rejection) fail at once.
 RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20)}
+LEVELS_ENV, DEFAULT_LEVELS = "CONFLUENT_MIGRATION_LEVELS", 4
+OPTION_A, OPTION_B, OPTION_C = "A", "B", "C"  # schema evolution, dual write, drop and recreate
+
+
+def level_slots() -> int:
+    """How many dependency levels the migration DAGs have room for: env ``CONFLUENT_MIGRATION_LEVELS``
+    (read when a DAG file is parsed; default 4). A DAG's shape cannot wait for the manifest, which a
+    run reads; a run whose tables need more levels fails its first task, saying so."""
+    value = os.environ.get(LEVELS_ENV, str(DEFAULT_LEVELS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{LEVELS_ENV}={value!r}: expected a whole number of dependency levels, at least 1")
+    return int(value)
 
 
 def call(task_id: str, fn: Callable[..., Any], *args: Any, **operator_kwargs: Any) -> XComArg:

@@ -24,15 +24,12 @@ from typing import Any
 
 from airflow.sdk import Param, TaskGroup
 
-from confluent_migration.migration import observe
 from confluent_migration.migration.building import MigrationRun, caught_up_and_gated, planned, poll_seconds
 from confluent_migration.migration.dag_defaults import call, call_if
-from confluent_migration.migration.ledger import DONE, ledger_for, recorded
+from confluent_migration.migration.ledger import DONE, TABLE_CREATED, ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
-from confluent_migration.migration.plan_types import OptionBPlan
 from confluent_migration.migration.recreate import recreate_tables
-from confluent_migration.migration.rollback import TABLE_CREATED
 from confluent_migration.operators.approval import RejectableApprovalOperator
 from confluent_migration.operators.flink import SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
@@ -61,6 +58,8 @@ def check_v2_tables_absent(plan_xcom: dict[str, Any]) -> list[str]:
     """No ``_v2`` table exists yet, so each ``table_created`` step is a table this run made (and
     rollback may drop it); the DDL's ``IF NOT EXISTS`` would otherwise adopt a leftover silently."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.migration import observe
+    from confluent_migration.migration.plan_types import OptionBPlan
 
     sql = FlinkSqlHook()
     tables = [c.table for c in OptionBPlan.from_xcom(plan_xcom).creates]
@@ -105,6 +104,8 @@ def list_external_readers(plan_xcom: dict[str, Any], source_key: str, target_key
     """The live statements reading the tables of the plan's field ``source_key`` that are not this
     project's: their owners move them to the tables of ``target_key`` by hand."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.migration import observe
+    from confluent_migration.migration.plan_types import OptionBPlan
 
     the_plan = OptionBPlan.from_xcom(plan_xcom)
     sources, targets = getattr(the_plan, source_key), getattr(the_plan, target_key)
@@ -160,6 +161,8 @@ def switch_reads(run: MigrationRun, after: Any) -> Any:
 
 
 def original_names_chosen(plan_xcom: dict[str, Any]) -> bool:
+    from confluent_migration.migration.plan_types import OptionBPlan
+
     final_names = OptionBPlan.from_xcom(plan_xcom).final_names
     if final_names != FINAL_NAMES_ORIGINAL:
         print(f"final_names={final_names}: the _v2 tables are final; v1 tables and statements are kept for rollback")

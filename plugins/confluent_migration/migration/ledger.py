@@ -34,6 +34,10 @@ from confluent_migration.settings import setting
 LEDGER_ENV, LEDGER_VARIABLE = "CONFLUENT_MIGRATION_LEDGER", "confluent_migration_ledger"
 CONN_ENV, CONN_VARIABLE = "CONFLUENT_MIGRATION_LEDGER_CONN_ID", "confluent_migration_ledger_conn_id"
 STARTED, DONE = "started", "done"
+# The kinds of change a migration records (and a rollback undoes).
+COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
+STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
+TABLE_DROPPED, TABLE_CREATED, TABLE_BACKED_UP = "table_dropped", "table_created", "table_backed_up"
 
 
 def ledger_base() -> ObjectStoragePath:

@@ -21,13 +21,18 @@ from confluent_migration.migration.building import (
     MigrationRun,
     batch_count,
     in_batches,
+    plan_of,
     planned,
     poll_seconds,
 )
 from confluent_migration.migration.dag_defaults import call
 from confluent_migration.migration.ledger import (
+    COMPATIBILITY_SET,
     DONE,
+    SCHEMA_REGISTERED,
     STARTED,
+    STATEMENT_CREATED,
+    STATEMENT_STOPPED,
     change_allowed,
     done_items,
     record_step,
@@ -35,13 +40,6 @@ from confluent_migration.migration.ledger import (
     recorded_items,
 )
 from confluent_migration.errors import StatementFailedError
-from confluent_migration.migration.plan_types import InPlacePlan, Plan
-from confluent_migration.migration.rollback import (
-    COMPATIBILITY_SET,
-    SCHEMA_REGISTERED,
-    STATEMENT_CREATED,
-    STATEMENT_STOPPED,
-)
 from confluent_migration.operators.flink import ReplaceStatementOperator, StopStatementOperator, SubmitStatementOperator
 from confluent_migration.operators.schema_registry import RegisterSchemaOperator, SetSubjectCompatibilityOperator
 from confluent_migration.statements import describe_failure
@@ -95,7 +93,7 @@ def upstream_running(plan_xcom: dict[str, Any], level: int) -> list[str]:
     a level whose upstream v2 failed after it started must not lose its own v1 writer too."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
-    levels = Plan.from_xcom(plan_xcom).levels
+    levels = plan_of(plan_xcom).levels
     started = [entry.statement_name for earlier in levels[:level] for entry in earlier.start]
     hook = FlinkStatementsHook()
     for name in started:
@@ -138,6 +136,8 @@ def replace_pipelines(run: MigrationRun, after: Any) -> Any:
 
 def replacements(plan_xcom: dict[str, Any], level: int) -> list[dict[str, Any]]:
     """Each table of a level as the arguments of its replacement: the v1 statement, the v2 one."""
+    from confluent_migration.migration.plan_types import InPlacePlan
+
     entries = InPlacePlan.from_xcom(plan_xcom).levels[level]
     return [{"replaces": stop.statement_name, "statement_name": start.statement_name,
              "sql": start.sql, "properties": start.properties}

@@ -8,11 +8,12 @@ keeps the error in ``failures/`` next to the run's ledger; the summary reads it 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from confluent_migration.migration import observe
 from confluent_migration.migration.ledger import Ledger, ledger_for, now_iso, safe_name
-from confluent_migration.migration.plan_types import Plan
+
+if TYPE_CHECKING:  # a DAG file imports this module for record_failure, at every parse
+    from confluent_migration.migration.plan_types import Plan
 
 FAILURES = "failures"
 
@@ -49,6 +50,7 @@ def table_states(the_plan: Plan) -> dict[str, dict[str, Any]]:
     latest registered version of each of its subjects."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
     from confluent_migration.hooks.schema_registry import SchemaRegistryHook
+    from confluent_migration.migration import observe
 
     statements = FlinkStatementsHook().list_statements()
     registry = SchemaRegistryHook()
@@ -69,6 +71,7 @@ def unwritten_tables(the_plan: Plan) -> dict[str, dict[str, str]]:
     """The run's tables that no live statement writes under any of their names (original, ``_v2``,
     final), each with the phases of the statements that wrote it before: the worst outcome."""
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.migration import observe
 
     statements = FlinkStatementsHook().list_statements()
     return {table: {s.name: s.phase for s in statements if any(observe.writes(s, t) for t in flink_tables)}

@@ -21,9 +21,9 @@ from functools import cache
 from typing import Any, ClassVar, Union
 
 from confluent_migration.migration.criteria import SuccessCriteria
+from confluent_migration.migration.dag_defaults import OPTION_A, OPTION_B, OPTION_C
 from confluent_migration.migration.params import RunParams
 
-OPTION_A, OPTION_B, OPTION_C = "A", "B", "C"
 
 
 class PlanError(ValueError):

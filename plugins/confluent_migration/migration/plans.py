@@ -10,11 +10,11 @@ options share are computed by the same functions here.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from confluent_migration.migration.dag_defaults import LEVELS_ENV
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, RunParams
 from confluent_migration.migration.plan_types import (
     OPTION_A,
@@ -50,17 +50,6 @@ V2_SUFFIX = "_v2"
 BACKUP_SUFFIX = "_backup"
 
 
-LEVELS_ENV, DEFAULT_LEVELS = "CONFLUENT_MIGRATION_LEVELS", 4
-
-
-def level_slots() -> int:
-    """How many dependency levels the migration DAGs have room for: env ``CONFLUENT_MIGRATION_LEVELS``
-    (read when a DAG file is parsed; default 4). A DAG's shape cannot wait for the manifest, which a
-    run reads; a run whose tables need more levels fails its first task, saying so."""
-    value = os.environ.get(LEVELS_ENV, str(DEFAULT_LEVELS))
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{LEVELS_ENV}={value!r}: expected a whole number of dependency levels, at least 1")
-    return int(value)
 
 
 def dependency_levels(manifest: Manifest, specs: Sequence[TableSpec] | None = None,

@@ -25,14 +25,10 @@ from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Context, TaskGroup
 from airflow.sdk.exceptions import AirflowFailException
 
-from confluent_migration.migration import observe
-from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, planned, poll_seconds
+from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, plan_of, planned, poll_seconds
 from confluent_migration.migration.dag_defaults import call
-from confluent_migration.migration.ledger import ledger_for, recorded
+from confluent_migration.migration.ledger import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, ledger_for, recorded
 from confluent_migration.migration.options import start_levels, stop_statements
-from confluent_migration.migration.plan_types import Plan
-from confluent_migration.migration.plans import retarget
-from confluent_migration.migration.rollback import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, wait_for_phase
 from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
 
@@ -53,6 +49,8 @@ class StillReadError(AirflowFailException):
 def run_bounded(hook: FlinkStatementsHook, name: str, sql: str, properties: dict[str, str] | None = None,
                 timeout: float = 3600) -> None:
     """Submit a bounded statement (DDL, snapshot INSERT) under a deterministic name; wait until COMPLETED."""
+    from confluent_migration.migration.rollback import wait_for_phase
+
     hook.submit_statement(name, sql, properties)
     wait_for_phase(hook, name, {COMPLETED}, timeout)
 
@@ -60,6 +58,7 @@ def run_bounded(hook: FlinkStatementsHook, name: str, sql: str, properties: dict
 def copy_rows(hook: FlinkStatementsHook, name: str, source: str, target: str, timeout: float = 3600) -> int:
     """Copy every row of ``source`` into ``target`` with a bounded snapshot INSERT; counts verified."""
     from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.migration import observe
 
     run_bounded(hook, name, f"INSERT INTO `{target}` SELECT * FROM `{source}`", SNAPSHOT, timeout)
     sql = FlinkSqlHook()
@@ -92,6 +91,8 @@ class BackUpTableOperator(FlinkStatementOperator):
         self.create_statement, self.copy_statement = create_statement, copy_statement
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from confluent_migration.migration.plans import retarget
+
         run_bounded(self.hook, self.create_statement, retarget(self.ddl, {self.table: self.backup_table}),
                     timeout=self.wait_timeout)
         rows = copy_rows(self.hook, self.copy_statement, self.table, self.backup_table, self.wait_timeout)
@@ -101,6 +102,8 @@ class BackUpTableOperator(FlinkStatementOperator):
 
 def refuse_if_read(hook: FlinkStatementsHook, table: str) -> None:
     """Raise :class:`StillReadError` naming the live statements that read ``table``."""
+    from confluent_migration.migration import observe
+
     readers = [s.name for s in observe.live(hook.list_statements()) if observe.reads(s, table)]
     if readers:
         raise StillReadError(f"`{table}` is not dropped: live statements still read it: {readers}. Dropping it "
@@ -152,7 +155,7 @@ def recreate_tables(run: MigrationRun, group_id: str, *, after: Any) -> Any:
 
 def window_opens(plan_xcom: dict[str, Any]) -> str:
     """When the maintenance window opens: the checked ``window_start`` param, or now."""
-    start = Plan.from_xcom(plan_xcom).params.options.get("window_start")
+    start = plan_of(plan_xcom).params.options.get("window_start")
     moment = start or datetime.now(timezone.utc).isoformat()
     print(f"Maintenance window opens at {moment}")
     return moment

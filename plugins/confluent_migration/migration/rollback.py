@@ -20,7 +20,19 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from confluent_migration.errors import StatementFailedError, StatementTimeoutError, SubjectReadOnlyError
-from confluent_migration.migration.ledger import DONE, Ledger, Step, runs_to_undo
+from confluent_migration.migration.ledger import (
+    COMPATIBILITY_SET,
+    DONE,
+    SCHEMA_REGISTERED,
+    STATEMENT_CREATED,
+    STATEMENT_STOPPED,
+    TABLE_BACKED_UP,
+    TABLE_CREATED,
+    TABLE_DROPPED,
+    Ledger,
+    Step,
+    runs_to_undo,
+)
 from confluent_migration.statements import (
     FAILED_PHASES,
     RUNNING,
@@ -36,9 +48,6 @@ if TYPE_CHECKING:
     from confluent_migration.hooks.schema_registry import SchemaRegistryHook
     from confluent_migration.migration.manifest import Manifest
 
-COMPATIBILITY_SET, SCHEMA_REGISTERED = "compatibility_set", "schema_registered"
-STATEMENT_STOPPED, STATEMENT_CREATED = "statement_stopped", "statement_created"
-TABLE_DROPPED, TABLE_CREATED, TABLE_BACKED_UP = "table_dropped", "table_created", "table_backed_up"
 RECORDS_OUT = "io.confluent.flink/num_records_out"
 
 GROUPS: dict[str, tuple[str, ...]] = {
