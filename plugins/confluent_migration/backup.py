@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.configuration import conf
 from airflow.sdk import ObjectStoragePath
 
+from confluent_migration.concurrent_calls import at_once
 from confluent_migration.errors import BackupVerificationError
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def write_backup(hook: SchemaRegistryHook, subjects: list[str], path: ObjectStor
     backup = {
         "format": BACKUP_FORMAT,
         "created_at": datetime.now(timezone.utc).isoformat(),
-        "subjects": [subject_backup(hook, s) for s in subjects],
+        "subjects": at_once(lambda subject: subject_backup(hook, subject), subjects),
     }
     text = json.dumps(backup, indent=2, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from airflow.sdk import ObjectStoragePath
 
 from confluent_migration.hooks.schema_registry import SchemaRegistryHook
 from confluent_migration.migration.ledger import DONE, STARTED, Ledger
-from confluent_migration.migration.observe import subject_state
+from confluent_migration.migration.observe import subject_states
 from confluent_migration.migration.rollback import COMPATIBILITY_SET, SCHEMA_REGISTERED
 
 V1 = json.dumps({"type": "record", "name": "Sku", "fields": [{"name": "id", "type": "long"}]})
@@ -38,7 +38,7 @@ def start_run(base: ObjectStoragePath, registry: SchemaRegistryHook, subjects: S
     ledger.start(dag_id="migrate_schema_registry_evolution", option="A", tables=["skus_master"],
                  params={"dry_run": False})
     ledger.record("preflight_state", DONE, task_id="preflight.record_state", result={
-        "statements": list(statements), "subjects": {s: subject_state(registry, s) for s in subjects}})
+        "statements": list(statements), "subjects": subject_states(registry, list(subjects))})
     return ledger
 
 

@@ -208,8 +208,7 @@ def record_state(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any]:
         "statements": [s.snapshot() for s in statements if s.name in own or any(
             observe.writes(s, t) or observe.reads(s, t) for t in tables.values())],
         "readers": observe.readers(statements, tables, own),
-        "subjects": {subject: observe.subject_state(registry, subject)
-                     for f in the_plan.facts for subject in f.subjects},
+        "subjects": observe.subject_states(registry, [subject for f in the_plan.facts for subject in f.subjects]),
         "columns": {name: len(columns[t]) for name, t in tables.items()},
         "rows": {name: rows[observe.Count(t)] for name, t in tables.items()},
     }
@@ -232,8 +231,7 @@ def capture_baseline(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any
     the_plan = plan_of(plan_xcom)
     names, minutes = list(the_plan.old_statements), the_plan.params.criteria.window_minutes
     baseline = observe.measure(names, the_plan.freshness_columns(), window_minutes=minutes)
-    flink = FlinkStatementsHook()
-    found = [s for s in (flink.find_statement(n) for n in names) if s is not None]
+    found = [s for s in FlinkStatementsHook().list_statements() if s.name in names]  # one listing, not a GET each
     now, window = datetime.now(timezone.utc), timedelta(minutes=minutes)
     reasons = observe.unsteady(found, ConfluentMetricsHook().statement_metric(PENDING_RECORDS, names) if names else {},
                                window, the_plan.params.pending_records_threshold, now,

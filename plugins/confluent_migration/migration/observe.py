@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from confluent_migration.concurrent_calls import at_once
 from confluent_migration.migration.criteria import Measurements
 from confluent_migration.statements import FAILED_PHASES, STOPPED, Statement
 
@@ -100,10 +101,8 @@ def union_all(selects: Sequence[str]) -> str:
 
 def _combined(hook: FlinkSqlHook, selects: Sequence[str]) -> dict[int, Any]:
     """The value of each ``SELECT <label> AS i, <value>``, combined into one statement per :data:`BATCH`."""
-    found: dict[int, Any] = {}
-    for start in range(0, len(selects), BATCH):
-        found.update({int(label): value for label, value in hook.get_records(union_all(selects[start:start + BATCH]))})
-    return found
+    batches = [union_all(selects[start:start + BATCH]) for start in range(0, len(selects), BATCH)]
+    return {int(label): value for rows in at_once(hook.get_records, batches) for label, value in rows}
 
 
 def counts(hook: FlinkSqlHook, wanted: Iterable[Count]) -> dict[Count, int]:
@@ -131,10 +130,10 @@ def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, lis
     """Each table's column names in order (``[]``: no such table), from one catalog read per :data:`BATCH`."""
     found: dict[str, list[str]] = {table: [] for table in flink_tables}
     tables = list(found)
-    for start in range(0, len(tables), BATCH):
-        rows = hook.get_records(columns_sql(tables[start:start + BATCH]))
-        for table, column, _ in sorted(rows, key=lambda row: (row[0], int(row[2]))):
-            found[table].append(column)
+    batches = [columns_sql(tables[start:start + BATCH]) for start in range(0, len(tables), BATCH)]
+    rows = [row for batch in at_once(hook.get_records, batches) for row in batch]
+    for table, column, _ in sorted(rows, key=lambda row: (row[0], int(row[2]))):
+        found[table].append(column)
     return found
 
 
@@ -163,9 +162,13 @@ def utc_time(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def subject_state(hook: SchemaRegistryHook, subject: str) -> dict[str, Any]:
-    return {"versions": hook.versions(subject), "compatibility": hook.compatibility(subject),
-            "subject_compatibility": hook.subject_compatibility(subject)}
+def subject_states(hook: SchemaRegistryHook, subjects: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each subject's versions and compatibility (its own level and the one in force), read at once."""
+    def state(subject: str) -> dict[str, Any]:
+        return {"versions": hook.versions(subject), "compatibility": hook.compatibility(subject),
+                "subject_compatibility": hook.subject_compatibility(subject)}
+
+    return dict(zip(subjects, at_once(state, subjects), strict=True))
 
 
 def records_per_second(hook: ConfluentMetricsHook, statements: Sequence[str], minutes: int = 5) -> float | None:

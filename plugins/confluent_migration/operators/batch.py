@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-DEFAULT_CONCURRENCY = 10  # the HTTP session's connection pool (requests keeps 10 per host)
+from confluent_migration.concurrent_calls import DEFAULT_CONCURRENCY
+
 ItemCallback = Callable[..., None]
 
 
