@@ -96,8 +96,9 @@ def upstream_running(plan_xcom: dict[str, Any], level: int) -> list[str]:
     levels = plan_of(plan_xcom).levels
     started = [entry.statement_name for earlier in levels[:level] for entry in earlier.start]
     hook = FlinkStatementsHook()
+    listed = {s.name: s for s in hook.list_statements()}  # one listing, not a GET per statement
     for name in started:
-        statement = hook.get_statement(name)
+        statement = listed.get(name) or hook.get_statement(name)  # absent: its 404 names it
         if statement.phase not in ("RUNNING", "DEGRADED"):
             raise StatementFailedError(
                 describe_failure(statement, hook.get_exceptions(name) if statement.is_failed else [])
