@@ -36,7 +36,7 @@ def test_option_a_then_the_health_check_then_rollback(runs, encarta):
         assert registry.compatibility(spec.value_subject) == "FULL_TRANSITIVE"
     print(f"{assert_no_change_lost(encarta, MANIFEST)} source changes are in the final tables")
 
-    health = runs.run("post_migration_health_check")  # version=v2, the form's default
+    health = runs.run("post_migration_health_check")  # each table at the version the history says: v2
     assert health.state == "success", health.why()
     report = runs.stack.client.xcom(health.dag_id, health.run_id, "check_pipeline_health")
     print(report)

@@ -188,8 +188,9 @@ def health_params() -> dict[str, Param]:
                                     title="Throughput at least (% of baseline)",
                                     description="Alert when records read per second fall under this % of the "
                                                 "baseline of the latest migration (no baseline: not judged)."),
-        "version": Param("v2", type="string", enum=["v1", "v2"], title="Pipelines expected",
-                         description="v2 after a migration; v1 to watch the pipelines before it."),
+        "version": Param(None, type=OPTIONAL_STRING, title="Pipelines expected",
+                         description="The version (v1, v2, ...) every table should be at; empty for the one "
+                                     "the migration history says for each."),
     }
 
 
@@ -361,9 +362,6 @@ def check_rollback_params(params: Mapping[str, Any], database: str | None) -> di
 def check_health_params(params: Mapping[str, Any]) -> HealthThresholds:
     from confluent_migration.migration.criteria import HealthThresholds
 
-    version = params.get("version", "v2")
-    if version not in ("v1", "v2"):
-        raise ParamError("version", f"must be 'v1' or 'v2', got {version!r}")
     return HealthThresholds(
         lag_max_seconds=_number(params, "lag_max_seconds", 300),
         stale_max_seconds=_number(params, "stale_max_seconds", 1800),
