@@ -135,3 +135,15 @@ def test_the_history_command_prints_each_table_and_version(manifest, base, monke
     assert f"Manifest {manifest.path}" in out
     line = next(line for line in out.splitlines() if "skus_master " in line and " v2 " in line)
     assert "current" in line and "r1" in line and "success" in line and "skus-master-v2-aaaa" in line
+
+
+def test_the_health_check_expects_each_table_at_the_version_the_history_says(manifest, base, monkeypatch):
+    from confluent_migration.migration.health import expected_versions
+
+    monkeypatch.setenv("CONFLUENT_MIGRATION_LEDGER", str(base))
+    migrated(base, "r1", {"skus_master": ("v1", "v2", "encarta-skus-master-v1", "skus-master-v2-aaaa")})
+    assert expected_versions(manifest, None) == {s.name: "v2" if s.name == "skus_master" else "v1"
+                                                 for s in manifest.tables}
+    assert set(expected_versions(manifest, "v3").values()) == {"v3"}
+    with pytest.raises(ParamError, match=r"param 'version': 'v4' is not a version of \['skus_uoms_agg'"):
+        expected_versions(manifest, "v4")
