@@ -138,19 +138,19 @@ def _statement_sql(manifest: Manifest, spec: TableSpec, version: str, renames: d
 
 def table_facts(manifest: Manifest, spec: TableSpec, move: Move) -> TableFacts:
     """What validation needs of a table: its move, the target's columns (from the DDL) and where its rows come from."""
-    v1, v2 = manifest.definition(spec, move.source), manifest.definition(spec, move.target)
+    now, target = manifest.definition(spec, move.source), manifest.definition(spec, move.target)
     sources = [r for r in spec.reads if r in manifest.source_names]
     source = manifest.sources[manifest.source_names.index(sources[0])] if len(sources) == 1 else None
-    before = {c.name for c in v1.columns}
+    before = {c.name for c in now.columns}
     return TableFacts(
         table=spec.name,
         flink_table=spec.flink_table,
         from_version=move.source,
         to_version=move.target,
-        from_columns=len(v1.columns),
-        to_columns=len(v2.columns),
-        to_column_names=tuple(c.name for c in v2.columns),
-        added_columns=tuple(c.name for c in v2.columns if c.name not in before),
+        from_columns=len(now.columns),
+        to_columns=len(target.columns),
+        to_column_names=tuple(c.name for c in target.columns),
+        added_columns=tuple(c.name for c in target.columns if c.name not in before),
         checks=tuple(spec.checks),
         freshness=spec.freshness,
         primary_key=tuple(spec.primary_key),
