@@ -59,9 +59,10 @@ def test_each_completed_run_moves_its_tables_and_a_rolled_back_failed_or_dry_run
         "skus_uoms_agg": Move("v2", "v3", "skus-uoms-agg-v2-aaaa"),
         "skus_classifications_agg": Move("v1", "v3", "encarta-skus-classifications-agg-v1")}
     with pytest.raises(ParamError, match=r"param 'target_version': table skus_master is already at v3 \(run r2, "
-                                         r".*\): nothing to move to v3; leave the table out, or choose a later"):
+                                         r".*\): nothing to move to v3; leave the table out, or add a later version"):
         history.moves(manifest, ["skus_master"], None, where)
-    with pytest.raises(ParamError, match=r"table skus_uoms_agg is already at v2 \(run r1, .*\): nothing to move to v2"):
+    with pytest.raises(ParamError, match=r"table skus_uoms_agg is already at v2 \(run r1, .*\): nothing to move to v2; .* "
+                                         r"choose a later version \(v3\)$"):
         history.moves(manifest, ["skus_uoms_agg"], "v2", where)
 
     rows = {(r["table"], r["version"]): r for r in history.info(manifest, base)}

@@ -112,9 +112,11 @@ def moves(manifest: Manifest, tables: Iterable[str], target: str | None,
         order = spec.version_names
         if order.index(goal) <= order.index(position.version):
             by = f" (run {position.run_id}, {position.at})" if position.run_id else ""
+            later = ", ".join(order[order.index(position.version) + 1:])
             raise ParamError("target_version", f"table {name} is already at {position.version}{by}: nothing to move "
-                                               f"to {goal}; leave the table out, or choose a later version of "
-                                               f"{order[order.index(position.version) + 1:] or 'the manifest (add one)'}")
+                                               f"to {goal}; leave the table out, or " + (
+                                                   f"choose a later version ({later})" if later
+                                                   else "add a later version to the manifest"))
         found[name] = Move(position.version, goal, position.statement)
     return found
 
