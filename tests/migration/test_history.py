@@ -25,7 +25,8 @@ def migrated(base, run_id: str, moves: dict[str, tuple[str, str, str, str]], out
     """A migration run's ledger as check_params_and_plan and the summary write it."""
     ledger = Ledger(base, run_id)
     ledger.start(dag_id="migrate_schema_registry_evolution", option="A", tables=list(moves),
-                 params={"dry_run": dry_run}, moves={t: dict(zip(("from", "to", "replaces", "statement"), m))
+                 params={"dry_run": dry_run}, moves={t: dict(zip(("from", "to", "replaces", "statement"), m),
+                                                            flink_table=f"sbx-uat.encarta.public.{t}")
                                                      for t, m in moves.items()})
     extra = {"rolled_back_by": rolled_back_by} if rolled_back_by else {}
     ledger.finish(outcome, **extra)
@@ -148,3 +149,15 @@ def test_the_health_check_expects_each_table_at_the_version_the_history_says(man
     assert set(expected_versions(manifest, "v3").values()) == {"v3"}
     with pytest.raises(ParamError, match=r"param 'version': 'v4' is not a version of \['skus_uoms_agg'"):
         expected_versions(manifest, "v4")
+
+
+def test_a_table_left_under_another_name_is_refused_naming_where_it_is(manifest, base):
+    ledger = Ledger(base, "rb2")
+    ledger.start(dag_id="migrate_zero_downtime_dual_write", option="B", tables=["skus_uoms_agg"],
+                 params={"dry_run": False}, moves={"skus_uoms_agg": {
+                     "from": "v1", "to": "v2", "replaces": "encarta-skus-uoms-agg-v1", "statement": "skus-uoms-agg-v2-x",
+                     "flink_table": "sbx-uat.encarta.public.skus_uoms_agg_v2"}})
+    ledger.finish("success")
+    with pytest.raises(ParamError, match=r"param 'tables': table skus_uoms_agg is at `sbx-uat.encarta.public.skus_uoms_"
+                                         r"agg_v2` since run rb2, not `sbx-uat.encarta.public.skus_uoms_agg` as"):
+        history.moves(manifest, ["skus_uoms_agg"], "v3", history.positions(manifest, base))

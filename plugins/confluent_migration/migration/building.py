@@ -175,8 +175,8 @@ def check_params_and_plan(option: str, option_flags: Mapping[str, bool], levels:
     history.check_writers(where, run.tables, {s.name: s.phase for s in flink.list_statements()})
     after = dict(zip(the_plan.tables, the_plan.new_statements, strict=True))
     ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables, params=run.as_dict(),
-                              moves={t: {"from": m.source, "to": m.target, "replaces": m.writer, "statement": after[t]}
-                                     for t, m in moves.items()})
+                              moves={t: {"from": m.source, "to": m.target, "replaces": m.writer, "statement": after[t],
+                                         "flink_table": the_plan.final_tables[t]} for t, m in moves.items()})
     print(f"Migration option {option} of {run.tables} ({'DRY RUN' if run.dry_run else 'changes confirmed'})")
     return the_plan.to_xcom()
 

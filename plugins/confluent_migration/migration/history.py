@@ -37,6 +37,7 @@ class Position:
     table: str
     version: str
     statement: str
+    flink_table: str  # where the table is (option B's final_names=v2 leaves it under its _v2 name)
     run_id: str | None = None
     at: str | None = None  # when that run finished
     outcome: str | None = None
@@ -51,6 +52,7 @@ class Attempt:
     target: str
     replaces: str
     statement: str
+    flink_table: str
     run_id: str
     started_at: str
     finished_at: str | None
@@ -70,7 +72,8 @@ def attempts(base: ObjectStoragePath) -> list[Attempt]:
         if header.get("params", {}).get("dry_run", True):
             continue
         for table, move in (header.get("moves") or {}).items():
-            found.append(Attempt(table, move["from"], move["to"], move["replaces"], move["statement"], run,
+            found.append(Attempt(table, move["from"], move["to"], move["replaces"], move["statement"],
+                                 move["flink_table"], run,
                                  header["started_at"], header.get("finished_at"), header.get("outcome"),
                                  header.get("rolled_back_by")))
     return found
@@ -88,10 +91,10 @@ def positions(manifest: Manifest, base: ObjectStoragePath | None = None) -> dict
     """Each table of ``manifest`` -> where it is now (see the module's doc)."""
     base = base or ledger_base()
     tried = attempts(base)
-    now = {s.name: Position(s.name, s.v1.name, s.v1.statement) for s in manifest.tables}
+    now = {s.name: Position(s.name, s.v1.name, s.v1.statement, s.flink_table) for s in manifest.tables}
     for a in tried:
         if a.in_effect and a.table in now:
-            now[a.table] = Position(a.table, a.target, a.statement, a.run_id, a.finished_at, a.outcome)
+            now[a.table] = Position(a.table, a.target, a.statement, a.flink_table, a.run_id, a.finished_at, a.outcome)
     renamed = restarted(base, tried)
     for table, position in now.items():
         statement = position.statement
@@ -104,10 +107,15 @@ def positions(manifest: Manifest, base: ObjectStoragePath | None = None) -> dict
 def moves(manifest: Manifest, tables: Iterable[str], target: str | None,
           where: Mapping[str, Position]) -> dict[str, Move]:
     """Each chosen table's move from where it is to ``target`` (None: its newest version);
-    :class:`ParamError` on ``target_version`` when a table is not before it."""
+    :class:`ParamError` on ``target_version`` when a table is not before it, on ``tables`` when one
+    is no longer where the manifest says."""
     found = {}
     for name in tables:
         spec, position = manifest.table(name), where[name]
+        if position.flink_table != spec.flink_table:
+            raise ParamError("tables", f"table {name} is at `{position.flink_table}` since run {position.run_id}, not "
+                                       f"`{spec.flink_table}` as {manifest.path} says: migrate it from there with a "
+                                       "manifest naming that table, or leave it out")
         goal = target or spec.newest.name
         order = spec.version_names
         if order.index(goal) <= order.index(position.version):

@@ -103,7 +103,8 @@ class Ledger:
         """Write the header (kept as it is if this run was started before: a re-run of the task).
 
         :param moves: a migration's moves per table: ``from`` and ``to`` version, the statement it
-            ``replaces`` and the ``statement`` writing the table after it (the history reads them)."""
+            ``replaces``, the ``statement`` writing the table after it and its ``flink_table`` then
+            (the history reads them)."""
         if self.exists():
             return self.header()
         header = {"run_id": self.run_id, "dag_id": dag_id, "kind": kind, "option": option, "tables": list(tables),
