@@ -1,7 +1,8 @@
 """Migrations and their rollbacks run by Airflow's scheduler, DAG processor, triggerer and
 LocalExecutor, triggered through the REST API as the UI's Trigger button does, on one live encarta
 world: option A (then the health check), option B keeping the ``_v2`` names, option C last (its
-rollback restarts the v1 pipelines under new names, which a following migration would not find).
+rollback restarts the v1 pipelines under new names, which the other tests' checks do not look for; a
+following migration finds them through the migration history).
 
 The tests run in file order on the module's world; each starts from the v1 pipelines its
 predecessor's rollback restored.
