@@ -76,6 +76,9 @@ def test_each_completed_run_moves_its_tables_and_a_rolled_back_failed_or_dry_run
     assert rows[("skus_classifications_agg", "v1")]["state"] == "current (baseline)"
     assert rows[("skus_classifications_agg", "v2")]["state"] == "pending" and not rows[
         ("skus_classifications_agg", "v2")]["run"]
+    migrated(base, "r6", {"skus_classifications_agg": ("v1", "v3", "encarta-skus-classifications-agg-v1", "s-v3")})
+    rows = {(r["table"], r["version"]): r["state"] for r in history.info(manifest, base)}
+    assert [rows[("skus_classifications_agg", v)] for v in ("v1", "v2", "v3")] == ["baseline", "skipped", "current"]
     text = history.render(history.info(manifest, base))
     assert "| table " in text and "skus-master-v3-bbbb" in text and len(text.splitlines()) == 3 + 12 + 1
 

@@ -148,8 +148,8 @@ def check_writers(where: Mapping[str, Position], tables: Iterable[str], phases: 
 
 def info(manifest: Manifest, base: ObjectStoragePath | None = None) -> list[dict[str, Any]]:
     """Flyway ``info``'s rows: per table and version, its state (``baseline``, ``success``,
-    ``current``, ``pending``, or the last failed or rolled-back attempt of a pending version), the
-    run, when, and its outcome."""
+    ``current``, ``pending``, the last failed or rolled-back attempt of a pending version, or
+    ``skipped`` by a run that moved past it), the run, when, and its outcome."""
     base = base or ledger_base()
     tried = attempts(base)
     now = positions(manifest, base)
@@ -171,7 +171,7 @@ def _row(spec: TableSpec, version: str, n: int, at: int, now: Position, tried: l
                 "outcome": None, "statement": spec.v1.statement}
     done = [a for a in tried if a.in_effect]
     last = (done or tried or [None])[-1]
-    state = "current" if n == at else "success" if n < at else "pending"
+    state = "current" if n == at else ("success" if done else "skipped") if n < at else "pending"
     if n > at and last is not None:
         state = f"pending (rolled back by {last.rolled_back_by})" if last.rolled_back_by else f"pending ({last.outcome})"
     return {"table": spec.name, "version": version, "state": state, "run": last and last.run_id,
