@@ -366,7 +366,7 @@ def _gate_counts(fact: TableFacts, table: str, columns: dict[str, list[str]]) ->
     if not columns[table]:
         return []
     wanted = [observe.Count(table)]
-    if fact.checks and set(fact.to_column_names) <= set(columns[table]):  # checks name v2 columns only
+    if fact.checks and set(fact.to_column_names) <= set(columns[table]):  # checks name target columns only
         wanted.append(observe.violations(table, fact.checks))
     if fact.source_table:
         wanted.append(observe.distinct_keys(fact.source_table, fact.primary_key))
