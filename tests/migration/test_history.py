@@ -124,6 +124,12 @@ def test_a_plan_moves_each_table_from_its_writer_to_the_target_version(manifest)
     c = plan_of("C", manifest, ["skus_uoms_agg"], "manual__2", moves=moves)
     assert "created_at" in c.backups[0].ddl and "source_system" not in c.backups[0].ddl  # the v2 table backed up
     assert "source_system" in c.recreates[0].sql
+    assert c.backups[0].create_statement.startswith("skus-uoms-agg-v2-backup-")
+    assert c.drops[0].statement_name.startswith("skus-uoms-agg-v2-drop-")
+    assert c.recreates[0].statement_name.startswith("skus-uoms-agg-v3-ddl-")
+    b = plan_of("B", manifest, ["skus_uoms_agg"], "manual__2", moves=moves)
+    assert b.stop_v1[0].statement_name == "skus-uoms-agg-v2-aaaa"
+    assert [s.statement_name.rsplit("-", 1)[0] for s in b.starts()] == ["skus-uoms-agg-v3", "skus-uoms-agg-v3-final"]
     assert plan_of("A", manifest, ["skus_uoms_agg"], "manual__2", target_version="v2").facts[0].to_version == "v2"
 
 

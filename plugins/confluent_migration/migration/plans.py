@@ -107,10 +107,11 @@ def first_moves(specs: Sequence[TableSpec]) -> dict[str, Move]:
     return {s.name: Move(s.v1.name, s.newest.name, s.v1.statement) for s in specs}
 
 
-def new_statement_name(spec: TableSpec, run_id: str, version: str | None = None) -> str:
+def new_statement_name(spec: TableSpec, run_id: str, version: str | None = None, role: str = "") -> str:
     """The deterministic name of the statement of ``spec``'s ``version`` (default: its newest) in this
-    run (a retry finds it): ``<table>-v<n>-<8 hex of the run>``."""
-    return statement_name(spec.name, (version or spec.newest.name).removeprefix("v"), run_id)
+    run (a retry finds it): ``<table>-v<n>[-<role>]-<8 hex of the run>``."""
+    number = (version or spec.newest.name).removeprefix("v")
+    return statement_name(spec.name, f"{number}-{role}" if role else number, run_id)
 
 
 def quoted(table: str) -> str:
@@ -242,12 +243,16 @@ def recreation_steps(manifest: Manifest, specs: Sequence[TableSpec], run_id: str
     dual write, while readers use the ``_v2`` tables)."""
     return Recreation(
         backups=tuple(Backup(table=s.flink_table, backup_table=backup_table_name(s.flink_table, run_id),
-                             ddl=_ddl(manifest, s, moves[s.name].source), create_statement=statement_name(s.name, "1-backup", run_id),
-                             copy_statement=statement_name(s.name, "1-backup-copy", run_id)) for s in specs),
+                             ddl=_ddl(manifest, s, moves[s.name].source),
+                             create_statement=new_statement_name(s, run_id, moves[s.name].source, "backup"),
+                             copy_statement=new_statement_name(s, run_id, moves[s.name].source, "backup-copy"))
+                      for s in specs),
         drops=tuple(TableStatement(table=s.flink_table, sql=f"DROP TABLE `{s.flink_table}`",
-                                      statement_name=statement_name(s.name, "1-drop", run_id)) for s in specs),
+                                   statement_name=new_statement_name(s, run_id, moves[s.name].source, "drop"))
+                    for s in specs),
         recreates=tuple(TableStatement(table=s.flink_table, sql=_ddl(manifest, s, moves[s.name].target),
-                                       statement_name=statement_name(s.name, "2-ddl", run_id)) for s in specs),
+                                       statement_name=new_statement_name(s, run_id, moves[s.name].target, "ddl"))
+                       for s in specs),
     )
 
 
@@ -305,7 +310,7 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str, slots: int
     # the tables returning to their original names; none with final_names=v2 (phase 6's mapped tasks skip)
     returned = specs if back else []
     dual = tuple(target_name(s, run_id, moves) for s in specs)
-    finals = {s.name: statement_name(s.name, "2-final", run_id) for s in returned}
+    finals = {s.name: new_statement_name(s, run_id, moves[s.name].target, "final") for s in returned}
     recreation = recreation_steps(manifest, returned, run_id, moves)
     return OptionBPlan(
         params=params,
@@ -315,8 +320,8 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str, slots: int
         check_schemas=tuple(Schema(subject=v2_table(s.flink_table) + "-value", schema=target_schema(manifest, s, moves))
                             for s in specs),
         validate_queries=new_queries(manifest, specs, moves) + recreation_checks(recreation),
-        creates=tuple(TableStatement(table=renames[s.flink_table], statement_name=statement_name(s.name, "2-ddl-v2",
-                                                                                                 run_id),
+        creates=tuple(TableStatement(table=renames[s.flink_table], statement_name=new_statement_name(
+                                         s, run_id, moves[s.name].target, "ddl-v2"),
                                      sql=retarget(_ddl(manifest, s, moves[s.name].target), renames))
                       for s in specs),
         levels=level_starts(levels, lambda s: new_start(manifest, s, moves[s.name].target, target_name(s, run_id, moves),
@@ -330,7 +335,7 @@ def plan_option_b(manifest: Manifest, params: RunParams, run_id: str, slots: int
                                    lambda s: new_start(manifest, s, moves[s.name].target, finals[s.name])),
         retire_statements=tuple(StatementStop(statement_name=n) for n in dual) if back else (),
         retire_tables=tuple(TableStatement(table=renames[s.flink_table], sql=f"DROP TABLE `{renames[s.flink_table]}`",
-                                           statement_name=statement_name(s.name, "2-retire", run_id))
+                                           statement_name=new_statement_name(s, run_id, moves[s.name].target, "retire"))
                             for s in returned),
         new_statements=tuple(finals.values()) if back else dual,
         final_tables={s.name: s.flink_table if back else renames[s.flink_table] for s in specs},
