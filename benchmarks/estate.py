@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from confluent_migration.migration.manifest import VERSIONS, Manifest, TableSpec, load_manifest
+from confluent_migration.migration.manifest import Manifest, TableSpec, load_manifest
 
 BACKTICKED = re.compile(r"`([^`]+)`")
 
@@ -55,8 +55,8 @@ def table_copy(manifest: Manifest, spec: TableSpec, copy: int, out: Path) -> dic
         "primary_key": list(spec.primary_key),
     }  # what it reads and whether it is stateful: from its SQL, as the original's
     sql = partial(rename_tables, renamed=renamed)
-    for version in VERSIONS:
-        files = spec.version(version)
+    for files in spec.versions:
+        version = files.name
         entry[version] = {
             "ddl": _write(manifest, files.ddl, copy, out, sql),
             "dml": _write(manifest, files.dml, copy, out, sql),

@@ -290,3 +290,39 @@ def test_tables_that_read_each_other_are_a_cycle(tmp_path):
     path = small_manifest(tmp_path, {"a": ("SELECT k, v FROM `p.b`", False), "b": ("SELECT k, v FROM `p.a`", False)})
     with pytest.raises(ManifestError, match="field 'reads': the tables read each other in a cycle"):
         load_manifest(path)
+
+
+# -- a chain of versions ------------------------------------------------------------------------
+
+def test_a_table_may_list_any_number_of_consecutive_versions_each_checked_against_the_one_before(tmp_path):
+    from tests.support.chain import write_v3_manifest
+
+    manifest = load_manifest(write_v3_manifest(tmp_path / "include"))
+    master = manifest.table("skus_master")
+    assert master.version_names == ("v1", "v2", "v3") and master.newest is master.version("v3")
+    assert master.v1.name == "v1" and master.version("v3").statement == "encarta-skus-master-v3"
+    added = {c.name for c in manifest.definition(master, "v3").columns} - {
+        c.name for c in manifest.definition(master, "v2").columns}
+    assert added == {"source_system"}
+    with pytest.raises(ValueError, match=r"unknown pipeline version 'v4' of table skus_master; expected one of"):
+        master.version("v4")
+
+
+@pytest.mark.parametrize("change, field, problem", [
+    (lambda t: t.pop("v2"), "v2", "is missing: a table lists consecutive versions v1, v2, ... (at least two; found "
+                                  "['v1', 'v3'])"),
+    (lambda t: [t.pop("v2"), t.pop("v3")], "v2", "is missing: a table lists consecutive versions v1, v2, ... (at "
+                                                  "least two; found ['v1'])"),
+    (lambda t: t["v3"].update(statement="encarta-skus-master-v2"), "v3.statement", "is also the statement of"),
+    (lambda t: t["v3"].update(schema=t["v2"]["schema"]), "v3.schema",
+     "has field None of type null where sql/v3/table_skus_master.sql gives 'source_system'"),
+    (lambda t: t.update(checks=["source_system IS NOT NULL"]), "checks",
+     "'source_system IS NOT NULL' names ['source_system'], not columns of sql/v2/table_skus_master.sql"),
+])
+def test_a_broken_chain_of_versions_fails_when_the_manifest_loads(tmp_path, change, field, problem):
+    from tests.support.chain import write_v3_manifest
+
+    path = rewrite(write_v3_manifest(tmp_path / "include").parent, lambda doc: change(master(doc)))
+    with pytest.raises(ManifestError) as error:
+        load_manifest(path)
+    assert f"table skus_master, field '{field}'" in str(error.value) and problem in str(error.value), error.value

@@ -65,7 +65,7 @@ def test_option_a_replaces_each_v1_statement_by_a_run_scoped_v2_statement_on_the
     assert (a.set_compatibility[0].subject, a.set_compatibility[0].level) == (
         "sbx-uat.encarta.public.skus_uoms_agg-value", "FULL_TRANSITIVE")
     facts = {f.table: f for f in a.facts}
-    assert (facts["skus_master"].v1_columns, facts["skus_master"].v2_columns) == (117, 118)
+    assert (facts["skus_master"].from_columns, facts["skus_master"].to_columns) == (117, 118)
     assert facts["skus_master"].source_table == "sbx-uat.encarta.public.skus"
 
 

@@ -148,29 +148,33 @@ def planned(the_plan: XComArg, *path: str | int, after: Any = None, batched: boo
     return picked
 
 
-def _flink_database() -> str | None:
-    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
-
-    return FlinkStatementsHook().extra.get("database")
-
-
 def check_params_and_plan(option: str, option_flags: Mapping[str, bool], levels: int,
                           **context: Any) -> dict[str, Any]:
     """Load the run's manifest (its ``manifest`` param, else the configured one), check it against its
-    files and the params (a mistake fails here, naming it, and is not retried), start the ledger,
-    compute the plan for the DAG's ``levels`` (returned as :meth:`Plan.to_xcom`). No later task reads
-    the manifest: the plan carries what they need."""
+    files and the params (a mistake fails here, naming it, and is not retried), find where each chosen
+    table is (the migration history) and check its writer is RUNNING, start the ledger with each
+    table's move, compute the plan for the DAG's ``levels`` (returned as :meth:`Plan.to_xcom`). No
+    later task reads the manifest: the plan carries what they need."""
+    from confluent_migration.hooks.flink_statements import FlinkStatementsHook
+    from confluent_migration.migration import history
     from confluent_migration.migration.manifest import ManifestError, load_manifest, manifest_path
     from confluent_migration.migration.plan_types import PlanError
     from confluent_migration.migration.plans import plan
 
+    flink = FlinkStatementsHook()
     try:
         manifest = load_manifest(manifest_path(context["params"].get("manifest")))
-        run: RunParams = check_migration_params(context["params"], manifest, _flink_database(), option_flags)
-        the_plan = plan(option, manifest, run, context["run_id"], levels)
+        run: RunParams = check_migration_params(context["params"], manifest, flink.extra.get("database"), option_flags)
+        where = history.positions(manifest)
+        moves = history.moves(manifest, run.tables, run.target_version, where)
+        the_plan = plan(option, manifest, run, context["run_id"], levels, moves)
     except (ManifestError, PlanError) as err:
         raise AirflowFailException(str(err)) from err
-    ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables, params=run.as_dict())
+    history.check_writers(where, run.tables, {s.name: s.phase for s in flink.list_statements()})
+    after = dict(zip(the_plan.tables, the_plan.new_statements, strict=True))
+    ledger_for(context).start(dag_id=context["dag"].dag_id, option=option, tables=run.tables, params=run.as_dict(),
+                              moves={t: {"from": m.source, "to": m.target, "replaces": m.writer, "statement": after[t],
+                                         "flink_table": the_plan.final_tables[t]} for t, m in moves.items()})
     print(f"Migration option {option} of {run.tables} ({'DRY RUN' if run.dry_run else 'changes confirmed'})")
     return the_plan.to_xcom()
 
@@ -327,9 +331,11 @@ def validation_gates(plan_xcom: dict[str, Any], tables_key: str = "final_tables"
     for fact in the_plan.facts:
         table = tables[fact.table]
         missing = [c for c in fact.added_columns if c not in columns[table]]
-        verdicts.append(judge("columns the v2 DDL adds, missing", table, len(missing), "<=", 0, ", ".join(missing)))
-        verdicts.append(judge("column count - v2 DDL's", table, abs(len(columns[table]) - fact.v2_columns), "<=",
-                              0, f"{len(columns[table])} columns, the v2 DDL declares {fact.v2_columns}"))
+        verdicts.append(judge(f"columns the {fact.to_version} DDL adds, missing", table, len(missing), "<=", 0,
+                              ", ".join(missing)))
+        verdicts.append(judge(f"column count - {fact.to_version} DDL's", table,
+                              abs(len(columns[table]) - fact.to_columns), "<=", 0,
+                              f"{len(columns[table])} columns, the {fact.to_version} DDL declares {fact.to_columns}"))
         count = counted.get(observe.Count(table))
         checked = observe.violations(table, fact.checks) if fact.checks else None
         if checked in counted:
@@ -364,7 +370,7 @@ def _gate_counts(fact: TableFacts, table: str, columns: dict[str, list[str]]) ->
     if not columns[table]:
         return []
     wanted = [observe.Count(table)]
-    if fact.checks and set(fact.v2_column_names) <= set(columns[table]):  # checks name v2 columns only
+    if fact.checks and set(fact.to_column_names) <= set(columns[table]):  # checks name target columns only
         wanted.append(observe.violations(table, fact.checks))
     if fact.source_table:
         wanted.append(observe.distinct_keys(fact.source_table, fact.primary_key))

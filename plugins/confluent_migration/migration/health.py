@@ -24,9 +24,9 @@ from confluent_migration.links import REPORT_FILE
 from confluent_migration.migration import observe
 from confluent_migration.migration.criteria import Measurements, Verdict, failures, judge
 from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base, run_ids
-from confluent_migration.migration.manifest import condition_columns, load_manifest, manifest_path
+from confluent_migration.migration.manifest import Manifest, condition_columns, load_manifest, manifest_path
 from confluent_migration.migration.notify import AlertNotDelivered, WebhookNotifier
-from confluent_migration.migration.params import check_health_params
+from confluent_migration.migration.params import ParamError, check_health_params
 
 
 HEALTH = "health"  # the kind of a health check's run record
@@ -61,6 +61,18 @@ def recorded_baseline() -> Measurements | None:
     return Measurements.from_dict(baseline) if baseline else None
 
 
+def expected_versions(manifest: Manifest, version: str | None) -> dict[str, str]:
+    """Each table's version to check: ``version`` for all, or (empty) the one the migration history says."""
+    from confluent_migration.migration.history import positions
+
+    if not version:
+        return {table: p.version for table, p in positions(manifest).items()}
+    lacking = [spec.name for spec in manifest.tables if version not in spec.version_names]
+    if lacking:
+        raise ParamError("version", f"{version!r} is not a version of {lacking} in {manifest.path}")
+    return {spec.name: version for spec in manifest.tables}
+
+
 def check_health(**context: Any) -> str:
     """Run every check; write the report; on a breach alert and raise :class:`HealthBreach`; fail with
     :class:`AlertNotDelivered` when the alert webhook is missing (also on a healthy day: the next
@@ -71,8 +83,8 @@ def check_health(**context: Any) -> str:
 
     params = context["params"]
     thresholds = check_health_params(params)
-    version = params.get("version", "v2")
     manifest = load_manifest(manifest_path(params.get("manifest")))
+    version = expected_versions(manifest, params.get("version"))
     statements = FlinkStatementsHook().list_statements()
     sql = FlinkSqlHook()
     verdicts: list[Verdict] = []
@@ -94,9 +106,9 @@ def check_health(**context: Any) -> str:
         verdicts.append(judge("running pipelines", spec.name, len(running), ">=", 1,
                               ", ".join(f"{s.name}={s.phase}" for s in writers) or "no statement writes it"))
         found = columns[spec.flink_table]
-        expected = len(manifest.definition(spec, version).columns)
+        expected = len(manifest.definition(spec, version[spec.name]).columns)
         verdicts.append(judge("column count - DDL's", spec.name, abs(len(found) - expected), "<=", 0,
-                              f"{len(found)} columns, the {version} DDL declares {expected}"))
+                              f"{len(found)} columns, the {version[spec.name]} DDL declares {expected}"))
         if spec.flink_table in checked:
             bad, count = counted[checked[spec.flink_table]], counted[observe.Count(spec.flink_table)]
             errors, rows = errors + bad, rows + count
@@ -114,7 +126,8 @@ def check_health(**context: Any) -> str:
     verdicts += thresholds.evaluate(baseline, measured)
     breached = failures(verdicts)
     report = "\n".join([f"Health check {context['run_id']} at {now.isoformat(timespec='seconds')} "
-                        f"({version} pipelines): {'BREACH' if breached else 'HEALTHY'}",
+                        f"({', '.join(sorted(set(version.values())))} pipelines): "
+                        f"{'BREACH' if breached else 'HEALTHY'}",
                         f"  pipelines: {pipelines}", f"  pending records: {pending}",
                         *(f"  {v.line()}" for v in verdicts)]) + "\n"
     path = write_health_report(context, report, Reading(

@@ -102,13 +102,18 @@ class Ledger:
         return self.header_path.exists()
 
     def start(self, *, dag_id: str, option: str, tables: Sequence[str], params: dict[str, Any],
-              kind: str = "migration", target_run: str | None = None) -> dict[str, Any]:
-        """Write the header (kept as it is if this run was started before: a re-run of the task)."""
+              kind: str = "migration", target_run: str | None = None,
+              moves: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+        """Write the header (kept as it is if this run was started before: a re-run of the task).
+
+        :param moves: a migration's moves per table: ``from`` and ``to`` version, the statement it
+            ``replaces``, the ``statement`` writing the table after it and its ``flink_table`` then
+            (the history reads them)."""
         if self.exists():
             return self.header()
         header = {"run_id": self.run_id, "dag_id": dag_id, "kind": kind, "option": option, "tables": list(tables),
                   "params": params, "started_at": now_iso(), "finished_at": None, "outcome": None,
-                  "target_run": target_run}
+                  "target_run": target_run, "moves": {t: dict(m) for t, m in (moves or {}).items()}}
         self.folder.mkdir(parents=True, exist_ok=True)
         self.header_path.write_text(_dumps(header))
         return header

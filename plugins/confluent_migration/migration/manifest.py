@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[3] / "include" / "migration.yaml"
 MANIFEST_ENV, MANIFEST_VARIABLE = "CONFLUENT_MIGRATION_MANIFEST", "confluent_migration_manifest"
 STATEMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-VERSIONS = ("v1", "v2")
+VERSION_KEY = re.compile(r"^v([1-9][0-9]*)$")  # a table's versions: v1, v2, v3, ... consecutive
 
 
 class ManifestError(ValueError):
@@ -46,8 +46,9 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class PipelineVersion:
-    """One version (v1 or v2) of a table: its DDL, its pipeline, its value schema, its statement."""
+    """One version (``v1``, ``v2``, ...) of a table: its DDL, its pipeline, its value schema, its statement."""
 
+    name: str
     ddl: Path  # relative to the manifest's folder
     dml: Path
     schema: Path
@@ -72,8 +73,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     reads: tuple[str, ...]
     stateful: bool
-    v1: PipelineVersion
-    v2: PipelineVersion
+    versions: tuple[PipelineVersion, ...]  # v1, v2, ... in order (at least two)
     checks: tuple[str, ...] = ()  # Flink SQL conditions every row must meet after the migration
     freshness: str | None = None  # the column whose newest value says how fresh the table is
 
@@ -82,10 +82,29 @@ class TableSpec:
         """The table's subjects: value, then key when it has one."""
         return (self.value_subject,) + ((self.key_subject,) if self.key_subject else ())
 
+    @property
+    def version_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.versions)
+
     def version(self, version: str) -> PipelineVersion:
-        if version not in VERSIONS:
-            raise ValueError(f"unknown pipeline version {version!r}; expected one of {VERSIONS}")
-        return getattr(self, version)
+        for entry in self.versions:
+            if entry.name == version:
+                return entry
+        raise ValueError(f"unknown pipeline version {version!r} of table {self.name}; "
+                         f"expected one of {self.version_names}")
+
+    @property
+    def v1(self) -> PipelineVersion:
+        """The first version: what runs before any migration."""
+        return self.versions[0]
+
+    @property
+    def v2(self) -> PipelineVersion:
+        return self.version("v2")
+
+    @property
+    def newest(self) -> PipelineVersion:
+        return self.versions[-1]
 
 
 @dataclass(frozen=True)
@@ -169,7 +188,7 @@ def _short(flink_table: str) -> str:
 
 TOP_FIELDS = {"sources", "tables", "checks", "freshness"}
 SOURCE_FIELDS = {"table", "ddl"}
-TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", "override", "checks", "freshness", *VERSIONS}
+TABLE_FIELDS = {"table", "subjects", "primary_key", "reads", "stateful", "override", "checks", "freshness"}
 OVERRIDE_FIELDS = {"reads", "stateful", "reason"}
 VERSION_FIELDS = {"ddl", "dml", "schema", "statement"}
 
@@ -239,8 +258,8 @@ class _Loader:
                                  "nor tables of the manifest: add them to sources")
         seen: dict[str, str] = {}
         for spec in tables:
-            for version in VERSIONS:
-                name, field = spec.version(version).statement, f"{version}.statement"
+            for version in spec.versions:
+                name, field = version.statement, f"{version.name}.statement"
                 if name in seen:
                     raise self.error(f"table {spec.name}", field, f"{name!r} is also the statement of {seen[name]}"
                                      " (statement names are unique per environment)")
@@ -257,38 +276,42 @@ class _Loader:
             self.ddl(source.ddl, f"source {source.name}", "ddl", source.flink_table)
         for spec in manifest.tables:
             where = f"table {spec.name}"
-            definitions = {}  # each DDL read and parsed once, for every check below
-            for version in VERSIONS:
-                prefix, files = f"{version}.", spec.version(version)
-                definitions[version] = definition = self.ddl(files.ddl, where, prefix + "ddl", spec.flink_table)
+            definitions = []  # each DDL read and parsed once, for every check below
+            for files in spec.versions:
+                prefix = f"{files.name}."
+                definitions.append(definition := self.ddl(files.ddl, where, prefix + "ddl", spec.flink_table))
                 if tuple(definition.primary_key) != spec.primary_key:
                     raise self.error(where, "primary_key", f"{list(spec.primary_key)} but {files.ddl} declares "
                                                            f"PRIMARY KEY {definition.primary_key}")
                 self.exists(files.schema, where, prefix + "schema")
-            self.check_declared(spec, [c.name for c in definitions["v2"].columns])
-            self.check_schema(manifest, spec, definitions["v1"], definitions["v2"])
+            for before, (after, files) in zip(definitions, zip(definitions[1:], spec.versions[1:], strict=True)):
+                self.check_declared(spec, files, [c.name for c in after.columns])
+                self.check_schema(manifest, spec, files, before, after)
 
-    def check_schema(self, manifest: Manifest, spec: TableSpec, v1: TableDefinition, v2: TableDefinition) -> None:
-        """The v2 value schema has the fields, in order and with the types, that the v1 -> v2 DDL
-        evolution registers (Confluent's Flink-to-Avro mapping; a field added NOT NULL gets a default)."""
+    def check_schema(self, manifest: Manifest, spec: TableSpec, files: PipelineVersion, before: TableDefinition,
+                     after: TableDefinition) -> None:
+        """A later version's value schema has the fields, in order and with the types, that the DDL
+        evolution from the version before registers (Confluent's Flink-to-Avro mapping; a field added
+        NOT NULL gets a default)."""
         from confluent_migration.avro_mapping import evolved_value_schema
 
-        where, field = f"table {spec.name}", "v2.schema"
+        where, field = f"table {spec.name}", f"{files.name}.schema"
         try:
-            fields = json.loads(manifest.sql(spec.v2.schema)).get("fields")
+            fields = json.loads(manifest.sql(files.schema)).get("fields")
         except (ValueError, AttributeError) as err:
-            raise self.error(where, field, f"{spec.v2.schema} is not an Avro record schema: {err}") from err
-        wanted = evolved_value_schema(v1, v2)["fields"]
+            raise self.error(where, field, f"{files.schema} is not an Avro record schema: {err}") from err
+        wanted = evolved_value_schema(before, after)["fields"]
         found = [(f.get("name"), f.get("type")) for f in fields or [] if isinstance(f, dict)]
         pairs = itertools.zip_longest(found, [(f["name"], f["type"]) for f in wanted], fillvalue=(None, None))
         for (name, kind), (want, want_kind) in pairs:
             if (name, kind) != (want, want_kind):
-                raise self.error(where, field, f"{spec.v2.schema} has field {name!r} of type {json.dumps(kind)} "
-                                 f"where {spec.v2.ddl} gives {want!r} of type {json.dumps(want_kind)}")
+                raise self.error(where, field, f"{files.schema} has field {name!r} of type {json.dumps(kind)} "
+                                 f"where {files.ddl} gives {want!r} of type {json.dumps(want_kind)}")
 
-    def check_declared(self, spec: TableSpec, columns: list[str]) -> None:
-        """The checks and the freshness column name only columns of the v2 DDL (so a check that could
-        not run after the cut-over fails here, before anything changes)."""
+    def check_declared(self, spec: TableSpec, files: PipelineVersion, columns: list[str]) -> None:
+        """The checks and the freshness column name only columns of a later version's DDL (each may be
+        a migration's target, so a check that could not run after its cut-over fails here, before
+        anything changes)."""
         from sqlglot.errors import ParseError
 
         where = f"table {spec.name}"
@@ -298,9 +321,9 @@ class _Loader:
             except ParseError as err:
                 raise self.error(where, "checks", f"{check!r} is not a SQL condition: {err}") from err
             if lacking:
-                raise self.error(where, "checks", f"{check!r} names {lacking}, not columns of {spec.v2.ddl}")
+                raise self.error(where, "checks", f"{check!r} names {lacking}, not columns of {files.ddl}")
         if spec.freshness and spec.freshness not in columns:
-            raise self.error(where, "freshness", f"{spec.freshness!r} is not a column of {spec.v2.ddl}")
+            raise self.error(where, "freshness", f"{spec.freshness!r} is not a column of {files.ddl}")
 
     def source(self, name: str, doc: Any) -> SourceSpec:
         where = f"source {name}"
@@ -325,14 +348,15 @@ class _Loader:
 
     def table(self, name: str, doc: Any, defaults: tuple[tuple[str, ...], str | None] = ((), None)) -> TableSpec:
         where = f"table {name}"
-        doc = self.mapping(doc, where, name, TABLE_FIELDS)
+        doc = self.mapping(doc, where, name, TABLE_FIELDS | {k for k in doc if VERSION_KEY.match(str(k))}
+                           if isinstance(doc, dict) else None)
         flink_table = self.value(doc, where, "table", str)
         if _short(flink_table) != name:
             raise self.error(where, "table", f"`{flink_table}` does not end in .{name}")
         primary_key = tuple(self.value(doc, where, "primary_key", list))
         value_subject, key_subject = self.subjects(doc, where, flink_table, bool(primary_key))
         versions = {}
-        for version in VERSIONS:
+        for version in self.version_keys(doc, where):
             prefix = f"{version}."
             vdoc = self.mapping(doc.get(version), where, version, VERSION_FIELDS, prefix)
             ddl, dml, schema = (self.file(vdoc, where, key, prefix) for key in ("ddl", "dml", "schema"))
@@ -340,11 +364,21 @@ class _Loader:
             if len(statement) > 100 or not STATEMENT_NAME.match(statement):
                 raise self.error(where, prefix + "statement", f"{statement!r} is not a valid Confluent "
                                  "statement name (lowercase letters, digits, '-' and '.', at most 100 characters)")
-            versions[version] = PipelineVersion(ddl, dml, schema, statement)
+            versions[version] = PipelineVersion(version, ddl, dml, schema, statement)
         checks, freshness = self.declared(doc, where, *defaults)
         reads, stateful = self.dependencies(doc, where, flink_table, bool(primary_key), versions)
         return TableSpec(name, flink_table, value_subject, key_subject, primary_key, reads, stateful,
-                         versions["v1"], versions["v2"], checks, freshness)
+                         tuple(versions.values()), checks, freshness)
+
+    def version_keys(self, doc: dict, where: str) -> list[str]:
+        """The table's version keys, ``v1`` to ``vN`` (N >= 2, none left out), in order."""
+        numbers = sorted(int(m.group(1)) for m in map(VERSION_KEY.match, map(str, doc)) if m)
+        wanted = list(range(1, max(numbers[-1] if numbers else 0, 2) + 1))
+        missing = [f"v{n}" for n in wanted if n not in numbers]
+        if missing:
+            raise self.error(where, missing[0], f"is missing: a table lists consecutive versions v1, v2, ... "
+                             f"(at least two; found {[f'v{n}' for n in numbers]})")
+        return [f"v{n}" for n in numbers]
 
     def dependencies(self, doc: dict, where: str, flink_table: str, upsert_sink: bool,
                      versions: dict[str, PipelineVersion]) -> tuple[tuple[str, ...], bool]:

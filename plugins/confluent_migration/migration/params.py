@@ -139,6 +139,10 @@ def migration_params(*, extra: Mapping[str, Param] | None = None,
         "tables": Param([], type="array", items={"type": "string"}, uniqueItems=True, title="Tables",
                         description="Which of the manifest's tables to migrate (empty: all of them); they run in "
                                     "dependency order. A name the manifest lacks fails the first task."),
+        "target_version": Param(None, type=OPTIONAL_STRING, title="Target version",
+                                description="The version of the manifest to move the tables to (v2, v3, ...); "
+                                            "empty for each table's newest. Each table moves from the version "
+                                            "the migration history says it is at, which must be earlier."),
         "dry_run": _dry_run_param(True, MIGRATION_DRY_RUN),
         "confirm": _confirm_param(target),
         **_threshold_params(),
@@ -184,8 +188,9 @@ def health_params() -> dict[str, Param]:
                                     title="Throughput at least (% of baseline)",
                                     description="Alert when records read per second fall under this % of the "
                                                 "baseline of the latest migration (no baseline: not judged)."),
-        "version": Param("v2", type="string", enum=["v1", "v2"], title="Pipelines expected",
-                         description="v2 after a migration; v1 to watch the pipelines before it."),
+        "version": Param(None, type=OPTIONAL_STRING, title="Pipelines expected",
+                         description="The version (v1, v2, ...) every table should be at; empty for the one "
+                                     "the migration history says for each."),
     }
 
 
@@ -201,6 +206,7 @@ class RunParams:
     parity_tolerance: float
     criteria: SuccessCriteria
     options: dict[str, Any] = field(default_factory=dict)
+    target_version: str | None = None  # None: each table's newest version
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -246,6 +252,16 @@ def check_confirm(params: Mapping[str, Any], database: str | None, dry_run: bool
         raise ParamError("confirm", f"this run changes database '{database}': type exactly that to confirm "
                                     f"(got {confirm!r}), or set dry_run to plan only")
     return confirm
+
+
+def check_target_version(params: Mapping[str, Any], manifest: Manifest, tables: list[str]) -> str | None:
+    """The version to move the chosen tables to (None: each one's newest); each must have it."""
+    target = str(params.get("target_version") or "").strip() or None
+    lacking = [t for t in tables if target and target not in manifest.table(t).version_names]
+    if lacking:
+        raise ParamError("target_version", f"{target!r} is not a version of {lacking} in {manifest.path}; their "
+                                           f"versions: {list(manifest.table(lacking[0]).version_names)}")
+    return target
 
 
 def check_tables(params: Mapping[str, Any], manifest: Manifest) -> list[str]:
@@ -325,6 +341,7 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
         parity_tolerance=_number(params, "parity_tolerance_pct", 1.0, maximum=100) / 100,
         criteria=criteria,
         options=options,
+        target_version=check_target_version(params, manifest, tables),
     )
 
 
@@ -345,9 +362,6 @@ def check_rollback_params(params: Mapping[str, Any], database: str | None) -> di
 def check_health_params(params: Mapping[str, Any]) -> HealthThresholds:
     from confluent_migration.migration.criteria import HealthThresholds
 
-    version = params.get("version", "v2")
-    if version not in ("v1", "v2"):
-        raise ParamError("version", f"must be 'v1' or 'v2', got {version!r}")
     return HealthThresholds(
         lag_max_seconds=_number(params, "lag_max_seconds", 300),
         stale_max_seconds=_number(params, "stale_max_seconds", 1800),

@@ -32,20 +32,23 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class TableFacts:
-    """What validation needs of a table: its v2 columns (from the DDL) and where its rows come from."""
+    """What validation needs of a table: the version it moves from and to, the target's columns (from
+    its DDL) and where its rows come from."""
 
     table: str
     flink_table: str
-    v1_columns: int
-    v2_columns: int
-    v2_column_names: tuple[str, ...]
+    from_version: str
+    to_version: str
+    from_columns: int
+    to_columns: int
+    to_column_names: tuple[str, ...]
     added_columns: tuple[str, ...]  # what the migration adds
     checks: tuple[str, ...]
     freshness: str | None
     primary_key: tuple[str, ...]
     stateful: bool
     source_table: str | None
-    v1_statement: str
+    old_statement: str  # the statement writing the table before the run
     subjects: tuple[str, ...]
     value_subject: str
 

@@ -194,7 +194,8 @@ class Undoer:
         original = self.original(name)
         if original is None:
             raise RollbackError(f"Flink statement '{name}' is gone and pre-flight did not record its SQL: start "
-                                f"it again from include/sql/v1 by hand, from the earliest offset")
+                                "it again by hand, from the earliest offset, with the manifest's SQL of the version "
+                                "the run moved from (python -m confluent_migration.migration.history names it)")
         self.flink.delete_statement(name)
         properties = {**{k: v for k, v in original["properties"].items() if not k.startswith("sql.tables.")},
                       **EARLIEST}
@@ -236,8 +237,8 @@ class Undoer:
             return {"table": table, "action": "none (the table is there: it was never dropped)"}
         if backup is None:
             raise RollbackError(f"`{table}` was dropped by run {self.target.run_id} without a verified backup: "
-                                "recreate it from include/sql/v1 by hand; its pipeline refills it from the earliest "
-                                "offset when the rollback is re-run")
+                                "recreate it by hand with the manifest's DDL of the version the run moved from; its "
+                                "pipeline refills it from the earliest offset when the rollback is re-run")
         self.run_bounded(created, backup.data["ddl"])  # a retry adopts both statements and refills (upsert)
         refill = statement_name(short_name(table), "1-refill", self.target.run_id)
         rows = copy_rows(self.flink, refill, backup.result["backup_table"], table, self.wait_seconds)

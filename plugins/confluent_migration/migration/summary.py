@@ -97,7 +97,7 @@ def render_plan(the_plan: Plan, state: dict[str, Any] | None) -> str:
     names = the_plan.flink_names()
     for fact in the_plan.facts:
         table = fact.table
-        prefix = table.replace("_", "-") + "-v2"
+        prefix = table.replace("_", "-") + "-" + fact.to_version
         lines.append(f"  {table}:")
         if isinstance(the_plan, OptionAPlan):
             for c in the_plan.set_compatibility:
@@ -107,15 +107,15 @@ def render_plan(the_plan: Plan, state: dict[str, Any] | None) -> str:
                 if r.subject in fact.subjects:
                     latest = (subjects.get(r.subject) or {}).get("versions") or []
                     now = f"latest now v{latest[-1]}" if latest else "no version now"
-                    lines.append(f"    register the v2 schema on {r.subject} ({now})")
+                    lines.append(f"    register the {fact.to_version} schema on {r.subject} ({now})")
         for verb, entries in _table_steps(the_plan):
             for s in entries:
                 if s.table in names[table]:
                     target = f" into `{s.backup_table}` (counts verified)" if verb == "back up" else ""
-                    what = " with the v2 DDL" if verb == "create" else ""
+                    what = f" with the {fact.to_version} DDL" if verb == "create" else ""
                     lines.append(f"    {verb} table `{s.table}`{target}{what}")
-        if fact.v1_statement in stops:
-            lines.append(f"    stop {fact.v1_statement} (offsets recorded; not deleted, so rollback resumes it)")
+        if fact.old_statement in stops:
+            lines.append(f"    stop {fact.old_statement} (offsets recorded; not deleted, so rollback resumes it)")
         for s in starts:
             if s.statement_name.startswith(prefix):
                 kind = "stateful" if fact.stateful else "stateless"
@@ -131,7 +131,7 @@ def render_plan(the_plan: Plan, state: dict[str, Any] | None) -> str:
         reprocess = f" (reprocesses {rows} rows from the earliest offset)" if rows is not None else ""
         v2 = next((s.statement_name for s in starts if s.statement_name.startswith(prefix)), "the v2 statement")
         lines.append("    expected write gap: " + WRITE_GAP[the_plan.option].format(
-            v1=fact.v1_statement, v2=v2, reprocess=reprocess))
+            v1=fact.old_statement, v2=v2, reprocess=reprocess))
     criteria = params.criteria
     lines += ["  checks after the change, per table: the columns the v2 DDL adds present, column count = the v2 "
               "DDL's, every row meets the table's checks (NULL fails), row parity with the source within "
