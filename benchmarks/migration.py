@@ -32,7 +32,7 @@ from sandbox.config import SandboxConfig
 from sandbox.demo import OPTIONS
 from sandbox.process import SandboxProcess, free_port
 from sandbox.world.status import wait_until_ready
-from tests.support.airflow_stack import AirflowStack, stack_env
+from tests.support.airflow_stack import AirflowStack, ledger_folder, stack_env
 
 WINDOW_MINUTES = 1  # the run's throughput window (the form's shortest), the same for every size
 
@@ -69,7 +69,7 @@ def measure(copies: int, option: str, rate: float, parallelism: int, workdir: Pa
         conf = {"dry_run": False, "confirm": config.database, "criteria_window_minutes": WINDOW_MINUTES}
         result = stack.client.run(dag_id, conf, timeout=7200, approve="Approve", alive=stack.check_alive)
     alerts.stop()
-    steps = Ledger(ObjectStoragePath(f"file://{workdir}/ledger"), result.run_id).steps()
+    steps = Ledger(ObjectStoragePath(f"file://{ledger_folder(workdir)}"), result.run_id).steps()
     old = {t.name: t.v1.statement for t in manifest.tables}
     new = {t.name: new_statement_name(t, result.run_id) for t in manifest.tables}
     gaps = [g for g in write_gaps(steps, old, new).values() if g is not None]

@@ -19,7 +19,7 @@ from confluent_migration.migration.observe import CATCH_UP_ALLOWANCE
 from sandbox.alert_receiver import AlertReceiver
 from sandbox.process import free_port
 from sandbox.world.status import wait_until_ready
-from tests.support.airflow_stack import AirflowStack, Approver, RunResult, stack_env
+from tests.support.airflow_stack import AirflowStack, Approver, RunResult, ledger_folder, stack_env
 from tests.support.sandbox_fixtures import RunningSandbox, assert_contract_kept, start_sandbox
 
 TRIGGERED = ["migrate_schema_registry_evolution", "migrate_zero_downtime_dual_write",
@@ -89,11 +89,15 @@ def encarta(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             world_port: int) -> Iterator[RunningSandbox]:
     """A fresh sandbox with the encarta world built and changing (5 changes/s) on ``world_port``;
     the test process's hooks point at it too. Every exchange must keep the contract. The world
-    builds while the Airflow stack starts."""
+    builds while the Airflow stack starts. A new world is a new Confluent environment, so its
+    migration history starts empty: the stack's ledger of the modules before is moved aside."""
     sandbox = start_sandbox(tmp_path_factory.mktemp("sandbox"), port=world_port,
                             world="encarta", changes_per_second=5.0)
     try:
-        request.getfixturevalue("airflow_stack")
+        stack: AirflowStack = request.getfixturevalue("airflow_stack")
+        ledger = ledger_folder(stack.workdir)
+        if ledger.exists():
+            ledger.rename(ledger.with_name(f"ledger-before-{request.module.__name__.rsplit('.', 1)[-1]}"))
         wait_until_ready(sandbox.url, sandbox.auth, timeout=300)
         with pytest.MonkeyPatch.context() as patch:
             for key, value in sandbox.connection_env().items():

@@ -45,6 +45,11 @@ def tail(path: Path, lines: int = 40) -> str:
         return f"(cannot read {path}: {exc})"
 
 
+def ledger_folder(workdir: Path) -> Path:
+    """The migration ledger of a stack made with :func:`stack_env` in ``workdir``."""
+    return workdir / "ledger"
+
+
 def stack_env(workdir: Path, sandbox_port: int, alerts: AlertReceiver) -> dict[str, str]:
     """What the e2e tests set for ``dag.test()``, for the Airflow components: connections to the
     sandbox on ``sandbox_port`` and to the ``alerts`` webhook, a private ledger and backups, fast polls."""
@@ -52,7 +57,7 @@ def stack_env(workdir: Path, sandbox_port: int, alerts: AlertReceiver) -> dict[s
     return {
         **airflow_connection_env(config),
         **alerts.connection_env(),
-        "CONFLUENT_MIGRATION_LEDGER": f"file://{workdir}/ledger",
+        "CONFLUENT_MIGRATION_LEDGER": f"file://{ledger_folder(workdir)}",
         "CONFLUENT_MIGRATION_POLL_SECONDS": "1",
         "CONFLUENT_MIGRATION_CATCH_UP_TIMEOUT": "600",
         "AIRFLOW__CONFLUENT_MIGRATION__BACKUP_LOCATION": f"file://{workdir}/schema-backups",
