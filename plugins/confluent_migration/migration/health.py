@@ -26,7 +26,7 @@ from confluent_migration.migration.criteria import Measurements, Verdict, failur
 from confluent_migration.migration.ledger import Ledger, latest_run, ledger_base, run_ids
 from confluent_migration.migration.manifest import Manifest, condition_columns, load_manifest, manifest_path
 from confluent_migration.migration.notify import AlertNotDelivered, WebhookNotifier
-from confluent_migration.migration.params import ParamError, check_health_params
+from confluent_migration.migration.params import check_health_params, check_version
 
 
 HEALTH = "health"  # the kind of a health check's run record
@@ -65,11 +65,9 @@ def expected_versions(manifest: Manifest, version: str | None) -> dict[str, str]
     """Each table's version to check: ``version`` for all, or (empty) the one the migration history says."""
     from confluent_migration.migration.history import positions
 
+    version = check_version("version", version, manifest, manifest.names)
     if not version:
         return {table: p.version for table, p in positions(manifest).items()}
-    lacking = [spec.name for spec in manifest.tables if version not in spec.version_names]
-    if lacking:
-        raise ParamError("version", f"{version!r} is not a version of {lacking} in {manifest.path}")
     return {spec.name: version for spec in manifest.tables}
 
 

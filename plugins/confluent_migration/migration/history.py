@@ -87,10 +87,12 @@ def restarted(base: ObjectStoragePath, tried: Iterable[Attempt]) -> dict[str, st
     return {old: new for run in sorted(runs) for old, new in restarted_statements(Ledger(base, run)).items()}
 
 
-def positions(manifest: Manifest, base: ObjectStoragePath | None = None) -> dict[str, Position]:
-    """Each table of ``manifest`` -> where it is now (see the module's doc)."""
+def positions(manifest: Manifest, base: ObjectStoragePath | None = None,
+              tried: list[Attempt] | None = None) -> dict[str, Position]:
+    """Each table of ``manifest`` -> where it is now (see the module's doc); ``tried``: the
+    :func:`attempts` of ``base`` where the caller has read them already."""
     base = base or ledger_base()
-    tried = attempts(base)
+    tried = attempts(base) if tried is None else tried
     now = {s.name: Position(s.name, s.v1.name, s.v1.statement, s.flink_table) for s in manifest.tables}
     for a in tried:
         if a.in_effect and a.table in now:
@@ -152,7 +154,7 @@ def info(manifest: Manifest, base: ObjectStoragePath | None = None) -> list[dict
     ``skipped`` by a run that moved past it), the run, when, and its outcome."""
     base = base or ledger_base()
     tried = attempts(base)
-    now = positions(manifest, base)
+    now = positions(manifest, base, tried)  # every ledger header read once
     rows = []
     for spec in manifest.tables:
         at = spec.version_names.index(now[spec.name].version)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -254,14 +254,14 @@ def check_confirm(params: Mapping[str, Any], database: str | None, dry_run: bool
     return confirm
 
 
-def check_target_version(params: Mapping[str, Any], manifest: Manifest, tables: list[str]) -> str | None:
-    """The version to move the chosen tables to (None: each one's newest); each must have it."""
-    target = str(params.get("target_version") or "").strip() or None
-    lacking = [t for t in tables if target and target not in manifest.table(t).version_names]
+def check_version(name: str, value: Any, manifest: Manifest, tables: Sequence[str]) -> str | None:
+    """The version that param ``name`` names (None: empty); each of ``tables`` must have it."""
+    version = str(value or "").strip() or None
+    lacking = [t for t in tables if version and version not in manifest.table(t).version_names]
     if lacking:
-        raise ParamError("target_version", f"{target!r} is not a version of {lacking} in {manifest.path}; their "
-                                           f"versions: {list(manifest.table(lacking[0]).version_names)}")
-    return target
+        raise ParamError(name, f"{version!r} is not a version of {lacking} in {manifest.path}; their "
+                               f"versions: {list(manifest.table(lacking[0]).version_names)}")
+    return version
 
 
 def check_tables(params: Mapping[str, Any], manifest: Manifest) -> list[str]:
@@ -341,7 +341,7 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
         parity_tolerance=_number(params, "parity_tolerance_pct", 1.0, maximum=100) / 100,
         criteria=criteria,
         options=options,
-        target_version=check_target_version(params, manifest, tables),
+        target_version=check_version("target_version", params.get("target_version"), manifest, tables),
     )
 
 

@@ -51,8 +51,6 @@ V2_SUFFIX = "_v2"
 BACKUP_SUFFIX = "_backup"
 
 
-
-
 def dependency_levels(manifest: Manifest, specs: Sequence[TableSpec] | None = None,
                       slots: int | None = None) -> list[list[TableSpec]]:
     """The tables (all, or ``specs``) by level: level 0 reads only sources, level n reads level < n.
