@@ -21,6 +21,10 @@ caught up, and the summary reports that window's length.
    real timestamps).
 6. **Validation**: caught up, gates, success criteria; the summary gives the window's length.
 
+Each per-table step (stop, back up, drop, create, start) is mapped over a few batches of the tables
+(`CONFLUENT_MIGRATION_BATCHES`, default 4), the tables of a batch side by side, each table its own
+step in the ledger: a step costs a few task start-ups, not one per table.
+
 Every change is recorded in the run's ledger as it happens; the Airflow DAG `rollback_migration`
 undoes it (drops the v2 tables, recreates the v1 tables from their backups, starts the v1 pipelines
 again from the earliest offset).

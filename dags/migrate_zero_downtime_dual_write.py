@@ -33,6 +33,10 @@ tables are filled from the earliest offset while v1 keeps serving, then reads sw
    tables and stopped v1 statements stay for rollback.
 7. **Validation**: the gates again on the final tables, and the success criteria against the baseline.
 
+Each per-table step (stop, back up, drop, create, start) is mapped over a few batches of the tables
+(`CONFLUENT_MIGRATION_BATCHES`, default 4), the tables of a batch side by side, each table its own
+step in the ledger: a step costs a few task start-ups, not one per table.
+
 Every change is recorded in the run's ledger; the Airflow DAG `rollback_migration` undoes it: stops the
 new statements, drops the tables this run created, recreates dropped v1 tables from their backups,
 and resumes the v1 statements (or restarts them from the earliest offset where their table was

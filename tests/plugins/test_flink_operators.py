@@ -185,7 +185,7 @@ def running_pipelines(count: int) -> list[dict]:
                       "properties": {"sql.tables.scan.startup.mode": "earliest-offset"}})
     for item in items:
         StopStatementOperator(task_id="w", statement_name=item["replaces"]).wait_for(
-            hook.get_statement(item["replaces"]), {"RUNNING"}, defer=False)
+            hook.get_statement(item["replaces"]), {"RUNNING"}, when_long="return")
     return items
 
 

@@ -26,7 +26,7 @@ from airflow.sdk import Param, TaskGroup
 
 from confluent_migration.migration.building import MigrationRun, caught_up_and_gated, planned, poll_seconds
 from confluent_migration.migration.dag_defaults import call, call_if
-from confluent_migration.migration.ledger import DONE, TABLE_CREATED, ledger_for, recorded
+from confluent_migration.migration.ledger import DONE, TABLE_CREATED, ledger_for, recorded_items
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.migration.params import FINAL_NAMES_ORIGINAL, FINAL_NAMES_V2
 from confluent_migration.migration.recreate import recreate_tables
@@ -76,8 +76,8 @@ def create_v2_tables(run: MigrationRun) -> Any:
         absent = call("check_v2_tables_absent", check_v2_tables_absent, run.plan)
         created = SubmitStatementOperator.partial(
             task_id="create_v2_tables", target_phase="COMPLETED", poll_interval=poll_seconds(),
-            **recorded(TABLE_CREATED, ["statement_name", "sql", "table"])
-        ).expand_kwargs(planned(run.plan, "creates", after=run.head))
+            **recorded_items(TABLE_CREATED, ["statement_name", "sql", "table"])
+        ).expand_kwargs(planned(run.plan, "creates", after=run.head, batched=True))
         run.head >> absent >> created
     return created
 
@@ -180,8 +180,8 @@ def retire_dual_write(run: MigrationRun, *, after: Any) -> Any:
         stop = stop_statements(run, "stop_dual_write", "retire_statements", kind=STATEMENT_RETIRED)
         drop = SubmitStatementOperator.partial(
             task_id="drop_v2_tables", target_phase=COMPLETED, poll_interval=poll_seconds(),
-            **recorded(TABLE_RETIRED, ["statement_name", "sql", "table"])
-        ).expand_kwargs(planned(run.plan, "retire_tables", after=run.head))
+            **recorded_items(TABLE_RETIRED, ["statement_name", "sql", "table"])
+        ).expand_kwargs(planned(run.plan, "retire_tables", after=run.head, batched=True))
         [listed, approved] >> stop >> drop
     return drop
 

@@ -36,7 +36,6 @@ from confluent_migration.migration.ledger import (
     change_allowed,
     done_items,
     record_step,
-    recorded,
     recorded_items,
 )
 from confluent_migration.errors import StatementFailedError
@@ -46,21 +45,23 @@ from confluent_migration.statements import describe_failure
 
 
 def stop_statements(run: MigrationRun, task_id: str, *plan_path: Any, kind: str = STATEMENT_STOPPED) -> Any:
-    """Stop the statements listed at ``plan_path`` of the plan (mapped), offsets recorded; not deleted.
+    """Stop the statements listed at ``plan_path`` of the plan (mapped over batches of them, each
+    statement its own ledger step), offsets recorded; not deleted.
 
     :param kind: the ledger kind (``statement_stopped``: rollback brings the statement back)."""
     return StopStatementOperator.partial(
         task_id=task_id, poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-        **recorded(kind, ["statement_name"])
-    ).expand_kwargs(planned(run.plan, *plan_path, after=run.head))
+        **recorded_items(kind, ["statement_name"])
+    ).expand_kwargs(planned(run.plan, *plan_path, after=run.head, batched=True))
 
 
 def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
-    """Start the v2 statements of one dependency level (mapped) from the earliest offset, recorded."""
+    """Start the v2 statements of one dependency level (mapped over batches of them) from the earliest
+    offset, each its own ledger step."""
     return SubmitStatementOperator.partial(
         task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-        **recorded(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
-    ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head))
+        **recorded_items(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
+    ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head, batched=True))
 
 
 def start_levels(run: MigrationRun, *, after: Any, levels_key: str = "levels") -> Any:

@@ -27,7 +27,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from confluent_migration.migration.building import AFTER_EMPTY_LEVELS, MigrationRun, plan_of, planned, poll_seconds
 from confluent_migration.migration.dag_defaults import call
-from confluent_migration.migration.ledger import TABLE_BACKED_UP, TABLE_CREATED, TABLE_DROPPED, ledger_for, recorded
+from confluent_migration.migration.ledger import (
+    TABLE_BACKED_UP,
+    TABLE_CREATED,
+    TABLE_DROPPED,
+    ledger_for,
+    recorded_items,
+)
 from confluent_migration.migration.options import start_levels, stop_statements
 from confluent_migration.operators.flink import FlinkStatementOperator, SubmitStatementOperator
 from confluent_migration.statements import COMPLETED
@@ -79,25 +85,30 @@ class BackUpTableOperator(FlinkStatementOperator):
 
     :param table: the table (its writers stopped). :param backup_table: where to back it up.
     :param ddl: the table's own DDL. :param create_statement: / ``copy_statement``: statement names.
-    :return: ``{"table", "backup_table", "rows"}``.
+    :param items: instead, a batch of those five each, backed up at once.
+    :return: ``{"table", "backup_table", "rows"}`` (of a batch, the list).
     """
 
-    template_fields: Sequence[str] = ("table", "backup_table", "ddl", "create_statement", "copy_statement")
+    template_fields: Sequence[str] = ("table", "backup_table", "ddl", "create_statement", "copy_statement", "items")
+    item_fields = ("table", "backup_table", "ddl", "create_statement", "copy_statement")
+    takes_items = True
 
-    def __init__(self, *, table: str, backup_table: str, ddl: str, create_statement: str, copy_statement: str,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, table: str | None = None, backup_table: str | None = None, ddl: str | None = None,
+                 create_statement: str | None = None, copy_statement: str | None = None, **kwargs: Any) -> None:
         super().__init__(deferrable=False, **kwargs)
         self.table, self.backup_table, self.ddl = table, backup_table, ddl
         self.create_statement, self.copy_statement = create_statement, copy_statement
+        self.require_own_fields(*self.item_fields)
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
         from confluent_migration.migration.plans import retarget
 
-        run_bounded(self.hook, self.create_statement, retarget(self.ddl, {self.table: self.backup_table}),
+        table, backup_table = item["table"], item["backup_table"]
+        run_bounded(self.hook, item["create_statement"], retarget(item["ddl"], {table: backup_table}),
                     timeout=self.wait_timeout)
-        rows = copy_rows(self.hook, self.copy_statement, self.table, self.backup_table, self.wait_timeout)
-        self.log.info("`%s` backed up into `%s`: %d rows, counts equal", self.table, self.backup_table, rows)
-        return {"table": self.table, "backup_table": self.backup_table, "rows": rows}
+        rows = copy_rows(self.hook, item["copy_statement"], table, backup_table, self.wait_timeout)
+        self.log.info("`%s` backed up into `%s`: %d rows, counts equal", table, backup_table, rows)
+        return {"table": table, "backup_table": backup_table, "rows": rows}
 
 
 def refuse_if_read(hook: FlinkStatementsHook, table: str) -> None:
@@ -114,41 +125,50 @@ def refuse_if_read(hook: FlinkStatementsHook, table: str) -> None:
 class DropTableOperator(SubmitStatementOperator):
     """``DROP TABLE``, refused unless this run backed the table up (done, counts verified), the
     run's confirm word is the connection's database, and no live statement reads the table (a
-    reader of a dropped topic fails: its owner moves it first, as the approval asked)."""
+    reader of a dropped topic fails: its owner moves it first, as the approval asked). With
+    ``items`` (``{"table", "sql", "statement_name"}`` each), each table is checked and dropped at once."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(target_phase=COMPLETED, **kwargs)
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> Any:
+        if self.items is None:
+            self.check_backed_up(context, str(self.table))
+        return super().execute(context)
+
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        self.check_backed_up(context, item["table"])
+        return super().act(context, item)
+
+    def check_backed_up(self, context: Context, table: str) -> None:
         ledger = ledger_for(context)
-        backed_up = [s for s in ledger.steps([TABLE_BACKED_UP]) if s.done and s.data.get("table") == self.table]
+        backed_up = [s for s in ledger.steps([TABLE_BACKED_UP]) if s.done and s.data.get("table") == table]
         if not backed_up:
-            raise BackupError(f"`{self.table}` has no verified backup in run {context['run_id']}: it is not dropped")
+            raise BackupError(f"`{table}` has no verified backup in run {context['run_id']}: it is not dropped")
         database = self.hook.extra.get("database")
         if not database or ledger.header()["params"].get("confirm") != database:
-            raise BackupError(f"`{self.table}` is not dropped: the run's confirm does not match database "
-                              f"'{database}'")
-        refuse_if_read(self.hook, self.table)
-        self.log.info("`%s` is backed up in `%s` (%s rows); dropping it", self.table,
+            raise BackupError(f"`{table}` is not dropped: the run's confirm does not match database '{database}'")
+        refuse_if_read(self.hook, table)
+        self.log.info("`%s` is backed up in `%s` (%s rows); dropping it", table,
                       backed_up[-1].result["backup_table"], backed_up[-1].result["rows"])
-        return super().execute(context)
 
 
 def recreate_tables(run: MigrationRun, group_id: str, *, after: Any) -> Any:
     """Back up (counts verified), drop and create with the v2 DDL each table of the plan's
-    ``backups``/``drops``/``recreates`` (mapped; an empty list skips); returns the create task."""
+    ``backups``/``drops``/``recreates`` (each mapped over batches of tables; an empty list skips);
+    returns the create task."""
     with TaskGroup(group_id, tooltip="Back up (counts verified), drop, create with the v2 DDL"):
         backup = BackUpTableOperator.partial(
             task_id="back_up_tables", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
-            **recorded(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
-        ).expand_kwargs(planned(run.plan, "backups", after=run.head))
+            **recorded_items(TABLE_BACKED_UP, ["table", "backup_table", "ddl"])
+        ).expand_kwargs(planned(run.plan, "backups", after=run.head, batched=True))
         drop = DropTableOperator.partial(
-            task_id="drop_tables", poll_interval=poll_seconds(), **recorded(TABLE_DROPPED, ["table"])
-        ).expand_kwargs(planned(run.plan, "drops", after=run.head))
+            task_id="drop_tables", poll_interval=poll_seconds(), **recorded_items(TABLE_DROPPED, ["table"])
+        ).expand_kwargs(planned(run.plan, "drops", after=run.head, batched=True))
         create = SubmitStatementOperator.partial(
             task_id="create_v2_tables", poll_interval=poll_seconds(), target_phase=COMPLETED,
-            **recorded(TABLE_CREATED, ["table", "sql"])
-        ).expand_kwargs(planned(run.plan, "recreates", after=run.head))
+            **recorded_items(TABLE_CREATED, ["table", "sql"])
+        ).expand_kwargs(planned(run.plan, "recreates", after=run.head, batched=True))
         after >> backup >> drop >> create
     return create
 

@@ -40,7 +40,10 @@ Schema Registry (``operators.schema_registry``; common: ``schema_registry_conn_i
   -> ``{"subject", "deleted_versions", "latest_version", "compatibility"}``.
 
 Batches (``operators.batch``): ``CheckSchemaCompatibilityOperator``, ``SetSubjectCompatibilityOperator``,
-``RegisterSchemaOperator``, ``DryRunStatementOperator`` and ``ReplaceStatementOperator`` (items
+``RegisterSchemaOperator``, ``DryRunStatementOperator``, ``StopStatementOperator``,
+``SubmitStatementOperator`` (items ``{"statement_name", "sql", "properties"}``), option C's
+``BackUpTableOperator`` and ``DropTableOperator`` (``migration.recreate``; their waits, which end in
+seconds, polled in the worker) and ``ReplaceStatementOperator`` (items
 ``{"replaces", "statement_name", "sql", "properties"}``; each table's stop and create paired, the
 deferred waits of a batch in one ``StatementsPhaseTrigger``; ``on_stopped(context, offsets, index=,
 item=)``) also take ``items`` (a list of their

@@ -134,12 +134,13 @@ class FlinkStatementOperator(BatchOperator):
         self.log.info("Confluent console (also the task's extra link): %s", url)
 
     def wait_for(self, statement: Statement, targets: set[str], resume: str = "execute_complete", *,
-                 defer: bool = True) -> dict[str, Any] | None:
+                 when_long: str = "defer") -> dict[str, Any] | None:
         """Wait until ``statement`` reaches one of ``targets``: polled in the worker, deferred once the
         wait outlasts ``defer_after`` (when deferrable; the trigger's event goes to ``resume``).
 
-        :param defer: False returns None where the wait would defer (an item of a batch: the task
-            defers once for all of its items' waits)."""
+        :param when_long: what happens where the wait would defer: ``defer``; ``return`` None (a
+            replacement of a batch: the task defers once for all of its tables' waits); ``poll`` on in
+            the worker (an item of a batch whose waits end in seconds: a stop, a start, a DDL)."""
         name, deadline, interval = statement.name, time.time() + self.wait_timeout, self.poll_interval
         defer_at = time.time() + self.defer_after
         while True:
@@ -154,8 +155,8 @@ class FlinkStatementOperator(BatchOperator):
                 return statement_event_result(self.log, {
                     "status": "failed", "message": describe_failure(statement, exceptions)
                     + f"\n(awaited {', '.join(sorted(targets))})"})
-            if self.deferrable and time.time() >= defer_at:
-                if not defer:
+            if self.deferrable and when_long != "poll" and time.time() >= defer_at:
+                if when_long == "return":
                     return None
                 self.defer(trigger=StatementPhaseTrigger(name, sorted(targets), deadline, self.flink_conn_id,
                                                          self.poll_interval),
@@ -196,13 +197,18 @@ class SubmitStatementOperator(FlinkStatementOperator):
     :param wait: False returns right after submitting.
     :param compute_pool_id: / ``principal``: override the connection's.
     :param stop_on_kill: stop the statement when the task is killed while waiting.
-    :return: the statement snapshot (name, sql, phase, properties, offsets); XCom ``statement_name``.
+    :param items: instead, a batch of ``{"statement_name", "sql", "properties"}`` (and ``table``, for
+        the UI), each submitted and awaited at once, polled in the worker (a start or a DDL ends in seconds).
+    :return: the statement snapshot (name, sql, phase, properties, offsets); XCom ``statement_name``
+        (of a batch: the list of snapshots).
     """
 
     template_fields: Sequence[str] = ("sql", "table", "pipeline_version", "migration_run", "statement_name",
-                                      "properties")
+                                      "properties", "items")
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "properties": "json"}
+    item_fields = ("statement_name", "sql", "properties", "table")
+    takes_items = True
 
     def __init__(self, *, sql: str | None = None, table: str | None = None, pipeline_version: str | int | None = None,
                  migration_run: str = "{{ run_id }}", statement_name: str | None = None,
@@ -227,56 +233,81 @@ class SubmitStatementOperator(FlinkStatementOperator):
         self.compute_pool_id = compute_pool_id
         self.principal = principal
         self.stop_on_kill = stop_on_kill
-        self._submitted: str | None = None
+        self._submitted: list[str] = []  # what on_kill stops
 
     def resolved_name(self) -> str:
         if self.statement_name:
             return self.statement_name
         return statement_name(str(self.table), str(self.pipeline_version), self.migration_run)
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> Any:
+        if self.items is not None:
+            return super().execute(context)
         name = self.resolved_name()
-        statement, adopted = self.hook.submit_statement(name, self.sql, self.properties,
-                                                        compute_pool_id=self.compute_pool_id, principal=self.principal)
-        self._submitted = name
+        statement = self.submit_item({"statement_name": name, "sql": self.sql, "properties": self.properties})
         context["ti"].xcom_push(key="statement_name", value=name)
         self.push_statement_link(context, name)
-        self.log.info("%s Flink statement '%s' (phase %s)", "Adopted existing" if adopted else "Submitted", name,
-                      statement.phase or "(none yet)")
         if not self.wait:
             return statement.snapshot()
         return self.wait_for(statement, {self.target_phase})
 
+    def submit_item(self, item: Mapping[str, Any], note: str = "") -> Statement:
+        """Submit ``item``'s statement (or adopt its own), remembered for :meth:`on_kill`; logged with ``note``."""
+        name = item["statement_name"]
+        statement, adopted = self.hook.submit_statement(name, item["sql"], item.get("properties"),
+                                                        compute_pool_id=self.compute_pool_id, principal=self.principal)
+        self._submitted.append(name)
+        self.log.info("%s Flink statement '%s' (phase %s)%s; console: %s", "Adopted existing" if adopted else
+                      "Submitted", name, statement.phase or "(none yet)", note,
+                      statement_url(self.hook.extra["environment_id"], name))
+        return statement
+
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        statement = self.submit_item(item)
+        return self.wait_for(statement, {self.target_phase}, when_long="poll") if self.wait else statement.snapshot()
+
     def on_kill(self) -> None:
-        if self.stop_on_kill and self._submitted:
-            self.log.info("Task killed: stopping Flink statement '%s'", self._submitted)
-            self.hook.set_stopped(self._submitted, True)
+        for name in self._submitted if self.stop_on_kill else ():
+            self.log.info("Task killed: stopping Flink statement '%s'", name)
+            self.hook.set_stopped(name, True)
+
+
+STOP_TARGETS = (STOPPED, COMPLETED)
 
 
 class StopStatementOperator(FlinkStatementOperator):
     """Stop a statement (PUT with ``resource_version``, re-read on 409) and wait for STOPPED.
 
     :param statement_name: the statement.
+    :param items: instead, a batch of ``{"statement_name"}``, stopped at once (polled in the worker).
     :return: ``{"statement_name", "phase", "latest_offsets", "latest_offsets_timestamp", "offsets"}``
-        (``offsets``: topic -> {partition: offset}); also XCom ``latest_offsets``.
+        (``offsets``: topic -> {partition: offset}); also XCom ``latest_offsets`` (of a batch: the list,
+        no XCom).
     """
 
-    template_fields: Sequence[str] = ("statement_name",)
+    template_fields: Sequence[str] = ("statement_name", "items")
+    item_fields = ("statement_name",)
+    takes_items = True
 
-    def __init__(self, *, statement_name: str, **kwargs: Any) -> None:
+    def __init__(self, *, statement_name: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.statement_name = statement_name
+        self.require_own_fields("statement_name")
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> Any:
+        if self.items is not None:
+            return super().execute(context)
         self.push_statement_link(context, self.statement_name)
         statement = self.hook.set_stopped(self.statement_name, True)
-        return self.result(self.wait_for(statement, {STOPPED, COMPLETED}))
+        return self.result(self.wait_for(statement, set(STOP_TARGETS)))
+
+    def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
+        name = item["statement_name"]
+        stopped = self.wait_for(self.hook.set_stopped(name, True), set(STOP_TARGETS), when_long="poll")
+        return stopped_offsets(self.log, name, stopped, push=False)
 
     def result(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         return stopped_offsets(self.log, self.statement_name, snapshot)
-
-
-STOP_TARGETS = (STOPPED, COMPLETED)
 
 
 def carried_error(type_name: str, message: str, final: bool) -> Exception:
@@ -306,7 +337,7 @@ class ReplaceStatementOperator(SubmitStatementOperator):
     :return: the new statement's snapshot, as :class:`SubmitStatementOperator` (of a batch, the list).
     """
 
-    template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces", "items")
+    template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces")
     item_fields = ("replaces", "statement_name", "sql", "properties")
     takes_items = True
 
@@ -316,7 +347,6 @@ class ReplaceStatementOperator(SubmitStatementOperator):
         self.replaces = replaces
         self.on_stopped = on_stopped
         self.require_own_fields("replaces")
-        self._submitted_items: list[str] = []
 
     def item_label(self, item: Mapping[str, Any]) -> str:
         return str(item.get("statement_name") or "")
@@ -350,29 +380,23 @@ class ReplaceStatementOperator(SubmitStatementOperator):
         if stage == "stop":
             if self.before_item is not None:
                 self.before_item(context, index, item)
-            snapshot = self.wait_for(self.hook.set_stopped(item["replaces"], True), set(STOP_TARGETS), defer=False)
+            snapshot = self.wait_for(self.hook.set_stopped(item["replaces"], True), set(STOP_TARGETS),
+                                     when_long="return")
             stage = "stopped"
         elif snapshot is None:  # a wait the trigger had not seen end: poll it again
             name = item["replaces"] if stage == "stopped" else item["statement_name"]
             targets = set(STOP_TARGETS) if stage == "stopped" else {self.target_phase}
-            snapshot = self.wait_for(self.hook.get_statement(name), targets, defer=False)
+            snapshot = self.wait_for(self.hook.get_statement(name), targets, when_long="return")
         if snapshot is None:
             return ("waiting", stage, item["replaces"] if stage == "stopped" else item["statement_name"])
         if stage == "stopped":
             offsets = stopped_offsets(self.log, item["replaces"], snapshot, push=False)
             if self.on_stopped is not None:
                 self.on_stopped(context, offsets, index=index, item=item)
-            name = item["statement_name"]
-            statement, adopted = self.hook.submit_statement(name, item["sql"], item.get("properties"),
-                                                            compute_pool_id=self.compute_pool_id,
-                                                            principal=self.principal)
-            self._submitted_items.append(name)
-            self.log.info("%s Flink statement '%s' (phase %s), replacing '%s'; console: %s",
-                          "Adopted existing" if adopted else "Submitted", name, statement.phase or "(none yet)",
-                          item["replaces"], statement_url(self.hook.extra["environment_id"], name))
-            snapshot = self.wait_for(statement, {self.target_phase}, defer=False)
+            statement = self.submit_item(item, note=f", replacing '{item['replaces']}'")
+            snapshot = self.wait_for(statement, {self.target_phase}, when_long="return")
             if snapshot is None:
-                return ("waiting", "running", name)
+                return ("waiting", "running", item["statement_name"])
         if self.after_item is not None:
             self.after_item(context, index, item, snapshot)
         return snapshot
@@ -421,14 +445,6 @@ class ReplaceStatementOperator(SubmitStatementOperator):
             except Exception as error:  # noqa: BLE001 - that table failed; the others go on
                 failures.append((int(index), error))
         return self.replace_items(context, items, results, failures, work)
-
-    def on_kill(self) -> None:
-        if self.items is None:
-            return super().on_kill()
-        for name in self._submitted_items if self.stop_on_kill else ():
-            self.log.info("Task killed: stopping Flink statement '%s'", name)
-            self.hook.set_stopped(name, True)
-        return None
 
 
 class ResumeStatementOperator(FlinkStatementOperator):
