@@ -23,10 +23,11 @@ from pathlib import Path
 from airflow.sdk import ObjectStoragePath
 
 from benchmarks.estate import write_estate
-from confluent_migration.migration.ledger import Ledger
+from confluent_migration.migration.ledger import Ledger, Step
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.plans import new_statement_name
 from confluent_migration.migration.report import write_gaps
+from confluent_migration.migration.summary import seconds_between
 from sandbox.alert_receiver import AlertReceiver
 from sandbox.config import SandboxConfig
 from sandbox.demo import OPTIONS
@@ -43,12 +44,14 @@ class Measured:
     seconds: float
     outcome: str
     gaps: list[float]
+    parts: dict[str, float]  # the mean write gap's parts: the stop's wait, stopped to create, the create's wait
     steps: dict[str, tuple[int, float, float]]  # task id -> (instances, span s, summed run s)
 
     def line(self) -> str:
         gaps = self.gaps or [float("nan")]
+        parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.parts.items())
         return (f"{self.tables:>7} {self.seconds:>9.0f} {max(gaps):>11.1f} {statistics.fmean(gaps):>11.1f}"
-                f"  {self.outcome}")
+                f"  {self.outcome}" + (f" (gap parts, mean s: {parts})" if parts else ""))
 
 
 def measure(copies: int, option: str, rate: float, parallelism: int, workdir: Path) -> Measured:
@@ -73,8 +76,24 @@ def measure(copies: int, option: str, rate: float, parallelism: int, workdir: Pa
     old = {t.name: t.v1.statement for t in manifest.tables}
     new = {t.name: new_statement_name(t, result.run_id) for t in manifest.tables}
     gaps = [g for g in write_gaps(steps, old, new).values() if g is not None]
-    return Measured(len(manifest.tables), result.seconds, result.state, gaps,
+    return Measured(len(manifest.tables), result.seconds, result.state, gaps, gap_parts(steps, old, new),
                     task_steps(stack.home / "airflow.db", result.run_id))
+
+
+def gap_parts(steps: list[Step], old: dict[str, str], new: dict[str, str]) -> dict[str, float]:
+    """Where a table's write gap goes, averaged over the tables: the stop (PUT to STOPPED), stopped to
+    the create's submit, the create (submit to RUNNING); empty where no table has a gap."""
+    def first(kind: str, name: str) -> Step | None:
+        return next((s for s in steps if s.kind == kind and s.data.get("statement_name") == name and s.done_at), None)
+
+    parts: dict[str, list[float]] = {"stop": [], "stopped to create": [], "create": []}
+    for table, writer in old.items():
+        stop, create = first("statement_stopped", writer), first("statement_created", new[table])
+        if stop and create and stop.at <= create.at:  # option B's new writer runs before the old one stops
+            parts["stop"].append(seconds_between(stop.at, stop.done_at))
+            parts["stopped to create"].append(seconds_between(stop.done_at, create.at))
+            parts["create"].append(seconds_between(create.at, create.done_at))
+    return {name: statistics.fmean(values) for name, values in parts.items() if values}
 
 
 def task_steps(db: Path, run_id: str) -> dict[str, tuple[int, float, float]]:

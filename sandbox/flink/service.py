@@ -28,6 +28,7 @@ MAX_NAME = 100
 MAX_STATEMENT = 131072
 RESULTS_PAGE = 100
 ACTIVE = ("PENDING", "RUNNING", "DEGRADED", "STOPPING")
+CHANGING = ("STOPPING", "PENDING")  # a stop or a start the control plane carries out, whatever the data does
 # A running INSERT consumes what arrived at most this often: Flink groups records in mini-batches and
 # its exactly-once Kafka sinks commit at checkpoints, so output lags its input by seconds on Confluent
 # Cloud too. Stepping on every tick re-ran each pipeline's whole query for every single change.
@@ -80,6 +81,7 @@ class FlinkService:
         self.lock = threading.RLock()
         self.activity = threading.Condition(self.lock)
         self._stepped: dict[str, float] = {}  # statement uid -> when its INSERT last stepped
+        self._phase_asked = threading.Event()  # a statement entered a CHANGING phase since the last look
 
     # -- Python API ------------------------------------------------------------------------------
 
@@ -181,6 +183,8 @@ class FlinkService:
                                  "java.lang.RuntimeException")
             if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
                 self._show_jobs(record)
+            if record.phase in CHANGING:
+                self._phase_asked.set()
             self.statements.save(record)
             self.activity.notify_all()
             return self.resource(record)
@@ -282,6 +286,7 @@ class FlinkService:
                 record.phase = "PENDING"
                 record.detail = "Statement is being resumed."
                 record.end_time = None
+            self._phase_asked.set()
         record.version += 1
         record.updated_at = datetime.now(timezone.utc)
         self.statements.save(record)
@@ -315,22 +320,40 @@ class FlinkService:
     # -- background steps ------------------------------------------------------------------------
 
     def tick(self) -> bool:
-        """Advance every statement one step; True if any consumed input or changed phase."""
-        busy = False
+        """Advance every statement one step; True if any consumed input or changed phase. Stops and
+        starts come first, and again between the running statements' steps whenever one was asked
+        for: on Confluent Cloud a stop or a start does not wait for the other statements' data."""
+        busy = self._change_phases()
         with self.lock:
             records = self.statements.in_phases(ACTIVE)
         for record in records:
-            if self._waiting(record):
-                continue
-            if self._caught_up(record):  # its step would consume nothing: not read again, not stepped
-                if record.job.get("kind") == "insert":
-                    self._stepped[record.uid] = time.monotonic()
-                continue
-            with self.lock:
+            busy |= self._step(record)
+            if self._phase_asked.is_set():
+                busy |= self._change_phases()
+        return busy
+
+    def _step(self, record: StatementRecord) -> bool:
+        """One step of one statement, unless it waits for its next mini-batch or has nothing to read."""
+        if self._waiting(record):
+            return False
+        if self._caught_up(record):  # its step would consume nothing: not read again, not stepped
+            if record.job.get("kind") == "insert":
+                self._stepped[record.uid] = time.monotonic()
+            return False
+        with self.lock:
+            current = self.statements.get(record.name)
+            return current is not None and current.phase in ACTIVE and self._advance(current)
+
+    def _change_phases(self) -> bool:
+        """Advance every statement being stopped or started (a start waiting for the statement it
+        carries state over from stays PENDING)."""
+        self._phase_asked.clear()
+        busy = False
+        with self.lock:
+            for record in self.statements.in_phases(CHANGING):
                 current = self.statements.get(record.name)
-                if current is None or current.phase not in ACTIVE:
-                    continue
-                busy |= self._advance(current)
+                if current is not None and current.phase in CHANGING:
+                    busy |= self._advance(current)
         return busy
 
     def _advance(self, record: StatementRecord) -> bool:

@@ -56,3 +56,33 @@ def test_produce_fold_and_a_running_pipeline(sandbox: Sandbox) -> None:
     assert used.value.status == 409
     with pytest.raises(ValueError, match="no columns"):
         flink.produce("priced", [{"nope": 1}])
+
+
+def test_a_stop_asked_while_other_statements_step_is_served_within_the_same_tick(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """The control plane does not queue a stop behind the other statements' data: a stop asked
+    while the tick steps a running pipeline is STOPPED when that tick ends, not one tick later."""
+    from sandbox.flink import service
+
+    monkeypatch.setattr(service, "INSERT_STEP_SECONDS", 0.0)
+    sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))  # no executor: the test ticks by hand
+    flink = sandbox.flink
+    flink.submit("src", "CREATE TABLE `src` (`id` BIGINT NOT NULL, `grp` STRING, PRIMARY KEY (`id`) NOT ENFORCED)")
+    for sink in ("first", "second"):
+        flink.submit(sink, f"CREATE TABLE `{sink}` (`grp` STRING NOT NULL, `n` BIGINT, PRIMARY KEY (`grp`) NOT ENFORCED)")
+        flink.submit(f"{sink}-pipe", f"INSERT INTO `{sink}` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")
+    flink.tick()
+    assert {flink.get(n)["status"]["phase"] for n in ("first-pipe", "second-pipe")} == {"RUNNING"}
+
+    flink.produce("src", [{"id": 1, "grp": "a"}])
+    step = flink.engine.step
+
+    def step_then_ask_a_stop(record):  # noqa: ANN001 - the sandbox's statement record
+        if record.name == "second-pipe":  # the tick has stepped first-pipe already
+            flink.patch("first-pipe", [{"op": "replace", "path": "/spec/stopped", "value": True}])
+        return step(record)
+
+    monkeypatch.setattr(flink.engine, "step", step_then_ask_a_stop)
+    flink.tick()
+    assert flink.get("first-pipe")["status"]["phase"] == "STOPPED"
+    sandbox.store.close()

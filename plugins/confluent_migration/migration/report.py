@@ -12,7 +12,7 @@ from typing import Any
 
 from confluent_migration.migration.ledger import Step
 from confluent_migration.migration.observe import Progress, utc_time
-from confluent_migration.migration.summary import _seconds_between
+from confluent_migration.migration.summary import seconds_between
 
 
 def _chart(height: float, draw: Callable[[Any], None]) -> str:
@@ -83,7 +83,7 @@ def write_gaps(steps: Sequence[Step], old: Mapping[str, str], new: Mapping[str, 
         stops = [s.at for s in steps if s.kind == "statement_stopped" and s.data.get("statement_name") == writer]
         starts = [s.done_at for s in steps if s.kind == "statement_created" and s.done_at
                   and s.data.get("statement_name") == new.get(table)]
-        gaps[table] = max(0.0, _seconds_between(min(stops), max(starts))) if stops and starts else None
+        gaps[table] = max(0.0, seconds_between(min(stops), max(starts))) if stops and starts else None
     return gaps
 
 

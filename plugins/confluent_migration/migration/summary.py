@@ -11,7 +11,7 @@ from confluent_migration.migration.ledger import Step
 from confluent_migration.migration.plan_types import OptionAPlan, OptionBPlan, Plan, Recreation
 
 
-def _seconds_between(start: str | None, end: str | None) -> float | None:
+def seconds_between(start: str | None, end: str | None) -> float | None:
     if not start or not end:
         return None
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
@@ -55,7 +55,7 @@ def window_seconds(steps: Sequence[Step], start_kind: str, end_kind: str) -> flo
     """Seconds from the first ``start_kind`` step starting to the last ``end_kind`` step done."""
     starts = [s.at for s in steps if s.kind == start_kind]
     ends = [s.done_at for s in steps if s.kind == end_kind and s.done_at]
-    return _seconds_between(min(starts), max(ends)) if starts and ends else None
+    return seconds_between(min(starts), max(ends)) if starts and ends else None
 
 
 def _start_offsets(properties: dict[str, str]) -> str:
