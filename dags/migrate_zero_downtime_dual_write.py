@@ -41,6 +41,12 @@ recreated).
 
 from __future__ import annotations
 
+# The modules of this DAG's Airflow operators: the DAG processor imports a DAG file's airflow imports
+# once, before it forks each parse ([dag_processor] parsing_pre_import_modules), not in every parse.
+import airflow.providers.standard.operators.hitl
+import airflow.providers.standard.operators.python
+import airflow.providers.standard.sensors.time_delta
+
 from confluent_migration.migration.building import close, migration_dag, preflight, validation
 from confluent_migration.migration.dag_defaults import OPTION_B
 from confluent_migration.migration.dual_write import (
@@ -52,6 +58,8 @@ from confluent_migration.migration.dual_write import (
     start_dual_write,
     switch_reads,
 )
+
+del airflow  # named above for the DAG processor only
 
 with migration_dag("migrate_zero_downtime_dual_write", doc_md=__doc__, option_params=OPTION_PARAMS,
                    tags=["option-b"]) as dag:
