@@ -121,9 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         empty.write_text(EMPTY_DAG)
         result = medians([empty, *DAG_FILES], args.rounds, args.pre_imports)
     base_wall, base_cpu = result.pop(empty)
-    print(f"median of {args.rounds} parses each (BundleDagBag in a forked child, "
-          f"{'as the DAG processor: airflow modules pre-imported' if args.pre_imports else 'as a task run'}); "
-          "ratio to the empty DAG file")
+    how = "as the DAG processor: airflow modules pre-imported" if args.pre_imports else "as a task run"
+    print(f"median of {args.rounds} parses each (BundleDagBag in a forked child, {how}); ratio to the empty DAG file")
     print(f"{'':<40} {'wall':>9} {'ratio':>6} {'CPU':>9} {'ratio':>6}")
     print(f"{'empty DAG file':<40} {base_wall * 1000:6.1f} ms {'':>6} {base_cpu * 1000:6.1f} ms")
     worst = 0.0

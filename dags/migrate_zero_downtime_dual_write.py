@@ -41,8 +41,7 @@ recreated).
 
 from __future__ import annotations
 
-# The modules of this DAG's Airflow operators: the DAG processor imports a DAG file's airflow imports
-# once, before it forks each parse ([dag_processor] parsing_pre_import_modules), not in every parse.
+# This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
 import airflow.providers.standard.operators.hitl
 import airflow.providers.standard.operators.python
 import airflow.providers.standard.sensors.time_delta

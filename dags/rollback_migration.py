@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-# The modules of this DAG's Airflow operators: the DAG processor imports a DAG file's airflow imports
-# once, before it forks each parse ([dag_processor] parsing_pre_import_modules), not in every parse.
+# This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
 import airflow.providers.standard.decorators.python
 import airflow.providers.standard.decorators.short_circuit
 from airflow.sdk import DAG, TaskGroup, task

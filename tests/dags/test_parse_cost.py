@@ -33,9 +33,9 @@ def unnamed(path):
     pre_import(path)
     ready = set(sys.modules)
     [dag] = BundleDagBag(dag_folder=str(path), bundle_path=path.parent, load_op_links=False).dags.values()
-    classes = {getattr(t, "operator_class", type(t)) for t in dag.tasks}
-    return sorted({next(c.__module__ for c in cls.__mro__ if c.__module__.startswith("airflow.")) for cls in classes}
-                  - ready)
+    operators = {getattr(t, "operator_class", type(t)) for t in dag.tasks}
+    airflow_bases = {next(c for c in op.__mro__ if c.__module__.startswith("airflow.")) for op in operators}
+    return sorted({c.__module__ for c in airflow_bases} - ready)
 print(json.dumps({"before": sorted(set(watched) & set(sys.modules)),
                   "unnamed": {p.name: in_child(unnamed, p) for p in DAG_FILES},
                   **{p.name: in_child(loaded, p) for p in DAG_FILES}}))
