@@ -6,6 +6,7 @@ import pytest
 
 from confluent_migration.migration.manifest import load_manifest
 from confluent_migration.migration.params import (
+    CRITERIA_DEFAULTS,
     ParamError,
     check_health_params,
     check_migration_params,
@@ -63,6 +64,14 @@ def test_thresholds_become_ratios_and_bad_ones_are_named():
         check(error_rate_max_pct=150)
     with pytest.raises(ParamError, match="param 'pending_records_threshold': must be a number"):
         check(pending_records_threshold="lots")
+
+
+def test_the_forms_thresholds_and_the_unset_ones_are_the_success_criterias_defaults():
+    from confluent_migration.migration.criteria import SuccessCriteria
+
+    form = {name: p.value for name, p in migration_params(target={}).items() if name in CRITERIA_DEFAULTS}
+    assert form == CRITERIA_DEFAULTS
+    assert check(**form).criteria == check().criteria == SuccessCriteria()
 
 
 def test_the_throughput_window_is_whole_minutes():

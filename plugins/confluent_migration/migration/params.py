@@ -82,10 +82,14 @@ MIGRATION_DRY_RUN = ("Plan only: check everything, validate every statement (sql
 ROLLBACK_DRY_RUN = "List what the rollback would undo, in order, and change nothing."
 
 
-def _threshold_params() -> dict[str, Param]:
-    from confluent_migration.migration.criteria import SuccessCriteria  # not needed by the rollback form
+# The success criteria's defaults as the form offers them (``criteria.SuccessCriteria``'s, in the form's
+# units; a test keeps them equal): the forms do not import the criteria, a DAG file is parsed for every task run.
+CRITERIA_DEFAULTS = {"throughput_min_pct": 95.0, "latency_max_pct": 105.0, "error_rate_max_pct": 0.1,
+                     "freshness_max_seconds": 120.0, "criteria_window_minutes": 5}
 
-    s = SuccessCriteria()
+
+def _threshold_params() -> dict[str, Param]:
+    d = CRITERIA_DEFAULTS
     return {
         "pending_records_threshold": Param(100, type="integer", minimum=0, title="Caught up at",
                                            description="A statement is caught up at or under this many pending "
@@ -93,25 +97,25 @@ def _threshold_params() -> dict[str, Param]:
         "parity_tolerance_pct": Param(1.0, type="number", minimum=0, maximum=100, title="Row parity tolerance (%)",
                                       description="Rows of a table and keys of its source may differ by this much "
                                                   "while live changes are in flight."),
-        "throughput_min_pct": Param(s.throughput_min_ratio * 100, type="number", minimum=0,
+        "throughput_min_pct": Param(d["throughput_min_pct"], type="number", minimum=0,
                                     title="Throughput at least (% of baseline)",
                                     description="Success criterion: records read per second by the new "
                                                 "statements, as a % of the baseline measured in pre-flight."),
-        "latency_max_pct": Param(s.latency_max_ratio * 100, type="number", minimum=0,
+        "latency_max_pct": Param(d["latency_max_pct"], type="number", minimum=0,
                                  title="Latency at most (% of baseline)",
                                  description="Success criterion: how far the slowest output watermark trails "
                                              "the clock, as a % of the baseline (not measured where Confluent "
                                              "reports no watermark; a missing figure neither passes nor fails)."),
-        "error_rate_max_pct": Param(s.error_rate_max * 100, type="number", minimum=0, maximum=100,
+        "error_rate_max_pct": Param(d["error_rate_max_pct"], type="number", minimum=0, maximum=100,
                                     title="Error rate at most (%)",
                                     description="Success criterion: rows failing the manifest's checks (e.g. "
                                                 "created_at <= updated_at; NULL fails), as a % of the rows of the "
                                                 "migrated tables."),
-        "freshness_max_seconds": Param(s.freshness_max_seconds, type="number", minimum=0,
+        "freshness_max_seconds": Param(d["freshness_max_seconds"], type="number", minimum=0,
                                        title="Freshness at most (seconds)",
                                        description="Success criterion: seconds since the newest value of the "
                                                    "tables' freshness column (the manifest's, e.g. updated_at)."),
-        "criteria_window_minutes": Param(s.window_minutes, type="integer", minimum=1,
+        "criteria_window_minutes": Param(d["criteria_window_minutes"], type="integer", minimum=1,
                                          title="Throughput window (minutes)",
                                          description="The baseline is the old statements' records read per second "
                                                      "over this many minutes before the migration; after it, "
@@ -319,12 +323,13 @@ def check_migration_params(params: Mapping[str, Any], manifest: Manifest, databa
     tables = check_tables(params, manifest)
     dry_run = _flag(params, "dry_run", True)
     confirm = check_confirm(params, database, dry_run)
+    d = CRITERIA_DEFAULTS
     criteria = SuccessCriteria(
-        throughput_min_ratio=_number(params, "throughput_min_pct", 95.0) / 100,
-        latency_max_ratio=_number(params, "latency_max_pct", 105.0) / 100,
-        error_rate_max=_number(params, "error_rate_max_pct", 0.1, maximum=100) / 100,
-        freshness_max_seconds=_number(params, "freshness_max_seconds", 120.0),
-        window_minutes=_whole_number(params, "criteria_window_minutes", 5, minimum=1),
+        throughput_min_ratio=_number(params, "throughput_min_pct", d["throughput_min_pct"]) / 100,
+        latency_max_ratio=_number(params, "latency_max_pct", d["latency_max_pct"]) / 100,
+        error_rate_max=_number(params, "error_rate_max_pct", d["error_rate_max_pct"], maximum=100) / 100,
+        freshness_max_seconds=_number(params, "freshness_max_seconds", d["freshness_max_seconds"]),
+        window_minutes=_whole_number(params, "criteria_window_minutes", d["criteria_window_minutes"], minimum=1),
     )
     options: dict[str, Any] = {name: _flag(params, name, default) for name, default in (option_flags or {}).items()}
     if "window_start" in params:
