@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -169,6 +170,30 @@ def test_replace_stops_the_old_statement_then_starts_the_new_one_and_a_retry_cha
     hook = FlinkStatementsHook()
     assert (hook.get_statement(old).phase, hook.get_statement(new).phase) == ("STOPPED", "RUNNING")
     assert first.xcom("replace")["name"] == new and f"Adopted existing Flink statement '{new}'" in again.output
+
+
+def test_a_replacement_polls_its_write_gap_after_a_second_whatever_its_poll_interval(run_dag, tables,
+                                                                                      monkeypatch):
+    """The stop and the create of a replacement are a table's write gap: their first poll comes after
+    ``GAP_POLL_SECONDS``, not after ``poll_interval`` (10 s by default), which other waits keep."""
+    from confluent_migration.operators import flink
+
+    source, sink = tables
+    run = uuid.uuid4().hex
+    old, new = statement_name(sink, 1, run), statement_name(sink, 2, run)
+    run_dag(lambda: submit(source, sink, run, statement_name=old, deferrable=False))
+    slept, sleep = [], time.sleep  # the stop is STOPPING when asked: its wait polls at least once
+
+    def recorded_sleep(seconds):
+        slept.append(round(seconds, 2))
+        sleep(min(seconds, 0.3))
+
+    monkeypatch.setattr(flink, "time", SimpleNamespace(time=time.time, sleep=recorded_sleep))  # the operators
+    result = run_dag(lambda: ReplaceStatementOperator(
+        task_id="replace", replaces=old, statement_name=new, sql=pipeline_sql(source, sink), poll_interval=30,
+        deferrable=False))
+    assert result.state("replace") == "success", result.why()
+    assert slept and slept[0] == flink.GAP_POLL_SECONDS and max(slept) < 30
 
 
 def running_pipelines(count: int) -> list[dict]:
