@@ -138,7 +138,6 @@ def main(argv: list[str] | None = None) -> None:
                 f"mean write gap {statistics.fmean(large.gaps) / statistics.fmean(small.gaps):.1f}x"
                 if min(small.gaps or [0]) > 0 and large.gaps else "")  # option B writes on: no gap
         print(f"{large.tables} vs {small.tables} tables: wall time {large.seconds / small.seconds:.1f}x{gaps}")
-    if large is not small:
         print_steps(results)
 
 

@@ -51,6 +51,25 @@ def changing_run(monkeypatch, tmp_path, confirm: str):
     return PythonOperator(task_id="start", python_callable=start)
 
 
+def back_up(tables: list[dict[str, str]]) -> BackUpTableOperator:
+    """A batch backing each table up into ``<table>_bak``, each item recorded."""
+    return BackUpTableOperator(
+        task_id="back_up", poll_interval=0.3, items=[
+            {"table": t["table"], "backup_table": f"{t['table']}_bak", "ddl": t["ddl"],
+             "create_statement": f"bak-ddl-{t['table']}".replace("_", "-"),
+             "copy_statement": f"bak-copy-{t['table']}".replace("_", "-")} for t in tables],
+        **recorded_items(TABLE_BACKED_UP, ["table", "backup_table", "ddl"]))
+
+
+def drop(tables: list[dict[str, str]]) -> DropTableOperator:
+    """A batch dropping each table, each item recorded."""
+    return DropTableOperator(
+        task_id="drop", poll_interval=0.3, items=[
+            {"table": t["table"], "sql": f"DROP TABLE `{t['table']}`",
+             "statement_name": f"drop-{t['table']}".replace("_", "-")} for t in tables],
+        **recorded_items(TABLE_DROPPED, ["table"]))
+
+
 def test_a_batch_stops_backs_up_drops_and_recreates_its_tables_each_recorded_and_a_read_table_is_kept(
         run_dag, flink, monkeypatch, tmp_path):
     hook = FlinkStatementsHook()
@@ -59,25 +78,15 @@ def test_a_batch_stops_backs_up_drops_and_recreates_its_tables_each_recorded_and
     reader = unique("dashboard")
     hook.submit_statement(reader, f"SELECT id FROM `{read}`")  # a live reader: table 1 must not be dropped
     database = hook.extra["database"]
-    v2_ddl = {t["table"]: t["ddl"].replace("`qty` INT", "`qty` INT, `created_at` TIMESTAMP_LTZ(3)") for t in tables}
+    v2_ddl = {t["table"]: t["ddl"].replace("`qty` INT", "`qty` INT, `created_at` TIMESTAMP_LTZ(3)")
+              for t in tables}
 
     def build() -> None:
         start = changing_run(monkeypatch, tmp_path, database)
         stop = StopStatementOperator(task_id="stop", items=[{"statement_name": t["writer"]} for t in tables],
                                      first_index=2, poll_interval=0.3, **recorded_items(STATEMENT_STOPPED,
                                                                                        ["statement_name"]))
-        backup = BackUpTableOperator(
-            task_id="back_up", poll_interval=0.3, items=[
-                {"table": t["table"], "backup_table": f"{t['table']}_bak", "ddl": t["ddl"],
-                 "create_statement": f"bak-ddl-{t['table']}".replace("_", "-"),
-                 "copy_statement": f"bak-copy-{t['table']}".replace("_", "-")} for t in tables],
-            **recorded_items(TABLE_BACKED_UP, ["table", "backup_table", "ddl"]))
-        drop = DropTableOperator(
-            task_id="drop", poll_interval=0.3, items=[
-                {"table": t["table"], "sql": f"DROP TABLE `{t['table']}`",
-                 "statement_name": f"drop-{t['table']}".replace("_", "-")} for t in tables],
-            **recorded_items(TABLE_DROPPED, ["table"]))
-        start >> stop >> backup >> drop
+        start >> stop >> back_up(tables) >> drop(tables)
 
     result = run_dag(build)
     assert [result.state(t) for t in ("stop", "back_up")] == ["success", "success"], result.why()
@@ -100,18 +109,20 @@ def test_a_batch_stops_backs_up_drops_and_recreates_its_tables_each_recorded_and
     columns = observe.columns_of(FlinkSqlHook(), [t["table"] for t in tables])
     assert [bool(columns[t["table"]]) for t in tables] == [False, True, False]
 
+    kept = (tables[0], tables[2])
+
     def recreate() -> None:
         start = changing_run(monkeypatch, tmp_path, database)
         create = SubmitStatementOperator(
             task_id="create", target_phase="COMPLETED", poll_interval=0.3,
             items=[{"table": t["table"], "sql": v2_ddl[t["table"]],
-                    "statement_name": f"create-{t['table']}".replace("_", "-")} for t in (tables[0], tables[2])],
+                    "statement_name": f"create-{t['table']}".replace("_", "-")} for t in kept],
             **recorded_items(TABLE_CREATED, ["table", "sql"]))
         starts = SubmitStatementOperator(
             task_id="start_v2", poll_interval=0.3, items=[
                 {"statement_name": statement_name(t["table"], 2, t["run"]), "table": t["table"],
                  "sql": f"INSERT INTO `{t['table']}` SELECT id, qty, CURRENT_TIMESTAMP FROM `{t['source']}`",
-                 "properties": {"sql.tables.scan.startup.mode": "earliest-offset"}} for t in (tables[0], tables[2])],
+                 "properties": {"sql.tables.scan.startup.mode": "earliest-offset"}} for t in kept],
             **recorded_items(STATEMENT_CREATED, ["statement_name", "sql", "properties"]))
         start >> create >> starts
 
@@ -124,3 +135,27 @@ def test_a_batch_stops_backs_up_drops_and_recreates_its_tables_each_recorded_and
     assert f"Adopted existing Flink statement '{early}'" in again.output
     created = [s for s in steps_of(again, tmp_path, STATEMENT_CREATED) if s.done]
     assert sorted(s.map_index for s in created) == [0, 1]
+
+
+def test_a_batch_drops_nothing_without_its_runs_verified_backup_and_confirm_word(run_dag, flink, monkeypatch,
+                                                                                 tmp_path):
+    from confluent_migration.hooks.flink_sql import FlinkSqlHook
+    from confluent_migration.migration import observe
+
+    tables = written_tables(2)
+    names = [t["table"] for t in tables]
+    database = FlinkStatementsHook().extra["database"]
+
+    unbacked = run_dag(lambda: changing_run(monkeypatch, tmp_path, database) >> drop(tables))
+    assert unbacked.state("drop") == "failed"
+    for table in names:
+        assert f"`{table}` has no verified backup in run {unbacked.dag_run.run_id}: it is not dropped" \
+            in unbacked.output
+
+    unconfirmed = run_dag(lambda: changing_run(monkeypatch, tmp_path, "not-the-database") >> back_up(tables)
+                          >> drop(tables))
+    assert (unconfirmed.state("back_up"), unconfirmed.state("drop")) == ("success", "failed")
+    for table in names:
+        assert f"`{table}` is not dropped: the run's confirm does not match database '{database}'" \
+            in unconfirmed.output
+    assert all(observe.columns_of(FlinkSqlHook(), names).values())  # both tables still there

@@ -130,27 +130,31 @@ class DropTableOperator(SubmitStatementOperator):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(target_phase=COMPLETED, **kwargs)
+        self._backups: dict[str, Any] = {}  # table -> its verified backup, read once per task
+        self._confirm: str | None = None
 
     def execute(self, context: Context) -> Any:
+        ledger = ledger_for(context)  # read once, not once per table of a batch
+        self._backups = {s.data.get("table"): s.result for s in ledger.steps([TABLE_BACKED_UP]) if s.done}
+        self._confirm = ledger.header()["params"].get("confirm")
         if self.items is None:
-            self.check_backed_up(context, str(self.table))
+            self.check_droppable(context, str(self.table))
         return super().execute(context)
 
     def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
-        self.check_backed_up(context, item["table"])
+        self.check_droppable(context, item["table"])
         return super().act(context, item)
 
-    def check_backed_up(self, context: Context, table: str) -> None:
-        ledger = ledger_for(context)
-        backed_up = [s for s in ledger.steps([TABLE_BACKED_UP]) if s.done and s.data.get("table") == table]
-        if not backed_up:
+    def check_droppable(self, context: Context, table: str) -> None:
+        backup = self._backups.get(table)
+        if backup is None:
             raise BackupError(f"`{table}` has no verified backup in run {context['run_id']}: it is not dropped")
         database = self.hook.extra.get("database")
-        if not database or ledger.header()["params"].get("confirm") != database:
+        if not database or self._confirm != database:
             raise BackupError(f"`{table}` is not dropped: the run's confirm does not match database '{database}'")
-        refuse_if_read(self.hook, table)
-        self.log.info("`%s` is backed up in `%s` (%s rows); dropping it", table,
-                      backed_up[-1].result["backup_table"], backed_up[-1].result["rows"])
+        refuse_if_read(self.hook, table)  # per table, right before its drop: a reader may have just started
+        self.log.info("`%s` is backed up in `%s` (%s rows); dropping it", table, backup["backup_table"],
+                      backup["rows"])
 
 
 def recreate_tables(run: MigrationRun, group_id: str, *, after: Any) -> Any:

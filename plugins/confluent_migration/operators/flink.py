@@ -14,10 +14,10 @@ fails a task which succeeded. A wait ends in success, in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set as AbstractSet
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -135,8 +135,8 @@ class FlinkStatementOperator(BatchOperator):
         context["ti"].xcom_push(key=STATEMENT_URL_KEY, value=url)
         self.log.info("Confluent console (also the task's extra link): %s", url)
 
-    def wait_for(self, statement: Statement, targets: set[str], resume: str = "execute_complete", *,
-                 when_long: str = "defer") -> dict[str, Any] | None:
+    def wait_for(self, statement: Statement, targets: AbstractSet[str], resume: str = "execute_complete", *,
+                 when_long: Literal["defer", "return", "poll"] = "defer") -> dict[str, Any] | None:
         """Wait until ``statement`` reaches one of ``targets``: polled in the worker, deferred once the
         wait outlasts ``defer_after`` (when deferrable; the trigger's event goes to ``resume``).
 
@@ -275,7 +275,7 @@ class SubmitStatementOperator(FlinkStatementOperator):
             self.hook.set_stopped(name, True)
 
 
-STOP_TARGETS = (STOPPED, COMPLETED)
+STOP_TARGETS = frozenset({STOPPED, COMPLETED})
 
 
 class StopStatementOperator(FlinkStatementOperator):
@@ -302,11 +302,11 @@ class StopStatementOperator(FlinkStatementOperator):
             return super().execute(context)
         self.push_statement_link(context, self.statement_name)
         statement = self.hook.set_stopped(self.statement_name, True)
-        return self.result(self.wait_for(statement, set(STOP_TARGETS)))
+        return self.result(self.wait_for(statement, STOP_TARGETS))
 
     def act(self, context: Context, item: dict[str, Any]) -> dict[str, Any]:
         name = item["statement_name"]
-        stopped = self.wait_for(self.hook.set_stopped(name, True), set(STOP_TARGETS), when_long="poll")
+        stopped = self.wait_for(self.hook.set_stopped(name, True), STOP_TARGETS, when_long="poll")
         return stopped_offsets(self.log, name, stopped, push=False)
 
     def result(self, snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -367,7 +367,7 @@ class ReplaceStatementOperator(SubmitStatementOperator):
                           [(item["replaces"], item["statement_name"]) for item in items],
                           min(self.max_concurrency, len(work) or 1))
             return self.replace_items(context, items, done, [], work)
-        stopped = self.wait_for(self.hook.set_stopped(self.replaces, True), {STOPPED, COMPLETED}, resume="after_stop")
+        stopped = self.wait_for(self.hook.set_stopped(self.replaces, True), STOP_TARGETS, resume="after_stop")
         return self.submit(context, stopped)
 
     def after_stop(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -387,12 +387,12 @@ class ReplaceStatementOperator(SubmitStatementOperator):
         if stage == "stop":
             if self.before_item is not None:
                 self.before_item(context, index, item)
-            snapshot = self.wait_for(self.hook.set_stopped(item["replaces"], True), set(STOP_TARGETS),
-                                     when_long="return")
+            stopping = self.hook.set_stopped(item["replaces"], True)
+            snapshot = self.wait_for(stopping, STOP_TARGETS, when_long="return")
             stage = "stopped"
         elif snapshot is None:  # a wait the trigger had not seen end: poll it again
             name = item["replaces"] if stage == "stopped" else item["statement_name"]
-            targets = set(STOP_TARGETS) if stage == "stopped" else {self.target_phase}
+            targets = STOP_TARGETS if stage == "stopped" else {self.target_phase}
             snapshot = self.wait_for(self.hook.get_statement(name), targets, when_long="return")
         if snapshot is None:
             return ("waiting", stage, item["replaces"] if stage == "stopped" else item["statement_name"])
