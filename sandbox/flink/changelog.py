@@ -41,23 +41,44 @@ def _literal(value: object) -> str:
     return json.dumps(value)
 
 
-def value_expression(column: Column) -> str:
-    """The typed value of ``column`` read from a record's JSON ``value`` (its default if absent)."""
-    path = "'$." + q(column.name).replace("'", "''") + "'"
+def _path(column: Column) -> str:
+    return "'$." + q(column.name).replace("'", "''") + "'"
+
+
+def _as_json(column: Column) -> bool:
+    """The column's value is read from its field's JSON (arrays, maps, timestamps), not its text."""
     duck = column.duckdb_type
+    return duck.endswith("[]") or duck.startswith("MAP(") or duck in ("TIMESTAMP", "TIMESTAMPTZ")
+
+
+def value_expression(column: Column, i: int) -> str:
+    """The typed value of ``column`` (the ``i``-th of :func:`typed_values`, from 1) read from a
+    record's parsed JSON ``value`` (its default if absent)."""
+    duck, text, fragment = column.duckdb_type, f"__s[{i}]", f"__j[{i}]"
     if duck.endswith("[]") or duck.startswith("MAP("):
-        expr = f"CAST(json_extract(value, {path}) AS {duck})"
+        expr = f"CAST({fragment} AS {duck})"
     elif duck == "BLOB":
-        expr = f"from_base64(json_extract_string(value, {path}))"
+        expr = f"from_base64({text})"
     elif duck in ("TIMESTAMP", "TIMESTAMPTZ"):  # ISO text, or epoch milliseconds as Avro's timestamp-millis
-        expr = (f"CASE WHEN json_type(value, {path}) IN ('BIGINT', 'UBIGINT') "
-                f"THEN CAST(epoch_ms(CAST(json_extract(value, {path}) AS BIGINT)) AS {duck}) "
-                f"ELSE CAST(json_extract_string(value, {path}) AS {duck}) END")
+        expr = (f"CASE WHEN json_type({fragment}) IN ('BIGINT', 'UBIGINT') "
+                f"THEN CAST(epoch_ms(CAST({fragment} AS BIGINT)) AS {duck}) ELSE CAST({text} AS {duck}) END")
     else:
-        expr = f"CAST(json_extract_string(value, {path}) AS {duck})"
+        expr = f"CAST({text} AS {duck})"
     if column.default is None:
         return expr
-    return f"CASE WHEN json_exists(value, {path}) THEN {expr} ELSE {default_expression(column)} END"
+    return f"CASE WHEN json_exists(value, {_path(column)}) THEN {expr} ELSE {default_expression(column)} END"
+
+
+def typed_values(columns: Sequence[Column], source: str, first: str = "") -> str:
+    """``SELECT {first}<each column's typed value> FROM source``, ``source`` holding records
+    (``value``: the row's JSON). Each record's JSON is parsed once for all the columns (a list of
+    paths), not once per column."""
+    paths = "[" + ", ".join(_path(c) for c in columns) + "]"
+    parsed = f"json_extract_string(value, {paths}) AS __s"
+    if any(_as_json(c) for c in columns):
+        parsed += f", json_extract(value, {paths}) AS __j"
+    values = ", ".join(value_expression(c, i) for i, c in enumerate(columns, start=1))
+    return f"SELECT {first}{values} FROM (SELECT *, {parsed} FROM {source})"
 
 
 def default_expression(column: Column) -> str:
@@ -122,26 +143,24 @@ def fold(
     count = conn.execute(  # the log is scanned once; CREATE TABLE AS answers its row count
         "CREATE OR REPLACE TEMP TABLE __new AS SELECT part, off, op, rkey, value FROM flink_records"
         f" WHERE topic = {_literal(topic)} AND ({condition})").fetchone()[0]
-    values = ", ".join(value_expression(c) for c in columns)
     target = q(state_table)
     if touched is not None:
         touched_table, names = touched
         by_name = {c.name: c for c in columns}
-        conn.execute(f"INSERT INTO {q(touched_table)} SELECT {', '.join(value_expression(by_name[n]) for n in names)}"
-                     " FROM __new WHERE value IS NOT NULL")  # rows added, and the rows -U/-D retract
+        conn.execute(f"INSERT INTO {q(touched_table)} "  # rows added, and the rows -U/-D retract
+                     + typed_values([by_name[n] for n in names], "__new WHERE value IS NOT NULL"))
         if upsert:  # the rows the records replace or delete
             conn.execute(f"INSERT INTO {q(touched_table)} SELECT {', '.join(q(n) for n in names)} FROM {target}"
                          f" WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
     if upsert:
         conn.execute(f"DELETE FROM {target} WHERE {q(KEY_COLUMN)} IN (SELECT rkey FROM __new)")
-        conn.execute(
-            f"INSERT INTO {target} SELECT rkey, {values} FROM ("
-            f" SELECT *, row_number() OVER (PARTITION BY rkey ORDER BY off DESC) AS rn FROM __new)"
-            " WHERE rn = 1 AND op <> '-D'"
-        )
+        conn.execute(f"INSERT INTO {target} " + typed_values(columns, (
+            "(SELECT *, row_number() OVER (PARTITION BY rkey ORDER BY off DESC) AS rn FROM __new)"
+            " WHERE rn = 1 AND op <> '-D'"), first="rkey, "))
         return count
-    conn.execute(f"INSERT INTO {target} SELECT rkey, {values} FROM __new WHERE op IN ('+I', '+U')")
-    retractions = conn.execute(f"SELECT {values} FROM __new WHERE op IN ('-U', '-D') ORDER BY part, off").fetchall()
+    conn.execute(f"INSERT INTO {target} " + typed_values(columns, "__new WHERE op IN ('+I', '+U')", first="rkey, "))
+    retractions = conn.execute(typed_values(columns, "__new WHERE op IN ('-U', '-D')")
+                               + " ORDER BY part, off").fetchall()
     for row in retractions:
         match = " AND ".join(f"{q(c.name)} IS NOT DISTINCT FROM ?" for c in columns)
         conn.execute(
