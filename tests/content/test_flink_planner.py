@@ -123,6 +123,10 @@ def test_the_combined_reads_of_the_checks_plan_as_one_query_each(v2):
                                            for i, s in enumerate(MANIFEST.tables)]), "the newest updates")
     assert re.search(r"(?i)\bmax\(", newest) and "Union" in newest
     assert "== Optimized Physical Plan ==" in v2.explain(observe.columns_sql(tables), "the catalog read")
+    widths = observe.union_all([observe.column_count(i, t) for i, t in enumerate(tables)])
+    assert "Union" in v2.explain(widths, "the column counts")
+    only = observe.columns_sql(tables, only=["updated_at"])
+    assert "== Optimized Physical Plan ==" in v2.explain(only, "the catalog read of the freshness columns")
 
 
 @pytest.mark.flink

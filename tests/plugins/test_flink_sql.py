@@ -14,6 +14,7 @@ from airflow.providers.common.sql.sensors.sql import SqlSensor
 
 from confluent_migration.hooks import FLINK_CONN_ID
 from confluent_migration.hooks.flink_sql import FlinkSqlHook
+from confluent_migration.migration import observe
 from confluent_migration.sensors.flink_sql import column_count_sql, counts_within, row_count_parity_sql
 from tests.plugins.conftest import ddl, unique
 
@@ -56,6 +57,16 @@ def test_describe_and_information_schema_through_the_hook(flink, good):
     hook = FlinkSqlHook()
     assert [r[0] for r in hook.get_records(f"DESCRIBE `{good}`")] == ["id", "created_at", "updated_at"]
     assert hook.get_first(column_count_sql(good)) == (3,)
+
+
+def test_the_checks_catalog_reads_count_columns_and_read_only_those_asked(flink, good):
+    """Pre-flight counts each table's columns and the criteria look for the freshness columns alone:
+    a row per table, not one per column; a table that does not exist has none."""
+    hook, absent = FlinkSqlHook(), unique("absent", "_")
+    assert observe.column_counts(hook, [good, absent]) == {good: 3, absent: 0}
+    assert observe.columns_of(hook, [good, absent], only=["updated_at", "nope"]) == {good: ["updated_at"], absent: []}
+    after = observe.measure([], {good: "updated_at", absent: "updated_at"}, window_minutes=1, sql=hook)
+    assert after.freshness_seconds is not None and after.freshness_seconds > 0
 
 
 def test_sql_sensor_checks_no_row_was_updated_before_it_was_created(run_dag, good, bad):

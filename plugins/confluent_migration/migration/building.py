@@ -206,14 +206,14 @@ def record_state(plan_xcom: dict[str, Any], **context: Any) -> dict[str, Any]:
     the_plan = plan_of(plan_xcom)
     own = set(the_plan.old_statements) | set(the_plan.new_statements)
     tables = {f.table: f.flink_table for f in the_plan.facts}
-    columns = observe.columns_of(sql, list(tables.values()))
+    columns = observe.column_counts(sql, list(tables.values()))
     rows = observe.counts(sql, [observe.Count(t) for t in tables.values()])
     state = {
         "statements": [s.snapshot() for s in statements if s.name in own or any(
             observe.writes(s, t) or observe.reads(s, t) for t in tables.values())],
         "readers": observe.readers(statements, tables, own),
         "subjects": observe.subject_states(registry, [subject for f in the_plan.facts for subject in f.subjects]),
-        "columns": {name: len(columns[t]) for name, t in tables.items()},
+        "columns": {name: columns[t] for name, t in tables.items()},
         "rows": {name: rows[observe.Count(t)] for name, t in tables.items()},
     }
     ledger_for(context).record("preflight_state", DONE, task_id=context["ti"].task_id, result=state)

@@ -120,21 +120,36 @@ def _quoted_list(values: Sequence[str]) -> str:
     return ", ".join("'{}'".format(v.replace("'", "''")) for v in values)
 
 
-def columns_sql(flink_tables: Sequence[str]) -> str:
+def columns_sql(flink_tables: Sequence[str], only: Sequence[str] = ()) -> str:
     # ordered here, not by ORDER BY: a streaming query (no snapshot mode) can only sort on time attributes
     return ("SELECT `TABLE_NAME`, `COLUMN_NAME`, `ORDINAL_POSITION` FROM `INFORMATION_SCHEMA`.`COLUMNS` "
-            f"WHERE `TABLE_NAME` IN ({_quoted_list(flink_tables)})")
+            f"WHERE `TABLE_NAME` IN ({_quoted_list(flink_tables)})"
+            + (f" AND `COLUMN_NAME` IN ({_quoted_list(only)})" if only else ""))
 
 
-def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, list[str]]:
-    """Each table's column names in order (``[]``: no such table), from one catalog read per :data:`BATCH`."""
+def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str], only: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Each table's column names in order (``[]``: no such table), from one catalog read per
+    :data:`BATCH`; ``only``: of those columns alone (a row per table, not one per column)."""
     found: dict[str, list[str]] = {table: [] for table in flink_tables}
     tables = list(found)
-    batches = [columns_sql(tables[start:start + BATCH]) for start in range(0, len(tables), BATCH)]
+    batches = [columns_sql(tables[start:start + BATCH], only) for start in range(0, len(tables), BATCH)]
     rows = [row for batch in at_once(hook.get_records, batches) for row in batch]
     for table, column, _ in sorted(rows, key=lambda row: (row[0], int(row[2]))):
         found[table].append(column)
     return found
+
+
+def column_count(label: int, flink_table: str) -> str:
+    return (f"SELECT {label} AS `i`, COUNT(*) AS `n` FROM `INFORMATION_SCHEMA`.`COLUMNS` "
+            f"WHERE `TABLE_NAME` = {_quoted_list([flink_table])}")
+
+
+def column_counts(hook: FlinkSqlHook, flink_tables: Sequence[str]) -> dict[str, int]:
+    """How many columns each table has (0: no such table): a ``COUNT(*)`` of the catalog per table,
+    combined into one statement per :data:`BATCH` (a row per table, not one per column)."""
+    tables = list(dict.fromkeys(flink_tables))
+    found = _combined(hook, [column_count(label, table) for label, table in enumerate(tables)])
+    return {table: int(found.get(label) or 0) for label, table in enumerate(tables)}
 
 
 def column_names(hook: FlinkSqlHook, flink_table: str) -> list[str]:
@@ -260,8 +275,9 @@ def measure(statements: Sequence[str], freshness: Mapping[str, str | None], *, w
 
     sql = sql or FlinkSqlHook()
     now = datetime.now(timezone.utc)
-    columns = columns_of(sql, list(freshness))
-    newest = newest_updates(sql, {t: c for t, c in freshness.items() if c and c in columns[t]})
+    named = sorted({c for c in freshness.values() if c})
+    present = columns_of(sql, [t for t, c in freshness.items() if c], only=named) if named else {}
+    newest = newest_updates(sql, {t: c for t, c in freshness.items() if c and c in present[t]})
     freshness = [max(0.0, (now - n).total_seconds()) for n in newest.values() if n is not None]
     errors, rows = data_errors or (0, 0)
     metrics = ConfluentMetricsHook()
