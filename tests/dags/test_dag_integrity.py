@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 
@@ -137,3 +138,20 @@ def test_mapped_tasks_are_labelled_by_what_they_act_on(dagbag, dag_id):
                         (DryRunStatementOperator(task_id="e", items=[{"sql": "SELECT 1", "acts_on": "skus_master v2"}]),
                          "skus_master v2")):
         assert template.render(task=task) == label
+
+
+def test_the_steps_that_start_a_tables_new_writer_leave_it_running_when_killed(dagbag):
+    """Option A's replacements and the v2 starts of B and C: where the v1 writer is stopped, stopping
+    the new one on kill would leave the table without a writer (a retry adopts it instead)."""
+    from confluent_migration.operators.flink import ReplaceStatementOperator, SubmitStatementOperator
+
+    starts = {}
+    for dag_id in MIGRATIONS:
+        for task in dagbag.dags[dag_id].tasks:
+            cls = task.operator_class
+            if issubclass(cls, SubmitStatementOperator) and (
+                    task.task_id.endswith("_start_v2") or issubclass(cls, ReplaceStatementOperator)):
+                default = inspect.signature(cls.__init__).parameters["stop_on_kill"].default
+                starts[f"{dag_id}.{task.task_id}"] = task.partial_kwargs.get("stop_on_kill", default)
+    assert {name.split(".")[0] for name in starts} == set(MIGRATIONS), starts
+    assert not any(starts.values()), starts

@@ -415,3 +415,26 @@ def test_a_runs_progress_comes_per_statement_in_buckets_the_metrics_api_accepts(
     many = [name] + [f"{name}-{i}" for i in range(79)]  # 80 statements: 1,000 points are 12 one-minute buckets
     for names, hours, bucket in (([name], 10, 300), ([name], 72, 300), (many, 0.5, 300), (many, 24, 14400)):
         assert progress_since(hook, names, now - timedelta(hours=hours)).bucket_seconds == bucket  # PT1M: 6 h at most
+
+
+def test_a_killed_replacement_leaves_its_new_writer_running_where_a_plain_submit_stops_its_own(run_dag, tables):
+    """Killing a replacement after its create must not leave the table without a writer (its old
+    statement is stopped): the new one keeps running for the retry to adopt. A plain submit, whose
+    table keeps its writer, still stops what it started."""
+    source, sink = tables
+    run = uuid.uuid4().hex
+    old, new, other = statement_name(sink, 1, run), statement_name(sink, 2, run), statement_name(sink, 3, run)
+    run_dag(lambda: submit(source, sink, run, statement_name=old, deferrable=False))
+    result = run_dag(lambda: ReplaceStatementOperator(task_id="replace", replaces=old, statement_name=new,
+                                                      sql=pipeline_sql(source, sink), poll_interval=0.5))
+    assert result.state("replace") == "success", result.why()
+    killed = ReplaceStatementOperator(task_id="replace", replaces=old, statement_name=new, sql=pipeline_sql(source, sink))
+    killed.submit_item({"statement_name": new, "sql": pipeline_sql(source, sink)})  # what the killed task had submitted
+    killed.on_kill()
+    plain = submit(source, sink, run, statement_name=other)
+    plain.submit_item({"statement_name": other, "sql": pipeline_sql(source, sink)})
+    plain.on_kill()
+    hook = FlinkStatementsHook()
+    assert hook.get_statement(new).phase == "RUNNING" and not hook.get_statement(new).stopped
+    assert hook.get_statement(other).stopped
+

@@ -57,9 +57,11 @@ def stop_statements(run: MigrationRun, task_id: str, *plan_path: Any, kind: str 
 
 def start_v2(run: MigrationRun, level: int, levels_key: str = "levels") -> Any:
     """Start the v2 statements of one dependency level (mapped over batches of them) from the earliest
-    offset, each its own ledger step."""
+    offset, each its own ledger step. A killed task leaves what it started running (a table's only
+    writer, where its v1 is stopped): a retry adopts it, a rollback stops it (recorded ``started``)."""
     return SubmitStatementOperator.partial(
         task_id=f"level_{level}_start_v2", poll_interval=poll_seconds(), trigger_rule=AFTER_EMPTY_LEVELS,
+        stop_on_kill=False,
         **recorded_items(STATEMENT_CREATED, ["statement_name", "sql", "properties"])
     ).expand_kwargs(planned(run.plan, levels_key, level, "start", after=run.head, batched=True))
 

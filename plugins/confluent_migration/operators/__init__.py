@@ -12,7 +12,8 @@ Flink statements (``operators.flink``; common: ``flink_conn_id="confluent_flink_
   "latest_offsets_timestamp", "offsets"}``; XCom ``latest_offsets``.
 - ``ReplaceStatementOperator(replaces, on_stopped=None, **SubmitStatementOperator's)``: stops
   ``replaces``, then at once submits (one task: no scheduling round trip while the table has no
-  writer) -> the new statement's snapshot; ``on_stopped(context, offsets)`` between the two.
+  writer) -> the new statement's snapshot; ``on_stopped(context, offsets)`` between the two;
+  ``stop_on_kill`` defaults to False (a killed task leaves the new writer running).
 - ``ResumeStatementOperator(statement_name)`` -> snapshot (RUNNING).
 - ``DeleteStatementOperator(statement_name, missing_ok=True)`` -> bool.
 - ``ListStatementsOperator(statement_names=None, name_prefix=None, label_selector=None)`` -> [snapshot].

@@ -341,6 +341,10 @@ class ReplaceStatementOperator(SubmitStatementOperator):
 
     Its waits (the stop, the create) are a table's write gap: their first poll comes after
     ``GAP_POLL_SECONDS`` (at most ``poll_interval``), not after ``poll_interval`` (10 s by default).
+
+    A killed task leaves the new statements it started running (``stop_on_kill`` defaults to
+    False): their old ones are stopped, so stopping them too would leave their tables without a
+    writer. A retry adopts them; a rollback stops them (each is recorded ``started`` first).
     """
 
     template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces")
@@ -348,9 +352,9 @@ class ReplaceStatementOperator(SubmitStatementOperator):
     takes_items = True
     first_poll = GAP_POLL_SECONDS
 
-    def __init__(self, *, replaces: str | None = None,
-                 on_stopped: Callable[..., None] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, replaces: str | None = None, on_stopped: Callable[..., None] | None = None,
+                 stop_on_kill: bool = False, **kwargs: Any) -> None:
+        super().__init__(stop_on_kill=stop_on_kill, **kwargs)
         self.replaces = replaces
         self.on_stopped = on_stopped
         self.require_own_fields("replaces")
