@@ -158,7 +158,8 @@ def fold(
             "(SELECT *, row_number() OVER (PARTITION BY rkey ORDER BY off DESC) AS rn FROM __new)"
             " WHERE rn = 1 AND op <> '-D'"), first="rkey, "))
         return count
-    conn.execute(f"INSERT INTO {target} " + typed_values(columns, "__new WHERE op IN ('+I', '+U')", first="rkey, "))
+    inserted = typed_values(columns, "__new WHERE op IN ('+I', '+U')", first="rkey, ")
+    conn.execute(f"INSERT INTO {target} {inserted}")
     retractions = conn.execute(typed_values(columns, "__new WHERE op IN ('-U', '-D')")
                                + " ORDER BY part, off").fetchall()
     for row in retractions:

@@ -417,7 +417,8 @@ def test_a_runs_progress_comes_per_statement_in_buckets_the_metrics_api_accepts(
         assert progress_since(hook, names, now - timedelta(hours=hours)).bucket_seconds == bucket  # PT1M: 6 h at most
 
 
-def test_a_killed_replacement_leaves_its_new_writer_running_where_a_plain_submit_stops_its_own(run_dag, tables):
+def test_a_killed_replacement_leaves_its_new_writer_running_where_a_plain_submit_stops_its_own(
+        run_dag, tables):
     """Killing a replacement after its create must not leave the table without a writer (its old
     statement is stopped): the new one keeps running for the retry to adopt. A plain submit, whose
     table keeps its writer, still stops what it started."""
@@ -428,11 +429,12 @@ def test_a_killed_replacement_leaves_its_new_writer_running_where_a_plain_submit
     result = run_dag(lambda: ReplaceStatementOperator(task_id="replace", replaces=old, statement_name=new,
                                                       sql=pipeline_sql(source, sink), poll_interval=0.5))
     assert result.state("replace") == "success", result.why()
-    killed = ReplaceStatementOperator(task_id="replace", replaces=old, statement_name=new, sql=pipeline_sql(source, sink))
-    killed.submit_item({"statement_name": new, "sql": pipeline_sql(source, sink)})  # what the killed task had submitted
+    sql = pipeline_sql(source, sink)
+    killed = ReplaceStatementOperator(task_id="replace", replaces=old, statement_name=new, sql=sql)
+    killed.submit_item({"statement_name": new, "sql": sql})  # what the killed task had submitted
     killed.on_kill()
     plain = submit(source, sink, run, statement_name=other)
-    plain.submit_item({"statement_name": other, "sql": pipeline_sql(source, sink)})
+    plain.submit_item({"statement_name": other, "sql": sql})
     plain.on_kill()
     hook = FlinkStatementsHook()
     assert hook.get_statement(new).phase == "RUNNING" and not hook.get_statement(new).stopped

@@ -64,7 +64,8 @@ def test_the_checks_catalog_reads_count_columns_and_read_only_those_asked(flink,
     a row per table, not one per column; a table that does not exist has none."""
     hook, absent = FlinkSqlHook(), unique("absent", "_")
     assert observe.column_counts(hook, [good, absent]) == {good: 3, absent: 0}
-    assert observe.columns_of(hook, [good, absent], only=["updated_at", "nope"]) == {good: ["updated_at"], absent: []}
+    found = observe.columns_of(hook, [good, absent], only=["updated_at", "nope"])
+    assert found == {good: ["updated_at"], absent: []}
     after = observe.measure([], {good: "updated_at", absent: "updated_at"}, window_minutes=1, sql=hook)
     assert after.freshness_seconds is not None and after.freshness_seconds > 0
 

@@ -33,8 +33,8 @@ RECORDS = [
 
 def test_every_kind_of_column_reads_its_typed_value_from_one_parse() -> None:
     conn = duckdb.connect()
-    conn.execute("CREATE TABLE flink_records (topic VARCHAR, part INTEGER, off BIGINT, op VARCHAR, rkey VARCHAR,"
-                 " value VARCHAR)")
+    conn.execute("CREATE TABLE flink_records (topic VARCHAR, part INTEGER, off BIGINT, op VARCHAR,"
+                 " rkey VARCHAR, value VARCHAR)")
     conn.executemany("INSERT INTO flink_records VALUES ('t', 0, ?, '+I', ?, ?)",
                      [(i, json.dumps(r["id"]), json.dumps(r)) for i, r in enumerate(RECORDS)])
     conn.execute("SET TimeZone = 'UTC'")
@@ -45,5 +45,6 @@ def test_every_kind_of_column_reads_its_typed_value_from_one_parse() -> None:
     assert rows == [
         (1, "a'b", Decimal("12.34"), 1e20, b"\x01\x02", ["x", None], {"s": 1},
          datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=utc), "red"),
-        (2, None, Decimal("5.00"), 0.5, None, None, None, datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=utc), "blue"),
+        (2, None, Decimal("5.00"), 0.5, None, None, None,
+         datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=utc), "blue"),
     ]

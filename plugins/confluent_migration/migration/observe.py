@@ -127,7 +127,8 @@ def columns_sql(flink_tables: Sequence[str], only: Sequence[str] = ()) -> str:
             + (f" AND `COLUMN_NAME` IN ({_quoted_list(only)})" if only else ""))
 
 
-def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str], only: Sequence[str] = ()) -> dict[str, list[str]]:
+def columns_of(hook: FlinkSqlHook, flink_tables: Sequence[str],
+               only: Sequence[str] = ()) -> dict[str, list[str]]:
     """Each table's column names in order (``[]``: no such table), from one catalog read per
     :data:`BATCH`; ``only``: of those columns alone (a row per table, not one per column)."""
     found: dict[str, list[str]] = {table: [] for table in flink_tables}
