@@ -45,17 +45,21 @@ def _path(column: Column) -> str:
     return "'$." + q(column.name).replace("'", "''") + "'"
 
 
+def _nested(duck: str) -> bool:
+    return duck.endswith("[]") or duck.startswith("MAP(")
+
+
 def _as_json(column: Column) -> bool:
     """The column's value is read from its field's JSON (arrays, maps, timestamps), not its text."""
     duck = column.duckdb_type
-    return duck.endswith("[]") or duck.startswith("MAP(") or duck in ("TIMESTAMP", "TIMESTAMPTZ")
+    return _nested(duck) or duck in ("TIMESTAMP", "TIMESTAMPTZ")
 
 
 def value_expression(column: Column, i: int) -> str:
     """The typed value of ``column`` (the ``i``-th of :func:`typed_values`, from 1) read from a
     record's parsed JSON ``value`` (its default if absent)."""
     duck, text, fragment = column.duckdb_type, f"__s[{i}]", f"__j[{i}]"
-    if duck.endswith("[]") or duck.startswith("MAP("):
+    if _nested(duck):
         expr = f"CAST({fragment} AS {duck})"
     elif duck == "BLOB":
         expr = f"from_base64({text})"
@@ -88,8 +92,7 @@ def default_expression(column: Column) -> str:
     as strings of code points 0-255 (a decimal's big-endian two's-complement unscaled value)."""
     duck = column.duckdb_type
     default = column.default
-    name, params, _ = split_type(column.type) if not duck.endswith("[]") and not duck.startswith("MAP(") \
-        else ("", [], True)
+    name, params, _ = ("", [], True) if _nested(duck) else split_type(column.type)
     if isinstance(default, (int, float)) and not isinstance(default, bool):
         if duck in ("TIMESTAMP", "TIMESTAMPTZ"):
             precision = int(params[0]) if params else 6
