@@ -12,6 +12,7 @@ from typing import Any
 from sandbox.store import Store
 
 MAX_EXCEPTIONS = 10
+FINISHED = ("COMPLETED", "FAILED")  # phases a statement never leaves
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -76,6 +77,8 @@ class StatementTable:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._decoded: dict[str, tuple[str, StatementRecord]] = {}  # name -> (document, record): in_phases
+        self._saved: dict[str, str] = {}  # name -> document as last saved, until it ends: read lock-free
+        store.on_rollback(self._saved.clear)  # a rolled-back save may be in it: read them again
         store.execute(
             "CREATE TABLE IF NOT EXISTS flink_statements ("
             " name VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, doc VARCHAR)"
@@ -86,19 +89,38 @@ class StatementTable:
         store.execute("UPDATE flink_statements SET phase = json_extract_string(doc, '$.phase') WHERE phase IS NULL")
 
     def insert(self, record: StatementRecord) -> None:
+        doc = record.to_json()
         self.store.execute("INSERT INTO flink_statements (name, created_at, doc, phase) VALUES (?, ?, ?, ?)",
-                           [record.name, record.created_at, record.to_json(), record.phase])
+                           [record.name, record.created_at, doc, record.phase])
+        self._keep(record, doc)
 
     def save(self, record: StatementRecord) -> None:
+        doc = record.to_json()
         self.store.execute("UPDATE flink_statements SET doc = ?, phase = ? WHERE name = ?",
-                           [record.to_json(), record.phase, record.name])
+                           [doc, record.phase, record.name])
+        self._keep(record, doc)
+
+    def _keep(self, record: StatementRecord, doc: str) -> None:
+        """Keep the document of a statement that may still change (a finished one is read from the
+        store: the checks leave thousands of them over a sandbox's life)."""
+        if record.phase in FINISHED:
+            self._saved.pop(record.name, None)
+        else:
+            self._saved[record.name] = doc
 
     def delete(self, name: str) -> None:
         self.store.execute("DELETE FROM flink_statements WHERE name = ?", [name])
+        self._saved.pop(name, None)
 
     def get(self, name: str) -> StatementRecord | None:
         row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
         return None if row is None else StatementRecord.from_json(row[0])
+
+    def last_saved(self, name: str) -> StatementRecord | None:
+        """The record as last saved: a statement that has not finished is read without waiting for
+        the store's lock (a step in progress does not delay it); others are read from the store."""
+        doc = self._saved.get(name)
+        return self.get(name) if doc is None else StatementRecord.from_json(doc)
 
     def page(self, after: str | None, limit: int, compute_pool: str | None = None,
              keep: Callable[[StatementRecord], bool] | None = None) -> list[StatementRecord]:

@@ -19,7 +19,7 @@ from sandbox.flink.records import StatementRecord, StatementTable, rfc3339
 from sandbox.flink.catalog import Column
 from sandbox.flink.topics import Record, Topics, format_offsets
 from sandbox.flink.types import dumps
-from sandbox.store import Store
+from sandbox.store import ApiFirstLock, Store
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,7 @@ class FlinkService:
         self.engine.environment_id = config.environment_id
         self.engine.database_id = config.database_id
         self.statements = StatementTable(store)
-        self.lock = threading.RLock()
-        self.activity = threading.Condition(self.lock)
+        self.lock = ApiFirstLock()  # the runner's steps give way to the API calls waiting for it
         self._stepped: dict[str, float] = {}  # statement uid -> when its INSERT last stepped
         self._phase_asked = threading.Event()  # a statement entered a CHANGING phase since the last look
 
@@ -90,8 +89,12 @@ class FlinkService:
         return self.create({"name": name, "spec": {"statement": sql, "properties": properties or {}}})
 
     def get(self, name: str) -> dict:
-        with self.lock:
-            return self.resource(self._record(name))
+        """The statement as last saved: read without the lock, so a step or a call in progress does
+        not delay it (on Confluent Cloud a read does not wait for the statements' work)."""
+        record = self.statements.last_saved(name)
+        if record is None:
+            raise _not_found(name)
+        return self.resource(record)
 
     def produce(self, table: str, rows: list[dict[str, Any]], op: str = "upsert") -> None:
         """Append rows to a table's topic as a source CDC writer would (``op="delete"``: tombstones)."""
@@ -114,7 +117,6 @@ class FlinkService:
                 else:
                     records.append(Record("+U" if upsert else "+I", key, dumps(row)))
             self.topics.append(table, records)
-            self.activity.notify_all()
 
     def table_rows(self, table: str) -> list[dict[str, Any]]:
         """A table's current contents: its log folded (last record per key for upsert tables)."""
@@ -186,7 +188,6 @@ class FlinkService:
             if record.phase in CHANGING:
                 self._phase_asked.set()
             self.statements.save(record)
-            self.activity.notify_all()
             return self.resource(record)
 
     def _dry_run(self, record: StatementRecord, context: Context) -> StatementRecord:
@@ -290,7 +291,6 @@ class FlinkService:
         record.version += 1
         record.updated_at = datetime.now(timezone.utc)
         self.statements.save(record)
-        self.activity.notify_all()
         return self.resource(record)
 
     def delete(self, name: str) -> None:
@@ -340,6 +340,8 @@ class FlinkService:
             if record.job.get("kind") == "insert":
                 self._stepped[record.uid] = time.monotonic()
             return False
+        self.lock.give_way()
+        self.store.lock.give_way()
         with self.lock:
             current = self.statements.get(record.name)
             return current is not None and current.phase in ACTIVE and self._advance(current)
@@ -427,7 +429,6 @@ class FlinkService:
             record.version += 1
             record.updated_at = datetime.now(timezone.utc)
         self.statements.save(record)
-        self.activity.notify_all()
 
     # -- progress (the Metrics API reads these) ----------------------------------------------------
 

@@ -3,6 +3,7 @@ submit, get, produce (upserts and deletes), table_rows, wait_idle and progress."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -86,3 +87,26 @@ def test_a_stop_asked_while_other_statements_step_is_served_within_the_same_tick
     flink.tick()
     assert flink.get("first-pipe")["status"]["phase"] == "STOPPED"
     sandbox.store.close()
+
+
+def test_reading_a_statement_does_not_wait_for_a_step_in_progress(sandbox: Sandbox) -> None:
+    """A GET answers from the statement as last saved while a step holds the locks (on Confluent
+    Cloud a read does not wait for the statements' work); a finished statement is read from the store."""
+    flink = sandbox.flink
+    for name in ("fed", "feeds"):
+        flink.submit(name, f"CREATE TABLE `{name}` (`id` BIGINT NOT NULL, PRIMARY KEY (`id`) NOT ENFORCED) "
+                           "DISTRIBUTED BY HASH(`id`) INTO 1 BUCKETS")
+    flink.submit("feed", "INSERT INTO `fed` SELECT `id` FROM `feeds`")
+    read: list[dict] = []
+    with flink.lock, flink.store.lock:  # a step in progress
+        reader = threading.Thread(target=lambda: read.append(flink.get("feed")))
+        reader.start()
+        reader.join(10)
+        answered_while_held = not reader.is_alive()
+    reader.join(10)
+    assert answered_while_held
+    assert read[0]["status"]["phase"] == "RUNNING"
+    assert flink.get("fed")["status"]["phase"] == "COMPLETED"
+    with pytest.raises(ApiError) as missing:
+        flink.get("nope")
+    assert missing.value.status == 404
