@@ -189,16 +189,25 @@ def test_named_statement_with_properties_is_listed_stopped_and_deleted(driver_sa
     conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the sandbox neither keeps metadata.labels nor honours label_selector")
 def test_list_by_label_returns_only_the_labelled_statements(driver_sandbox):
+    """The driver stores labels as ``user.confluent.io/<label>: "true"`` and lists with a label
+    selector. Running statements: a snapshot DDL's statement is deleted when its cursor closes."""
     conn = connect(driver_sandbox)
+    orders = create_orders(conn)
+    sink = unique("cs-labels")
+    conn.execute_snapshot_ddl(
+        f"CREATE TABLE `{sink}` (id BIGINT NOT NULL, qty INT, PRIMARY KEY (id) NOT ENFORCED)")
     labelled, plain = unique("cs-labelled"), unique("cs-plain")
     for name, labels in ((labelled, ["cs-label"]), (plain, None)):
-        conn.execute_snapshot_ddl(f"CREATE TABLE `{name}` (id BIGINT)", statement_name=name,
-                                  statement_labels=labels)
+        conn.execute_streaming_ddl(f"INSERT INTO `{sink}` SELECT id, qty FROM `{orders}`",
+                                   statement_name=name, statement_labels=labels)
     try:
         assert [s.name for s in conn.list_statements(label="cs-label")] == [labelled]
+        assert conn.get_statement(labelled).end_user_labels == ["cs-label"]
+        assert {labelled, plain} <= {s.name for s in conn.list_statements()}
     finally:
+        for name in (labelled, plain):
+            conn.delete_statement(name)
         conn.close()
 
 
