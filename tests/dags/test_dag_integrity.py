@@ -63,6 +63,20 @@ def test_migration_forms_offer_tables_dry_run_confirm_and_thresholds(dagbag, dag
 
 
 @pytest.mark.parametrize("dag_id", MIGRATIONS)
+def test_every_task_gets_the_form_at_run_time_though_the_parse_copies_it_into_none(dagbag, dag_id):
+    """The form is given to the DAG once its tasks are made (Airflow would deep-copy it into each
+    operator: most of a parse); a task's params at run time are the DAG's merged with the run's conf."""
+    from airflow.sdk.definitions.param import process_params
+
+    dag = dagbag.dags[dag_id]
+    assert [t.task_id for t in dag.tasks if t.params] == []
+    conf = {"tables": ["skus_master"], "parity_tolerance_pct": 2.5}
+    for task in dag.tasks:
+        got = process_params(dag, task, conf, suppress_exception=False)
+        assert got == {**{k: dag.params[k] for k in dag.params}, **conf}, task.task_id
+
+
+@pytest.mark.parametrize("dag_id", MIGRATIONS)
 def test_the_criteria_measure_a_whole_window_after_the_new_statements_caught_up(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     [criteria] = [t for t in dag.tasks if t.task_id.endswith("_validation.success_criteria")]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -77,11 +78,16 @@ class MigrationRun:
     levels: int  # the DAG's dependency levels (level_<n> task groups); a run's plan pads its own to it
 
 
+@contextmanager
 def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param] | None = None,
-                  tags: list[str] | None = None) -> DAG:
-    """A migration DAG: manual trigger only, one run at a time, the params form."""
+                  tags: list[str] | None = None) -> Iterator[DAG]:
+    """A migration DAG: manual trigger only, one run at a time, the params form.
+
+    The form is given once the tasks are made: Airflow deep-copies a DAG's params into each operator
+    made in it (twice a task: the DAG file's largest parse cost), and a task gets them at run time
+    anyway, the DAG's merged with the run's conf; so each task's own ``params`` are empty."""
     target = flink_target()
-    return DAG(
+    with DAG(
         dag_id,
         schedule=None,
         start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
@@ -90,10 +96,11 @@ def migration_dag(dag_id: str, *, doc_md: str, option_params: Mapping[str, Param
         doc_md=doc_md,
         description=f"Changes {describe_target(target)}; a dry run (the default) changes nothing",
         tags=[*TAGS, *(tags or [])],
-        params=migration_params(extra=option_params, target=target),
         render_template_as_native_obj=False,
         default_args={**RETRIES, "on_failure_callback": record_failure},
-    )
+    ) as dag:
+        yield dag
+    dag.params = migration_params(extra=option_params, target=target)
 
 
 # -- Phase 1: backup and prepare ------------------------------------------------------------------
