@@ -30,7 +30,8 @@ from sandbox.flink.topics import Record, Topics
 from sandbox.flink.translate import (INFORMATION_SCHEMA, INFORMATION_SCHEMA_ALIASES, INFORMATION_SCHEMA_VIEWS, PlanError,
                                     Planner, QueryPlan, SourceRef, create_information_schema,
                                     parse)
-from sandbox.flink.types import UnsupportedType, data_type, dumps, result_value, sql_type_name, stored_value
+from sandbox.flink.types import (UnsupportedType, data_type, dumps, is_nested, result_value, sql_type_name,
+                                 stored_value)
 from sandbox.store import Store, insert_rows
 
 TOUCHED = "__touched"  # the group columns of the rows a step's folds added or removed
@@ -592,10 +593,13 @@ class Engine:
         names = names or [c.name for c in table.columns]
         records = []
         types = {c.name: c.type for c in table.columns}
+        nested = [(i, n, types[n]) for i, n in enumerate(names) if n in types and is_nested(types[n])]
+        upsert = table.changelog_mode == "upsert"
         for change in changes:
-            row = {n: stored_value(v, types.get(n, "")) for n, v in zip(names, change.row)}
+            row = dict(zip(names, change.row))
+            for i, n, flink_type in nested:  # only ROW, ARRAY and MULTISET values are stored otherwise
+                row[n] = stored_value(change.row[i], flink_type)
             key = dumps({k: row[k] for k in table.key_columns}) if table.key_columns else None
-            upsert = table.changelog_mode == "upsert"
             op = SINK_OPS.get(change.op, "+I") if upsert else "+I"
             value = None if (upsert and op == "-D") else dumps(row)
             records.append(Record(op, key, value))

@@ -248,6 +248,11 @@ def _type_and_nullable(flink_type: str) -> tuple[str, bool]:
     return text, True
 
 
+def is_nested(flink_type: str) -> bool:
+    """A type whose values :func:`stored_value` changes (a ROW, or an ARRAY or MULTISET of anything)."""
+    return flink_type.strip().upper().startswith(("ROW<", "ROW(", "ARRAY<", "MULTISET<"))
+
+
 def stored_value(value: Any, flink_type: str) -> Any:
     """A value as a record stores it: a ROW as an object of its field names (DuckDB gives an
     unnamed ROW(...) as a tuple), inside arrays too."""
