@@ -342,9 +342,10 @@ class FlinkService:
             return False
         self.lock.give_way()
         self.store.lock.give_way()
-        with self.lock:
+        with self.lock:  # the calls let in first may have asked for stops and starts: they come first
+            changed = self._change_phases() if self._phase_asked.is_set() else False
             current = self.statements.get(record.name)
-            return current is not None and current.phase in ACTIVE and self._advance(current)
+            return (current is not None and current.phase in ACTIVE and self._advance(current)) or changed
 
     def _change_phases(self) -> bool:
         """Advance every statement being stopped or started (a start waiting for the statement it

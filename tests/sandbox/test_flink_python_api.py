@@ -89,6 +89,47 @@ def test_a_stop_asked_while_other_statements_step_is_served_within_the_same_tick
     sandbox.store.close()
 
 
+def test_stops_and_starts_asked_during_a_step_are_served_before_the_next_step(tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    """A stop or a create that waited for the step in progress does not also wait for the next one:
+    the runner lets it in, then turns it STOPPED or RUNNING before it steps another statement."""
+    from sandbox.flink import service
+
+    monkeypatch.setattr(service, "INSERT_STEP_SECONDS", 0.0)
+    sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))  # no executor: the test ticks by hand
+    flink = sandbox.flink
+    flink.submit("src", "CREATE TABLE `src` (`id` BIGINT NOT NULL, `grp` STRING, PRIMARY KEY (`id`) NOT ENFORCED)")
+    for sink in ("first", "second", "third", "fourth"):
+        flink.submit(sink, f"CREATE TABLE `{sink}` (`grp` STRING NOT NULL, `n` BIGINT, PRIMARY KEY (`grp`) NOT ENFORCED)")
+    for sink in ("first", "second", "third"):
+        flink.submit(f"{sink}-pipe", f"INSERT INTO `{sink}` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")
+    flink.tick()
+    flink.produce("src", [{"id": 1, "grp": "a"}])
+    step, calls, seen = flink.engine.step, [], {}
+
+    def step_while_calls_wait(record):  # noqa: ANN001 - the sandbox's statement record
+        if record.name == "first-pipe":  # two API calls arrive, and wait for this step's lock
+            calls.extend([
+                threading.Thread(target=flink.patch, args=("third-pipe", [
+                    {"op": "replace", "path": "/spec/stopped", "value": True}])),
+                threading.Thread(target=flink.submit, args=(
+                    "fourth-pipe", "INSERT INTO `fourth` SELECT grp, COUNT(*) FROM `src` GROUP BY grp"))])
+            for call in calls:
+                call.start()
+            while flink.lock.waiting < 2:
+                threading.Event().wait(0.001)
+        if record.name == "second-pipe":
+            seen.update({n: flink.get(n)["status"]["phase"] for n in ("third-pipe", "fourth-pipe")})
+        return step(record)
+
+    monkeypatch.setattr(flink.engine, "step", step_while_calls_wait)
+    flink.tick()
+    for call in calls:
+        call.join(10)
+    assert seen == {"third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
+    sandbox.store.close()
+
+
 def test_reading_a_statement_does_not_wait_for_a_step_in_progress(sandbox: Sandbox) -> None:
     """A GET answers from the statement as last saved while a step holds the locks (on Confluent
     Cloud a read does not wait for the statements' work); a finished statement is read from the store."""
