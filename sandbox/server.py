@@ -31,7 +31,7 @@ class Sandbox:
         self.schema_registry = SchemaRegistry(self.store)
         self.flink = FlinkService(self.store, self.schema_registry, config)
         self.metrics = MetricSeries(self.store, self.flink.progress)
-        self.executor = Executor(self.flink.tick, self.metrics.sample)
+        self.executor = Executor(self.flink.tick, self.metrics.sample, wake=self.flink.phase_asked)
         self.world = None
         if config.world == "encarta":
             from sandbox.world.encarta import EncartaWorld

@@ -80,7 +80,7 @@ class FlinkService:
         self.statements = StatementTable(store)
         self.lock = ApiFirstLock()  # the runner's steps give way to the API calls waiting for it
         self._stepped: dict[str, float] = {}  # statement uid -> when its INSERT last stepped
-        self._phase_asked = threading.Event()  # a statement entered a CHANGING phase since the last look
+        self.phase_asked = threading.Event()  # a statement entered a CHANGING phase (wakes the runner)
 
     # -- Python API ------------------------------------------------------------------------------
 
@@ -186,7 +186,7 @@ class FlinkService:
             if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
                 self._show_jobs(record)
             if record.phase in CHANGING:
-                self._phase_asked.set()
+                self.phase_asked.set()
             self.statements.save(record)
             return self.resource(record)
 
@@ -287,7 +287,7 @@ class FlinkService:
                 record.phase = "PENDING"
                 record.detail = "Statement is being resumed."
                 record.end_time = None
-            self._phase_asked.set()
+            self.phase_asked.set()
         record.version += 1
         record.updated_at = datetime.now(timezone.utc)
         self.statements.save(record)
@@ -328,7 +328,7 @@ class FlinkService:
             records = self.statements.in_phases(ACTIVE)
         for record in records:
             busy |= self._step(record)
-            if self._phase_asked.is_set():
+            if self.phase_asked.is_set():
                 busy |= self._change_phases()
         return busy
 
@@ -343,14 +343,14 @@ class FlinkService:
         self.lock.give_way()
         self.store.lock.give_way()
         with self.lock:  # the calls let in first may have asked for stops and starts: they come first
-            changed = self._change_phases() if self._phase_asked.is_set() else False
+            changed = self._change_phases() if self.phase_asked.is_set() else False
             current = self.statements.get(record.name)
             return (current is not None and current.phase in ACTIVE and self._advance(current)) or changed
 
     def _change_phases(self) -> bool:
         """Advance every statement being stopped or started (a start waiting for the statement it
         carries state over from stays PENDING)."""
-        self._phase_asked.clear()
+        self.phase_asked.clear()
         busy = False
         with self.lock:
             for record in self.statements.in_phases(CHANGING):

@@ -98,9 +98,11 @@ def test_stops_and_starts_asked_during_a_step_are_served_before_the_next_step(tm
     monkeypatch.setattr(service, "INSERT_STEP_SECONDS", 0.0)
     sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))  # no executor: the test ticks by hand
     flink = sandbox.flink
-    flink.submit("src", "CREATE TABLE `src` (`id` BIGINT NOT NULL, `grp` STRING, PRIMARY KEY (`id`) NOT ENFORCED)")
+    flink.submit("src", "CREATE TABLE `src` (`id` BIGINT NOT NULL, `grp` STRING, "
+                        "PRIMARY KEY (`id`) NOT ENFORCED)")
     for sink in ("first", "second", "third", "fourth"):
-        flink.submit(sink, f"CREATE TABLE `{sink}` (`grp` STRING NOT NULL, `n` BIGINT, PRIMARY KEY (`grp`) NOT ENFORCED)")
+        flink.submit(sink, f"CREATE TABLE `{sink}` (`grp` STRING NOT NULL, `n` BIGINT, "
+                           "PRIMARY KEY (`grp`) NOT ENFORCED)")
     for sink in ("first", "second", "third"):
         flink.submit(f"{sink}-pipe", f"INSERT INTO `{sink}` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")
     flink.tick()
@@ -128,6 +130,37 @@ def test_stops_and_starts_asked_during_a_step_are_served_before_the_next_step(tm
         call.join(10)
     assert seen == {"third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
     sandbox.store.close()
+
+
+def test_the_runner_wakes_for_a_start_or_a_stop_instead_of_ending_its_pause(tmp_path: Path,
+                                                                             monkeypatch) -> None:
+    """An idle runner pauses between ticks; a create or a stop wakes it, so the new statement runs
+    (or the stopped one stops) at once, not when the pause ends (a minute here)."""
+    from sandbox.flink import executor
+
+    monkeypatch.setattr(executor, "TICK_SECONDS", 60.0)
+    sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))
+    sandbox.start()
+    flink = sandbox.flink
+
+    def phase_soon(name: str, phase: str) -> bool:
+        for _ in range(1000):
+            if flink.get(name)["status"]["phase"] == phase:
+                return True
+            threading.Event().wait(0.01)
+        return False
+
+    try:
+        for name in ("src", "dst"):
+            flink.submit(name, f"CREATE TABLE `{name}` (`id` BIGINT NOT NULL, "
+                               "PRIMARY KEY (`id`) NOT ENFORCED)")
+        threading.Event().wait(0.2)  # the runner is in its pause
+        flink.submit("pipe", "INSERT INTO `dst` SELECT `id` FROM `src`")
+        assert phase_soon("pipe", "RUNNING")
+        flink.patch("pipe", [{"op": "replace", "path": "/spec/stopped", "value": True}])
+        assert phase_soon("pipe", "STOPPED")
+    finally:
+        sandbox.stop()
 
 
 def test_reading_a_statement_does_not_wait_for_a_step_in_progress(sandbox: Sandbox) -> None:
