@@ -248,9 +248,12 @@ def _type_and_nullable(flink_type: str) -> tuple[str, bool]:
     return text, True
 
 
+ROW_TYPES, COLLECTION_TYPES = ("ROW<", "ROW("), ("ARRAY<", "MULTISET<")  # the types stored_value changes
+
+
 def is_nested(flink_type: str) -> bool:
     """A type whose values :func:`stored_value` changes (a ROW, or an ARRAY or MULTISET of anything)."""
-    return flink_type.strip().upper().startswith(("ROW<", "ROW(", "ARRAY<", "MULTISET<"))
+    return flink_type.strip().upper().startswith(ROW_TYPES + COLLECTION_TYPES)
 
 
 def stored_value(value: Any, flink_type: str) -> Any:
@@ -259,11 +262,11 @@ def stored_value(value: Any, flink_type: str) -> Any:
     upper = flink_type.strip().upper()
     if value is None:
         return None
-    if upper.startswith(("ROW<", "ROW(")) and isinstance(value, (tuple, list, dict)):
+    if upper.startswith(ROW_TYPES) and isinstance(value, (tuple, list, dict)):
         fields = row_fields(flink_type)
         values = list(value.values()) if isinstance(value, dict) else list(value)
         return {name: stored_value(v, t) for (name, t), v in zip(fields, values)}
-    if upper.startswith(("ARRAY<", "MULTISET<")) and isinstance(value, (list, tuple)):
+    if upper.startswith(COLLECTION_TYPES) and isinstance(value, (list, tuple)):
         element = flink_type.strip()[flink_type.index("<") + 1: -1]
         return [stored_value(v, element) for v in value]
     return value

@@ -14,6 +14,7 @@ import pytest
 from sandbox.config import SandboxConfig
 from sandbox.errors import ApiError
 from sandbox.server import Sandbox
+from tests.support.browser import wait_for
 
 
 @pytest.fixture
@@ -143,12 +144,9 @@ def test_the_runner_wakes_for_a_start_or_a_stop_instead_of_ending_its_pause(tmp_
     sandbox.start()
     flink = sandbox.flink
 
-    def phase_soon(name: str, phase: str) -> bool:
-        for _ in range(1000):
-            if flink.get(name)["status"]["phase"] == phase:
-                return True
-            threading.Event().wait(0.01)
-        return False
+    def phase_soon(phase: str) -> None:  # well before the runner's pause would end
+        wait_for(f"pipe {phase}", lambda: flink.get("pipe")["status"]["phase"] == phase,
+                 timeout=10, poll=0.01)
 
     try:
         for name in ("src", "dst"):
@@ -156,9 +154,9 @@ def test_the_runner_wakes_for_a_start_or_a_stop_instead_of_ending_its_pause(tmp_
                                "PRIMARY KEY (`id`) NOT ENFORCED)")
         threading.Event().wait(0.2)  # the runner is in its pause
         flink.submit("pipe", "INSERT INTO `dst` SELECT `id` FROM `src`")
-        assert phase_soon("pipe", "RUNNING")
+        phase_soon("RUNNING")
         flink.patch("pipe", [{"op": "replace", "path": "/spec/stopped", "value": True}])
-        assert phase_soon("pipe", "STOPPED")
+        phase_soon("STOPPED")
     finally:
         sandbox.stop()
 
