@@ -174,7 +174,7 @@ def test_replace_stops_the_old_statement_then_starts_the_new_one_and_a_retry_cha
 
 def test_a_replacement_polls_its_write_gap_after_a_second_whatever_its_poll_interval(run_dag, tables,
                                                                                       monkeypatch):
-    """The stop and the create of a replacement are a table's write gap: their first poll comes after
+    """The stop and the create of a replacement are a table's write gap: they poll every
     ``GAP_POLL_SECONDS``, not after ``poll_interval`` (10 s by default), which other waits keep."""
     from confluent_migration.operators import flink
 

@@ -85,6 +85,19 @@ def test_transitive_levels_check_every_version_and_the_others_only_the_latest():
     assert [m.split(":")[0] for m in incompatibilities(v3, [(1, v1), (2, v2)], "FORWARD_TRANSITIVE")] == ["version 1"]
 
 
+def test_polls_back_off_except_while_a_table_has_no_writer():
+    """A wait polls after ``poll_interval``, then half again as long each time up to a minute; a wait
+    that is a table's write gap keeps its short pace for ``steady_for`` seconds of pauses first."""
+    from itertools import islice
+
+    from confluent_migration.triggers.flink import MAX_POLL_SECONDS, poll_intervals
+
+    assert list(islice(poll_intervals(5.0, 5.0), 4)) == [5.0, 7.5, 11.25, 16.875]
+    assert list(islice(poll_intervals(50.0, 50.0), 20))[-1] == MAX_POLL_SECONDS
+    gap = list(islice(poll_intervals(1.0, 10.0, steady_for=30.0), 33))
+    assert gap[:30] == [1.0] * 30 and gap[30:] == [1.5, 2.25, 3.375]
+
+
 def test_triggers_serialize_to_their_classpath_and_plain_arguments():
     from importlib import import_module
 

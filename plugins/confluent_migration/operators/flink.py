@@ -39,14 +39,16 @@ from confluent_migration.statements import (
     parse_offsets,
     statement_name,
 )
-from confluent_migration.triggers.flink import StatementPhaseTrigger, StatementsPhaseTrigger, next_interval
+from confluent_migration.triggers.flink import StatementPhaseTrigger, StatementsPhaseTrigger, poll_intervals
 
 if TYPE_CHECKING:
     from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
 DEFAULT_WAIT_SECONDS = 3600.0
 DEFER_AFTER_SECONDS = 60.0
-GAP_POLL_SECONDS = 1.0  # the first poll of a wait while a table has no writer (then backing off)
+# a wait while a table has no writer polls at this pace, for this long, before it backs off: each
+# pause past the stop's end is added to the gap
+GAP_POLL_SECONDS, GAP_STEADY_SECONDS = 1.0, 30.0
 
 
 def statement_event_result(log: Any, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,7 +98,7 @@ class FlinkStatementOperator(BatchOperator):
     """
 
     operator_extra_links = (ConfluentStatementLink(),)
-    first_poll: float | None = None  # the first poll's interval, when shorter than poll_interval
+    gap_poll: float | None = None  # the pace of its first polls, when shorter than poll_interval
 
     def __init__(self, *, flink_conn_id: str = FLINK_CONN_ID,
                  wait_timeout: float = DEFAULT_WAIT_SECONDS, poll_interval: float = 5.0, deferrable: bool = True,
@@ -144,7 +146,8 @@ class FlinkStatementOperator(BatchOperator):
             replacement of a batch: the task defers once for all of its tables' waits); ``poll`` on in
             the worker (an item of a batch whose waits end in seconds: a stop, a start, a DDL)."""
         name, deadline = statement.name, time.time() + self.wait_timeout
-        interval = min(self.poll_interval, self.first_poll or self.poll_interval)
+        pauses = poll_intervals(min(self.poll_interval, self.gap_poll or self.poll_interval),
+                                self.poll_interval, GAP_STEADY_SECONDS if self.gap_poll else 0.0)
         defer_at = time.time() + self.defer_after
         while True:
             verdict = judge(statement.phase, targets)
@@ -169,8 +172,7 @@ class FlinkStatementOperator(BatchOperator):
                     "status": "timeout", "message": f"Flink statement '{name}' was still {statement.phase} when "
                                                     f"the wait for {', '.join(sorted(targets))} timed out"})
             self.log.info("Flink statement '%s' is %s; waiting for %s", name, statement.phase, sorted(targets))
-            time.sleep(max(0.0, min(interval, deadline - time.time())))
-            interval = next_interval(interval, self.poll_interval)
+            time.sleep(max(0.0, min(next(pauses), deadline - time.time())))
             statement = self.hook.get_statement(name)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
@@ -339,8 +341,9 @@ class ReplaceStatementOperator(SubmitStatementOperator):
         ``f(context, offsets, index=..., item=...)`` for each table.
     :return: the new statement's snapshot, as :class:`SubmitStatementOperator` (of a batch, the list).
 
-    Its waits (the stop, the create) are a table's write gap: their first poll comes after
-    ``GAP_POLL_SECONDS`` (at most ``poll_interval``), not after ``poll_interval`` (10 s by default).
+    Its waits (the stop, the create) are a table's write gap: they poll every ``GAP_POLL_SECONDS``
+    (at most ``poll_interval``) for ``GAP_STEADY_SECONDS`` before backing off, not first after
+    ``poll_interval`` (10 s by default) and then half again as long each time.
 
     A killed task leaves the new statements it started running (``stop_on_kill`` defaults to
     False): their old ones are stopped, so stopping them too would leave their tables without a
@@ -350,7 +353,7 @@ class ReplaceStatementOperator(SubmitStatementOperator):
     template_fields: Sequence[str] = (*SubmitStatementOperator.template_fields, "replaces")
     item_fields = ("replaces", "statement_name", "sql", "properties")
     takes_items = True
-    first_poll = GAP_POLL_SECONDS
+    gap_poll = GAP_POLL_SECONDS
 
     def __init__(self, *, replaces: str | None = None, on_stopped: Callable[..., None] | None = None,
                  stop_on_kill: bool = False, **kwargs: Any) -> None:

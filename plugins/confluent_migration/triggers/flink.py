@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -20,9 +20,15 @@ from confluent_migration.statements import DEGRADED, FAILURE, SUCCESS, describe_
 MAX_POLL_SECONDS = 60.0
 
 
-def next_interval(interval: float, first: float) -> float:
-    """Back off: each quiet poll waits half again as long, up to ``MAX_POLL_SECONDS`` (or the first if larger)."""
-    return min(interval * 1.5, max(MAX_POLL_SECONDS, first))
+def poll_intervals(first: float, poll_interval: float, steady_for: float = 0.0) -> Iterator[float]:
+    """The pauses between a wait's polls: ``first`` until the pauses add up to ``steady_for`` seconds,
+    then each half again as long as the last, up to ``MAX_POLL_SECONDS`` (or ``poll_interval`` if larger)."""
+    interval, waited = first, 0.0
+    while True:
+        yield interval
+        waited += interval
+        if waited >= steady_for:
+            interval = min(interval * 1.5, max(MAX_POLL_SECONDS, poll_interval))
 
 
 class StatementPhaseTrigger(BaseTrigger):
@@ -52,7 +58,8 @@ class StatementPhaseTrigger(BaseTrigger):
         from confluent_migration.hooks.flink_statements import FlinkStatementsHook
 
         hook = FlinkStatementsHook(self.conn_id)
-        name, interval, phase = self.statement_name, self.poll_interval, "(not read yet)"
+        name, phase = self.statement_name, "(not read yet)"
+        pauses = poll_intervals(self.poll_interval, self.poll_interval)
         try:
             while True:
                 statement = await hook.aget_statement(name)
@@ -77,8 +84,7 @@ class StatementPhaseTrigger(BaseTrigger):
                                         "message": f"Flink statement '{name}' was still {phase} when the wait for "
                                                    f"{', '.join(self.target_phases)} timed out"})
                     return
-                await asyncio.sleep(max(0.0, min(interval, self.end_time - time.time())))
-                interval = next_interval(interval, self.poll_interval)
+                await asyncio.sleep(max(0.0, min(next(pauses), self.end_time - time.time())))
         except Exception as exc:  # noqa: BLE001 - one event, always: the task turns it into a clear failure
             yield TriggerEvent({"status": "error", "statement_name": name, "phase": phase,
                                 "message": f"waiting for Flink statement '{name}' failed: {exc}"})
@@ -173,7 +179,7 @@ class PendingRecordsTrigger(BaseTrigger):
         from confluent_migration.hooks.metrics import PENDING_RECORDS, ConfluentMetricsHook, lagging
 
         hook, flink = ConfluentMetricsHook(self.conn_id), FlinkStatementsHook(self.flink_conn_id)
-        interval, behind = self.poll_interval, {}
+        pauses, behind = poll_intervals(self.poll_interval, self.poll_interval), {}
         try:
             while True:
                 for name in self.statement_names:
@@ -196,8 +202,7 @@ class PendingRecordsTrigger(BaseTrigger):
                                         "message": f"statements still behind when the wait timed out: {behind} "
                                                    f"(threshold {self.threshold}; None = no metrics)"})
                     return
-                await asyncio.sleep(max(0.0, min(interval, self.end_time - time.time())))
-                interval = next_interval(interval, self.poll_interval)
+                await asyncio.sleep(max(0.0, min(next(pauses), self.end_time - time.time())))
         except Exception as exc:  # noqa: BLE001 - one event, always
             yield TriggerEvent({"status": "error", "pending_records": behind,
                                 "message": f"reading pending records of {self.statement_names} failed: {exc}"})
