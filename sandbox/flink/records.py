@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -55,7 +55,7 @@ class StatementRecord:
                 json.dumps(self.exceptions))
 
     def to_json(self) -> str:
-        doc = asdict(self)
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict's deep copy cost every save
         for key in ("created_at", "updated_at", "latest_offsets_timestamp", "start_time", "end_time"):
             doc[key] = rfc3339(doc[key])
         return json.dumps(doc)

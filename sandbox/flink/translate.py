@@ -6,7 +6,7 @@ DuckDB itself (so a wrong column or function fails at planning, with DuckDB's me
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -38,7 +38,7 @@ class SourceRef:
     upsert: bool
 
     def to_json(self) -> dict:
-        return {"table": self.table, "columns": [asdict(c) for c in self.columns], "upsert": self.upsert}
+        return {"table": self.table, "columns": [dict(vars(c)) for c in self.columns], "upsert": self.upsert}
 
     @classmethod
     def from_json(cls, doc: dict) -> SourceRef:
@@ -73,7 +73,7 @@ class QueryPlan:
         return {
             "sql": self.sql,
             "sources": [s.to_json() for s in self.sources],
-            "columns": [asdict(c) for c in self.columns],
+            "columns": [dict(vars(c)) for c in self.columns],
             "clock_columns": self.clock_columns,
             "group_key": self.group_key,
             "append_only": self.append_only,
@@ -129,9 +129,10 @@ class Planner:
         return name
 
     def plan(self, query: exp.Expression, conn: duckdb.DuckDBPyConnection) -> QueryPlan:
+        """The plan of ``query``, which it rewrites in place (the callers' parse is theirs alone:
+        copying a wide query's tree cost a fifth of a create)."""
         if not isinstance(query, exp.Query):
             raise PlanError(f"Expected a query, got: {query.sql(DIALECT)[:200]}")
-        query = query.copy()
         ctes = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
         sources: list[SourceRef] = []
         index: dict[str, int] = {}
@@ -278,7 +279,18 @@ def _duckdb_type(data_type: exp.DataType) -> exp.DataType:
         return exp.DataType.build(data_type.sql("duckdb"), dialect="duckdb")
 
 
+_DESCRIBED: dict[tuple, list[Column]] = {}  # (query, its sources' columns) -> DuckDB's answer
+_DESCRIBED_LIMIT = 512
+
+
 def _describe(conn: duckdb.DuckDBPyConnection, sql: str, sources: list[SourceRef], info: bool) -> list[Column]:
+    """The output columns of ``sql`` over ``sources``, as DuckDB plans them. A query over tables
+    (not ``INFORMATION_SCHEMA``) is described once per shape of its sources: creating the wide
+    relations and describing cost a quarter of a create, and a migration plans each statement twice
+    (its dry run, then the statement)."""
+    key = (sql, tuple(tuple((c.name, c.duckdb_type) for c in s.columns) for s in sources)) if not info else None
+    if key in _DESCRIBED:
+        return list(_DESCRIBED[key])
     relations = []
     for i, source in enumerate(sources):
         relation = f"__plan_src{i}"
@@ -294,7 +306,12 @@ def _describe(conn: duckdb.DuckDBPyConnection, sql: str, sources: list[SourceRef
         described = conn.execute(f"DESCRIBE {bound}").fetchall()
     except duckdb.Error as err:
         raise PlanError(f"SQL validation failed. {_first_line(err)}") from err
-    return [Column(name, from_duckdb(duck_type)) for name, duck_type, *_ in described]
+    columns = [Column(name, from_duckdb(duck_type)) for name, duck_type, *_ in described]
+    if key is not None:
+        if len(_DESCRIBED) >= _DESCRIBED_LIMIT:
+            _DESCRIBED.clear()
+        _DESCRIBED[key] = columns
+    return list(columns)
 
 
 def _first_line(err: Exception) -> str:
@@ -348,10 +365,11 @@ def _group_key(query: exp.Expression) -> list[int]:
     if not isinstance(query, exp.Select) or not query.args.get("group"):
         return []
     groups = [g.sql() for g in query.args["group"].expressions]
+    kinds = {type(g) for g in query.args["group"].expressions}
     key = []
     for i, output in enumerate(query.selects):
         inner = output.this if isinstance(output, exp.Alias) else output
-        if inner.sql() in groups:
+        if type(inner) in kinds and inner.sql() in groups:  # writing out every wide output cost a create 12 ms
             key.append(i)
     return key if len(key) == len(groups) else []
 
