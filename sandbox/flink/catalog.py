@@ -40,6 +40,11 @@ class Column:
     def full_type(self) -> str:
         return self.type if self.nullable else f"{self.type} NOT NULL"
 
+    def to_json(self) -> dict:
+        """Its fields (``Column(**doc)`` reads them back); plain, not ``asdict``'s slower deep copy."""
+        return {"name": self.name, "type": self.type, "nullable": self.nullable, "comment": self.comment,
+                "default": self.default}
+
 
 @dataclass(frozen=True)
 class Table:
@@ -257,10 +262,7 @@ def _ddl_definition(table: Table) -> Any:
 def table_to_json(table: Table) -> dict:
     return {
         "name": table.name,
-        "columns": [
-            {"name": c.name, "type": c.type, "nullable": c.nullable, "comment": c.comment, "default": c.default}
-            for c in table.columns
-        ],
+        "columns": [c.to_json() for c in table.columns],
         "primary_key": table.primary_key,
         "distributed_by": table.distributed_by,
         "partitions": table.partitions,

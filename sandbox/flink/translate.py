@@ -38,7 +38,7 @@ class SourceRef:
     upsert: bool
 
     def to_json(self) -> dict:
-        return {"table": self.table, "columns": [dict(vars(c)) for c in self.columns], "upsert": self.upsert}
+        return {"table": self.table, "columns": [c.to_json() for c in self.columns], "upsert": self.upsert}
 
     @classmethod
     def from_json(cls, doc: dict) -> SourceRef:
@@ -73,7 +73,7 @@ class QueryPlan:
         return {
             "sql": self.sql,
             "sources": [s.to_json() for s in self.sources],
-            "columns": [dict(vars(c)) for c in self.columns],
+            "columns": [c.to_json() for c in self.columns],
             "clock_columns": self.clock_columns,
             "group_key": self.group_key,
             "append_only": self.append_only,
