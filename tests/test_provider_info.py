@@ -157,3 +157,4 @@ def test_the_package_depends_on_what_requirements_txt_pins_and_each_pin_is_in_ra
             assert deps[name].specifier.contains(version), f"requirements.txt pins {name}=={version}, " \
                                                            f"outside the package's {deps[name]}"
     assert deps["confluent-kafka"].extras == {"avro", "schemaregistry"}
+    assert deps["sqlglot"].extras == {"c"}  # sqlglotc: the same release, compiled

@@ -182,3 +182,17 @@ def test_reading_a_statement_does_not_wait_for_a_step_in_progress(sandbox: Sandb
     with pytest.raises(ApiError) as missing:
         flink.get("nope")
     assert missing.value.status == 404
+
+
+@pytest.mark.parametrize("head", [
+    "",
+    "-- " + "a long licence header " * 30 + "\n",
+    "/* 'a quote inside a comment " + "x" * 380 + "' */\n",
+])
+def test_a_statement_is_told_by_its_first_words_after_any_comments(sandbox: Sandbox, head: str) -> None:
+    flink = sandbox.flink
+    created = flink.submit("t", head + "CREATE TABLE `t` (`id` BIGINT NOT NULL, PRIMARY KEY (`id`) NOT ENFORCED) "
+                                       "DISTRIBUTED BY HASH(`id`) INTO 1 BUCKETS")
+    shown = flink.submit("show", head + "SHOW TABLES")
+    assert (created["status"]["traits"]["sql_kind"], shown["status"]["traits"]["sql_kind"]) == (
+        "CREATE_TABLE", "SHOW_TABLES")
