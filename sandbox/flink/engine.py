@@ -83,6 +83,9 @@ class Engine:
         store.execute("SET TimeZone = 'UTC'")
         self._information_schema: dict[str, list[tuple]] | None = None  # what its relations hold now
         self._snapshots: dict[tuple[str, bool], _Snapshot] = {}
+        # (statement SQL, catalog names, database names) -> what planning it gave: a migration plans
+        # each pipeline twice (its dry run, then the statement); valid while its sources are unchanged
+        self._planned: dict[tuple, _Planned] = {}
         store.on_rollback(self._forget_caches)
 
     def _forget_caches(self) -> None:
@@ -147,6 +150,14 @@ class Engine:
 
     def _start(self, record: StatementRecord, context: Context) -> None:
         sql = record.spec["statement"].strip().rstrip(";").strip()
+        memo = (sql, frozenset(context.catalog_names), frozenset(context.database_names))
+        known = self._still_planned(memo)
+        if known is not None:
+            plan, planned = known
+            if planned.sink is None:
+                return self._select_planned(record, plan, context)
+            return self._insert_planned(record, self._table(planned.sink), list(planned.columns_given), plan,
+                                        context)
         head = _leading_words(sql)
         planner = Planner(self.catalog, context.catalog_names, context.database_names)
         if head[:2] == ["CREATE", "TABLE"]:
@@ -165,9 +176,9 @@ class Engine:
         if isinstance(expression, exp.Set):
             return self._set(record, expression)
         if isinstance(expression, exp.Insert):
-            return self._insert(record, expression, context, planner)
+            return self._insert(record, expression, context, planner, memo)
         if isinstance(expression, exp.Query):
-            return self._select(record, expression, context, planner)
+            return self._select(record, expression, context, planner, memo)
         raise StatementFailed(f"The sandbox cannot run this kind of statement: {sql[:200]}")
 
     def _complete(self, record: StatementRecord, sql_kind: str, columns: list[Column], rows: list[tuple],
@@ -280,8 +291,33 @@ class Engine:
         with self.store.transaction() as conn:
             return planner.plan(query, conn)
 
-    def _select(self, record: StatementRecord, query: exp.Expression, context: Context, planner: Planner) -> None:
+    def _remember(self, memo: tuple, plan: QueryPlan, sink: str | None = None,
+                  columns_given: list[str] | None = None) -> None:
+        if not plan.information_schema:  # its relations change with the catalog
+            if len(self._planned) >= PLANNED_LIMIT:
+                self._planned.clear()
+            self._planned[memo] = _Planned(dumps(plan.to_json()), sink, tuple(columns_given or ()))
+
+    def _still_planned(self, memo: tuple) -> tuple[QueryPlan, _Planned] | None:
+        """The plan this statement's SQL got before (a fresh copy), if every table it reads is as it was."""
+        planned = self._planned.get(memo)
+        if planned is None:
+            return None
+        plan = QueryPlan.from_json(json.loads(planned.plan))
+        try:
+            if any(_source(self.catalog.get(source.table)) != source for source in plan.sources):
+                return None
+        except TableNotFound:
+            return None
+        return plan, planned
+
+    def _select(self, record: StatementRecord, query: exp.Expression, context: Context, planner: Planner,
+                memo: tuple) -> None:
         plan = self._plan(planner, query)
+        self._remember(memo, plan)
+        self._select_planned(record, plan, context)
+
+    def _select_planned(self, record: StatementRecord, plan: QueryPlan, context: Context) -> None:
         bounded = context.snapshot or not plan.sources
         # A snapshot query answers the final rows (append-only); otherwise the traits say what the
         # query's changelog is, even when it is bounded (an aggregate over literals retracts).
@@ -303,7 +339,8 @@ class Engine:
         record.job = {"kind": "select", "plan": plan.to_json()}
         self._begin(record, plan, context)
 
-    def _insert(self, record: StatementRecord, insert: exp.Insert, context: Context, planner: Planner) -> None:
+    def _insert(self, record: StatementRecord, insert: exp.Insert, context: Context, planner: Planner,
+                memo: tuple) -> None:
         target = insert.this
         columns_given: list[str] = []
         if isinstance(target, exp.Schema):
@@ -314,6 +351,11 @@ class Engine:
         if isinstance(query, exp.Values):
             query = exp.select("*").from_(query)
         plan = self._plan(planner, query)
+        self._remember(memo, plan, table.name, columns_given)
+        self._insert_planned(record, table, columns_given, plan, context)
+
+    def _insert_planned(self, record: StatementRecord, table: Table, columns_given: list[str], plan: QueryPlan,
+                        context: Context) -> None:
         sink_columns = [table.column(c) for c in columns_given] if columns_given else table.columns
         if len(plan.columns) != len(sink_columns):
             raise StatementFailed(
@@ -629,6 +671,19 @@ class _Snapshot:
     generation: int
     columns: str
     offsets: dict[int, int] = field(default_factory=dict)
+
+
+PLANNED_LIMIT = 512
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A statement's planning kept for its next create: its plan (JSON text, the form a statement's
+    record keeps it in), and an INSERT's sink and column list."""
+
+    plan: str
+    sink: str | None
+    columns_given: tuple[str, ...]
 
 
 def _source(table: Table) -> SourceRef:

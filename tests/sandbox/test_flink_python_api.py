@@ -196,3 +196,27 @@ def test_a_statement_is_told_by_its_first_words_after_any_comments(sandbox: Sand
     shown = flink.submit("show", head + "SHOW TABLES")
     assert (created["status"]["traits"]["sql_kind"], shown["status"]["traits"]["sql_kind"]) == (
         "CREATE_TABLE", "SHOW_TABLES")
+
+
+def test_a_statement_planned_before_is_planned_again_once_a_table_it_reads_changed(sandbox: Sandbox) -> None:
+    """A dry run's plan serves the statement's create while its sources are as they were; a source
+    created again with another column makes the create plan anew (and fail against its sink)."""
+    flink = sandbox.flink
+
+    def create_table(name: str, columns: str) -> None:
+        flink.submit(f"ddl-{name}-{len(columns)}", f"CREATE TABLE `{name}` ({columns}, PRIMARY KEY (`id`) NOT "
+                                                    "ENFORCED) DISTRIBUTED BY HASH(`id`) INTO 1 BUCKETS")
+
+    create_table("src", "`id` BIGINT NOT NULL, `a` STRING")
+    create_table("dst", "`id` BIGINT NOT NULL, `a` STRING")
+    flink.produce("src", [{"id": 1, "a": "x"}])
+    copy = "INSERT INTO `dst` SELECT * FROM `src`"
+    checked = flink.submit("check", copy, {"sql.dry-run": "true"})
+    assert checked["status"]["phase"] == "COMPLETED"
+    assert flink.submit("copy", copy)["status"]["phase"] == "RUNNING"
+    wait_for("the copy", lambda: flink.table_rows("dst") == [{"id": 1, "a": "x"}], timeout=10, poll=0.1)
+    flink.submit("drop-src", "DROP TABLE `src`")
+    create_table("src", "`id` BIGINT NOT NULL, `a` STRING, `b` STRING")
+    again = flink.submit("copy-again", copy)
+    assert again["status"]["phase"] == "FAILED"
+    assert "Column types of query result and sink for 'dst' do not match" in again["status"]["detail"]
