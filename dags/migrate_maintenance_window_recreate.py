@@ -33,7 +33,6 @@ again from the earliest offset).
 from __future__ import annotations
 
 # This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
-import airflow.providers.standard.operators.python
 import airflow.providers.standard.sensors.date_time
 import airflow.providers.standard.sensors.time_delta
 from airflow.sdk import Param

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 # This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
 import airflow.providers.standard.operators.hitl
-import airflow.providers.standard.operators.python
 import airflow.providers.standard.sensors.time_delta
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation

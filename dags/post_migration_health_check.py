@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-# This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
-import airflow.providers.standard.operators.python
 from airflow.sdk import DAG
 
 from confluent_migration.migration.dag_defaults import RETRIES, TAGS
@@ -26,8 +24,6 @@ from confluent_migration.migration.health import check_health
 from confluent_migration.migration.notify import WebhookNotifier
 from confluent_migration.migration.params import health_params
 from confluent_migration.operators.summary import RunSummaryOperator
-
-del airflow  # named above for the DAG processor only
 
 with DAG("post_migration_health_check", schedule="@daily", start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
          catchup=False, doc_md=__doc__, tags=[*TAGS, "health"], params=health_params(),

@@ -25,39 +25,41 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-# This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
-import airflow.providers.standard.decorators.python
-import airflow.providers.standard.decorators.short_circuit
-from airflow.sdk import DAG, TaskGroup, task
+from airflow.sdk import DAG, TaskGroup
 
-from confluent_migration.migration.dag_defaults import RETRIES, TAGS
+from confluent_migration.migration.dag_defaults import RETRIES, TAGS, call, call_if
 from confluent_migration.migration.lock import acquire_lock as lock_tables
 from confluent_migration.migration.lock import release_lock
 from confluent_migration.migration.params import describe_target, flink_target, rollback_params
-from confluent_migration.migration.rollback import GROUPS, choose_run, rollback_summary, undo, verify_data_flow
-
-del airflow  # named above for the DAG processor only
+from confluent_migration.migration.rollback import (
+    GROUPS,
+    changes_allowed,
+    choose_run,
+    rollback_summary,
+    undo,
+    verify_data_flow,
+)
 
 with DAG("rollback_migration", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
          max_active_runs=1, doc_md=__doc__, tags=[*TAGS, "rollback"], params=rollback_params(),
          description=f"Undoes a migration run in {describe_target(flink_target())}",
          default_args=dict(RETRIES)) as dag:
     with TaskGroup("phase_1_choose_the_run"):
-        choice = task(task_id="check_params_and_find_run")(choose_run)()
-        lock = task(task_id="acquire_table_lock")(lock_tables)(choice)
-        go = task.short_circuit(task_id="changes_allowed")(lambda c: not c["dry_run"])(choice)
+        choice = call("check_params_and_find_run", choose_run)
+        lock = call("acquire_table_lock", lock_tables, choice)
+        go = call_if("changes_allowed", changes_allowed, choice)
         choice >> lock >> go
     previous = go
     for step, group in enumerate(GROUPS, start=2):
         with TaskGroup(f"phase_{step}_{group}"):
-            undone = task(task_id=f"undo_{group}")(undo)(group, choice)
+            undone = call(f"undo_{group}", undo, group, choice)
         previous >> undone
         previous = undone
     with TaskGroup(f"phase_{len(GROUPS) + 2}_verify_data_flow"):
-        flowing = task(task_id="verify_new_changes_flow")(verify_data_flow)(choice)
+        flowing = call("verify_new_changes_flow", verify_data_flow, choice)
     previous >> flowing
-    summary = task(task_id="summary")(rollback_summary)(choice)
-    release = task(task_id="release_table_lock")(release_lock)(choice)
+    summary = call("summary", rollback_summary, choice)
+    release = call("release_table_lock", release_lock, choice)
     flowing >> summary >> release
     summary.as_teardown(setups=lock)
     release.as_teardown(setups=lock)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from confluent_migration import DAG_TAG
+from confluent_migration.operators.step import StepIfOperator, StepOperator
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.xcom_arg import XComArg
@@ -34,18 +35,13 @@ def level_slots() -> int:
 
 def call(task_id: str, fn: Callable[..., Any], *args: Any, **operator_kwargs: Any) -> XComArg:
     """A task running ``fn(*args)`` (XComArgs resolved, the context passed as ``@task`` passes it);
-    its return value. A ``PythonOperator``, not ``@task``: Airflow copies the DAG's params in each
-    ``__init__`` of an operator's class chain, four for a ``@task``, two for this, and a DAG file is
-    parsed again for every task run."""
-    from airflow.providers.standard.operators.python import PythonOperator
-
-    return PythonOperator(task_id=task_id, python_callable=fn, op_args=list(args), **operator_kwargs).output
+    its return value. A :class:`StepOperator`, not ``@task``: Airflow copies the DAG's params in each
+    ``__init__`` of an operator's class chain, four for a ``@task``, and a DAG file is parsed again for
+    every task run."""
+    return StepOperator(task_id=task_id, python_callable=fn, op_args=args, **operator_kwargs).output
 
 
 def call_if(task_id: str, fn: Callable[..., Any], *args: Any) -> XComArg:
     """:func:`call` as a short-circuit: a false result skips the tasks right after it; those further
-    downstream follow their own trigger rules (``ignore_downstream_trigger_rules=False``)."""
-    from airflow.providers.standard.operators.python import ShortCircuitOperator
-
-    return ShortCircuitOperator(task_id=task_id, python_callable=fn, op_args=list(args),
-                                ignore_downstream_trigger_rules=False).output
+    downstream follow their own trigger rules."""
+    return StepIfOperator(task_id=task_id, python_callable=fn, op_args=args).output

@@ -432,6 +432,11 @@ def choose_run(**context: Any) -> dict[str, Any]:
                                for s in steps if s.kind == STATEMENT_STOPPED]}
 
 
+def changes_allowed(choice: dict[str, Any]) -> bool:
+    """Whether the undo steps run: a dry run only finds the run and lists its steps."""
+    return not choice["dry_run"]
+
+
 def undo(group: str, choice: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
     from confluent_migration.migration.ledger import ledger_base, ledger_for
 

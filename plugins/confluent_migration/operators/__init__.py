@@ -57,6 +57,11 @@ items adopted; ``BatchRefusedError`` when every failure is final).
 Approval (``operators.approval``): ``RejectableApprovalOperator(subject, body, ...)``, Airflow's
 ``ApprovalOperator`` whose *Reject* fails at once while other failures retry.
 
+Steps (``operators.step``; ``migration.dag_defaults.call``/``call_if``): ``StepOperator(python_callable,
+op_args=())`` -> the callable's return value (``op_args`` templated, XComArgs resolved; the context
+passed by parameter name, as ``@task`` passes it); ``StepIfOperator``: a false result skips the tasks
+right after it. ``RunSummaryOperator`` (``operators.summary``): a step that links the run's report.
+
 Sensors (``sensors.flink``; ``deferrable=True``, ``timeout`` in seconds):
 ``StatementPhaseSensor(statement_name, target_phases=("RUNNING",))``,
 ``StatementsCaughtUpSensor(statement_names, threshold=0, metrics_conn_id="confluent_metrics_default")``.

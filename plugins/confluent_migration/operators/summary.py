@@ -1,19 +1,19 @@
 """The task that sums a run up (a migration's summary, the health check): a
-``PythonOperator`` that, once the run's HTML report is written next to its record, pushes the
+:class:`~confluent_migration.operators.step.StepOperator` that, once the run's HTML report is written next to its record, pushes the
 report's address for :class:`~confluent_migration.links.RunReportLink`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import Context
 
 from confluent_migration.links import REPORT_FILE, REPORT_URL_KEY, RunReportLink, report_url
 from confluent_migration.migration.ledger import ledger_for
+from confluent_migration.operators.step import StepOperator
 
 
-class RunSummaryOperator(PythonOperator):
+class RunSummaryOperator(StepOperator):
     """Runs ``python_callable`` (which writes the summary and the report); the task shows the report's
     link, whether the callable returned or raised."""
 
