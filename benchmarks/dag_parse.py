@@ -1,13 +1,16 @@
 """How long each DAG file takes to parse, against an empty DAG file (issue 13, item 4).
 
-    python -m benchmarks.dag_parse [--rounds 9] [--no-pre-import]
+    python -m benchmarks.dag_parse [--rounds 9] [--no-pre-import] [--plugins-folder]
 
 Parsed as Airflow parses them: one process imports Airflow, then forks a child per parse (the DAG
 processor forks one per file, and every task run parses its file again in a fresh child), which
 loads the one file with ``BundleDagBag`` and reports how long that took. Before it forks, the DAG
 processor imports the airflow modules the file imports (``[dag_processor] parsing_pre_import_modules``,
 on by default), into itself, so a parse finds them loaded; so does this one (``--no-pre-import``: not,
-as a task run parses its file). Modules load from bytecode
+as a task run parses its file in a provider-package install). ``--plugins-folder``: first, as every
+Airflow process of a deployment whose plugins folder is this repository's ``plugins/`` (the compose
+file, ``./dev``), load the plugins, which imports every module there (with ``--no-pre-import``: a
+task run there, forked from a scheduler that has loaded them). Modules load from bytecode
 caches, as in a deployment (kept in a temporary ``sys.pycache_prefix``, so nothing is written into
 the tree even where ``PYTHONDONTWRITEBYTECODE`` is set); a first round fills them and is not
 counted. Each round parses every file once, so a busy neighbour slows them all alike; each file's
@@ -36,12 +39,14 @@ TARGET = 10.0
 EMPTY_DAG = 'from airflow.sdk import DAG\n\nwith DAG("empty", schedule=None):\n    pass\n'
 
 
-def prepare(folder: Path) -> None:
+def prepare(folder: Path, plugins_folder: Path | None = None) -> None:
     """Airflow set up as the DAG processor has it (no examples; a home in ``folder`` unless one is
-    set), imported once; bytecode cached in ``folder``."""
+    set), imported once, its plugins loaded from ``plugins_folder`` if given; bytecode cached in ``folder``."""
     sys.dont_write_bytecode = False
     sys.pycache_prefix = str(folder / "pycache")
     os.environ.setdefault("AIRFLOW_HOME", str(folder / "airflow-home"))
+    if plugins_folder is not None:
+        os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(plugins_folder)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     for path in (ROOT / "plugins", ROOT):
@@ -49,6 +54,8 @@ def prepare(folder: Path) -> None:
             sys.path.insert(0, str(path))
     for module in ("airflow.sdk", "airflow.dag_processing.dagbag", "airflow.dag_processing.processor"):
         importlib.import_module(module)
+    if plugins_folder is not None:
+        importlib.import_module("airflow.plugins_manager").ensure_plugins_loaded()
 
 
 def in_child(fn: Callable[..., Any], *args: Any) -> Any:
@@ -114,14 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9, help="parses of each file; the median counts")
     parser.add_argument("--no-pre-import", dest="pre_imports", action="store_false",
                         help="import nothing before a parse forks, as a task run parses its file")
+    parser.add_argument("--plugins-folder", action="store_true",
+                        help="load the plugins from plugins/ first, as every process of the compose deployment does")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        prepare(Path(folder))
+        prepare(Path(folder), ROOT / "plugins" if args.plugins_folder else None)
         empty = Path(folder) / "empty_dag.py"
         empty.write_text(EMPTY_DAG)
         result = medians([empty, *DAG_FILES], args.rounds, args.pre_imports)
     base_wall, base_cpu = result.pop(empty)
     how = "as the DAG processor: airflow modules pre-imported" if args.pre_imports else "as a task run"
+    how += ", plugins loaded from plugins/" if args.plugins_folder else ""
     print(f"median of {args.rounds} parses each (BundleDagBag in a forked child, {how}); ratio to the empty DAG file")
     print(f"{'':<40} {'wall':>9} {'ratio':>6} {'CPU':>9} {'ratio':>6}")
     print(f"{'empty DAG file':<40} {base_wall * 1000:6.1f} ms {'':>6} {base_cpu * 1000:6.1f} ms")
