@@ -41,7 +41,8 @@ EMPTY_DAG = 'from airflow.sdk import DAG\n\nwith DAG("empty", schedule=None):\n 
 
 def prepare(folder: Path, plugins_folder: Path | None = None) -> None:
     """Airflow set up as the DAG processor has it (no examples; a home in ``folder`` unless one is
-    set), imported once, its plugins loaded from ``plugins_folder`` if given; bytecode cached in ``folder``."""
+    set), imported once, its plugins loaded from ``plugins_folder`` if given; bytecode cached in
+    ``folder``."""
     sys.dont_write_bytecode = False
     sys.pycache_prefix = str(folder / "pycache")
     os.environ.setdefault("AIRFLOW_HOME", str(folder / "airflow-home"))
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pre-import", dest="pre_imports", action="store_false",
                         help="import nothing before a parse forks, as a task run parses its file")
     parser.add_argument("--plugins-folder", action="store_true",
-                        help="load the plugins from plugins/ first, as every process of the compose deployment does")
+                        help="load the plugins from plugins/ first, as every process of the compose "
+                             "deployment does")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         prepare(Path(folder), ROOT / "plugins" if args.plugins_folder else None)

@@ -354,8 +354,8 @@ class Engine:
         self._remember(memo, plan, table.name, columns_given)
         self._insert_planned(record, table, columns_given, plan, context)
 
-    def _insert_planned(self, record: StatementRecord, table: Table, columns_given: list[str], plan: QueryPlan,
-                        context: Context) -> None:
+    def _insert_planned(self, record: StatementRecord, table: Table, columns_given: list[str],
+                        plan: QueryPlan, context: Context) -> None:
         sink_columns = [table.column(c) for c in columns_given] if columns_given else table.columns
         if len(plan.columns) != len(sink_columns):
             raise StatementFailed(

@@ -204,8 +204,8 @@ def test_a_statement_planned_before_is_planned_again_once_a_table_it_reads_chang
     flink = sandbox.flink
 
     def create_table(name: str, columns: str) -> None:
-        flink.submit(f"ddl-{name}-{len(columns)}", f"CREATE TABLE `{name}` ({columns}, PRIMARY KEY (`id`) NOT "
-                                                    "ENFORCED) DISTRIBUTED BY HASH(`id`) INTO 1 BUCKETS")
+        flink.submit(f"ddl-{name}-{len(columns)}", f"CREATE TABLE `{name}` ({columns}, PRIMARY KEY (`id`) "
+                                                    "NOT ENFORCED) DISTRIBUTED BY HASH(`id`) INTO 1 BUCKETS")
 
     create_table("src", "`id` BIGINT NOT NULL, `a` STRING")
     create_table("dst", "`id` BIGINT NOT NULL, `a` STRING")

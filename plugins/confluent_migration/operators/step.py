@@ -21,7 +21,8 @@ class StepOperator(BaseOperator):
     template_fields: Sequence[str] = ("op_args",)
     ui_color = "#ffefeb"
 
-    def __init__(self, *, python_callable: Callable[..., Any], op_args: Sequence[Any] = (), **kwargs: Any) -> None:
+    def __init__(self, *, python_callable: Callable[..., Any], op_args: Sequence[Any] = (),
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not callable(python_callable):
             raise TypeError(f"{self.task_id}: python_callable must be callable, got {python_callable!r}")
@@ -31,7 +32,8 @@ class StepOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         from airflow.sdk.bases.decorator import determine_kwargs
 
-        result = self.python_callable(*self.op_args, **determine_kwargs(self.python_callable, self.op_args, context))
+        kwargs = determine_kwargs(self.python_callable, self.op_args, context)
+        result = self.python_callable(*self.op_args, **kwargs)
         self.log.info("Done. Returned value was: %s", result)
         return result
 

@@ -1,6 +1,7 @@
 """The task that sums a run up (a migration's summary, the health check): a
-:class:`~confluent_migration.operators.step.StepOperator` that, once the run's HTML report is written next to its record, pushes the
-report's address for :class:`~confluent_migration.links.RunReportLink`."""
+:class:`~confluent_migration.operators.step.StepOperator` that, once the run's HTML report is
+written next to its record, pushes the report's address for
+:class:`~confluent_migration.links.RunReportLink`."""
 
 from __future__ import annotations
 
