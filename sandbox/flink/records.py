@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -79,6 +80,9 @@ class StatementTable:
         self._decoded: dict[str, tuple[str, StatementRecord]] = {}  # name -> (document, record): in_phases
         self._saved: dict[str, str] = {}  # name -> document as last saved, until it ends: read lock-free
         store.on_rollback(self._saved.clear)  # a rolled-back save may be in it: read them again
+        # name -> (document, phase) saved while the store was busy: written by its next holder here
+        self._unwritten: dict[str, tuple[str, str]] = {}
+        self._unwritten_lock = threading.Lock()
         store.execute(
             "CREATE TABLE IF NOT EXISTS flink_statements ("
             " name VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, doc VARCHAR)"
@@ -95,10 +99,35 @@ class StatementTable:
         self._keep(record, doc)
 
     def save(self, record: StatementRecord) -> None:
+        """Save a record; written behind if the store is busy (a step's transaction holds it): read
+        from memory until then, and written by whoever next reads or writes the store here. Callers
+        save each statement's changes in order (the service's ``records`` lock)."""
         doc = record.to_json()
-        self.store.execute("UPDATE flink_statements SET doc = ?, phase = ? WHERE name = ?",
-                           [doc, record.phase, record.name])
         self._keep(record, doc)
+        with self._unwritten_lock:
+            self._unwritten[record.name] = (doc, record.phase)
+        if self.store.lock.acquire(blocking=False):
+            try:
+                self._write_behind()
+            finally:
+                self.store.lock.release()
+
+    def _write_behind(self) -> None:
+        """Write the documents saved while the store was busy (the caller holds the store's lock)."""
+        with self._unwritten_lock:
+            unwritten, self._unwritten = self._unwritten, {}
+        if unwritten:
+            self.store.execute("UPDATE flink_statements SET doc = u.doc, phase = u.phase FROM (SELECT"
+                               " unnest(?::VARCHAR[]) AS name, unnest(?::VARCHAR[]) AS doc,"
+                               " unnest(?::VARCHAR[]) AS phase) u WHERE flink_statements.name = u.name",
+                               [list(unwritten), [d for d, _ in unwritten.values()],
+                                [p for _, p in unwritten.values()]])
+
+    def _written(self) -> None:
+        """Before reading the table: every save in it."""
+        if self._unwritten:
+            with self.store.lock:
+                self._write_behind()
 
     def _keep(self, record: StatementRecord, doc: str) -> None:
         """Keep the document of a statement that may still change (a finished one is read from the
@@ -109,18 +138,21 @@ class StatementTable:
             self._saved[record.name] = doc
 
     def delete(self, name: str) -> None:
-        self.store.execute("DELETE FROM flink_statements WHERE name = ?", [name])
+        with self.store.lock:
+            self._write_behind()
+            self.store.execute("DELETE FROM flink_statements WHERE name = ?", [name])
         self._saved.pop(name, None)
 
     def get(self, name: str) -> StatementRecord | None:
-        row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
-        return None if row is None else StatementRecord.from_json(row[0])
-
-    def last_saved(self, name: str) -> StatementRecord | None:
-        """The record as last saved: a statement that has not finished is read without waiting for
-        the store's lock (a step in progress does not delay it); others are read from the store."""
-        doc = self._saved.get(name)
-        return self.get(name) if doc is None else StatementRecord.from_json(doc)
+        """The record as last saved (a copy): a statement that has not finished is read without
+        waiting for the store's lock (a step in progress does not delay it); others from the store."""
+        unwritten = self._unwritten.get(name)
+        doc = unwritten[0] if unwritten else self._saved.get(name)
+        if doc is None:
+            self._written()
+            row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
+            doc = None if row is None else row[0]
+        return None if doc is None else StatementRecord.from_json(doc)
 
     def page(self, after: str | None, limit: int, compute_pool: str | None = None,
              keep: Callable[[StatementRecord], bool] | None = None) -> list[StatementRecord]:
@@ -128,6 +160,7 @@ class StatementTable:
         of those in ``compute_pool`` that ``keep`` accepts; read a few hundred at a time, not all."""
         found: list[StatementRecord] = []
         cursor = after or ""
+        self._written()
         while len(found) <= limit:
             rows = self.store.execute("SELECT name, doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?",
                                       [cursor, PAGE_READ])
@@ -142,6 +175,7 @@ class StatementTable:
         return found[: limit + 1]
 
     def all(self) -> list[StatementRecord]:
+        self._written()
         return [StatementRecord.from_json(r[0]) for r in self.store.execute(
             "SELECT doc FROM flink_statements ORDER BY created_at")]
 
@@ -151,6 +185,7 @@ class StatementTable:
         (the executor's ticks and the world's polls ask several times a second; decoding every running
         statement's document each time was most of what an idle sandbox did)."""
         records = []
+        self._written()
         for name, doc in self.store.execute(
                 f"SELECT name, doc FROM flink_statements WHERE phase IN ({', '.join('?' * len(phases))})"
                 " ORDER BY created_at", list(phases)):

@@ -65,7 +65,9 @@ def parse_label_selector(selector: str) -> list[Callable[[dict[str, str]], bool]
 
 
 class FlinkService:
-    """Statements over the sandbox's catalog and topics; one lock serialises API calls and steps."""
+    """Statements over the sandbox's catalog and topics. ``lock`` serialises the engine's work (steps,
+    creates, reads of data); ``records`` the changes of statement documents, so that a stop or a
+    resume waits for no step (on Confluent Cloud the control plane does not wait for the data)."""
 
     def __init__(self, store: Store, schema_registry: Any, config: SandboxConfig) -> None:
         self.config = config
@@ -79,6 +81,7 @@ class FlinkService:
         self.engine.database_id = config.database_id
         self.statements = StatementTable(store)
         self.lock = ApiFirstLock()  # the runner's steps give way to the API calls waiting for it
+        self.records = threading.RLock()  # held to read, change and save a statement's document
         self._stepped: dict[str, float] = {}  # statement uid -> when its INSERT last stepped
         self.phase_asked = threading.Event()  # a statement entered a CHANGING phase (wakes the runner)
 
@@ -91,7 +94,7 @@ class FlinkService:
     def get(self, name: str) -> dict:
         """The statement as last saved: read without the lock, so a step or a call in progress does
         not delay it (on Confluent Cloud a read does not wait for the statements' work)."""
-        record = self.statements.last_saved(name)
+        record = self.statements.get(name)
         if record is None:
             raise _not_found(name)
         return self.resource(record)
@@ -169,14 +172,13 @@ class FlinkService:
             labels={str(k): str(v) for k, v in labels.items()},
         )
         dry_run = properties.get("sql.dry-run", "").lower() == "true"
-        with self.lock:
+        with self.lock:  # creates and deletes take it: the name stays free or taken until it is inserted
             if self.statements.get(name) is not None:
                 raise ApiError(409, f"Statement name '{name}' is already used in this environment.",
                                code="resource_already_exists", title="Resource Already exists")
             context = self._context(properties)
             if dry_run:
                 return self.resource(self._dry_run(record, context))
-            self.statements.insert(record)
             try:
                 self.engine.start(record, context)
             except Exception as err:  # noqa: BLE001 - an unforeseen error fails the statement, never the API
@@ -185,9 +187,10 @@ class FlinkService:
                                  "java.lang.RuntimeException")
             if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
                 self._show_jobs(record)
+            with self.records:  # inserted as started: no stop can come between its start and its save
+                self.statements.insert(record)
             if record.phase in CHANGING:
                 self.phase_asked.set()
-            self.statements.save(record)
             return self.resource(record)
 
     def _dry_run(self, record: StatementRecord, context: Context) -> StatementRecord:
@@ -238,7 +241,7 @@ class FlinkService:
 
     def update(self, name: str, body: dict) -> dict:
         """PUT: only ``spec.stopped`` (and on resume ``principal``, ``compute_pool_id``) may change."""
-        with self.lock:
+        with self.records:
             record = self._record(name)
             if body.get("name") not in (None, name):
                 raise _bad_request(f"The name in the body ('{body.get('name')}') is not the statement's ('{name}').")
@@ -252,7 +255,7 @@ class FlinkService:
 
     def patch(self, name: str, operations: list[dict]) -> dict:
         """JSON Patch on ``/spec/stopped`` (and ``/spec/principal``, ``/spec/compute_pool_id``)."""
-        with self.lock:
+        with self.records:
             record = self._record(name)
             spec = dict(record.spec)
             for operation in operations:
@@ -294,7 +297,7 @@ class FlinkService:
         return self.resource(record)
 
     def delete(self, name: str) -> None:
-        with self.lock:
+        with self.lock, self.records:
             record = self._record(name)
             self.statements.delete(name)
             self.engine.forget(record)
@@ -345,7 +348,9 @@ class FlinkService:
         with self.lock:  # the calls let in first may have asked for stops and starts: they come first
             changed = self._change_phases() if self.phase_asked.is_set() else False
             current = self.statements.get(record.name)
-            return (current is not None and current.phase in ACTIVE and self._advance(current)) or changed
+            if current is None or current.phase not in ("RUNNING", "DEGRADED"):
+                return (current is not None and current.phase in CHANGING and self._change_phases()) or changed
+            return self._run(current) or changed
 
     def _change_phases(self) -> bool:
         """Advance every statement being stopped or started (a start waiting for the statement it
@@ -354,12 +359,13 @@ class FlinkService:
         busy = False
         with self.lock:
             for record in self.statements.in_phases(CHANGING):
-                current = self.statements.get(record.name)
-                if current is not None and current.phase in CHANGING:
-                    busy |= self._advance(current)
+                with self.records:
+                    current = self.statements.get(record.name)
+                    if current is not None and current.phase in CHANGING:
+                        busy |= self._change_phase(current)
         return busy
 
-    def _advance(self, record: StatementRecord) -> bool:
+    def _change_phase(self, record: StatementRecord) -> bool:
         if record.phase == "STOPPING":
             record.latest_offsets = {t: format_offsets({int(p): o for p, o in offs.items()})
                                      for t, offs in record.job.get("offsets", {}).items()}
@@ -374,35 +380,40 @@ class FlinkService:
                              "java.lang.RuntimeException")
             self._save(record)
             return True
-        if record.phase == "PENDING":
-            waiting_for = record.job.get("wait_for")
-            if waiting_for:
-                previous = self.statements.get(waiting_for)
-                if previous is None or previous.phase != "STOPPED":
-                    return False
-                self.engine.apply_carry_over(record, previous)
-            else:
-                record.phase = "RUNNING"
-                record.detail = ""
-            self._save(record)
-            return True
+        waiting_for = record.job.get("wait_for")  # PENDING: started, or resumed
+        if waiting_for:
+            previous = self.statements.get(waiting_for)
+            if previous is None or previous.phase != "STOPPED":
+                return False
+            self.engine.apply_carry_over(record, previous)
+        else:
+            record.phase = "RUNNING"
+            record.detail = ""
+        self._save(record)
+        return True
+
+    def _run(self, record: StatementRecord) -> bool:
+        """One step of a running statement. A stop asked meanwhile is kept: the step's progress is
+        saved into the statement's document as it is now."""
         if record.job.get("kind") == "insert":  # tick() skips it until INSERT_STEP_SECONDS have passed
             self._stepped[record.uid] = time.monotonic()
-        shown = record.shown()
+        consumed, failed = False, None
         try:
             consumed = self.engine.step(record)
         except StatementFailed as failure:
-            self.engine.fail(record, failure.detail, failure.name)
-            self._save(record)
-            return True
+            failed = (failure.detail, failure.name)
         except Exception as err:  # noqa: BLE001 - a runtime error fails the statement, as in Flink
             log.exception("statement %s failed", record.name)
-            self.engine.fail(record, f"Statement execution failed: {err}", "java.lang.RuntimeException")
-            self._save(record)
-            return True
-        if consumed:
-            self._save(record, changed=record.shown() != shown)
-        return consumed
+            failed = (f"Statement execution failed: {err}", "java.lang.RuntimeException")
+        if not consumed and failed is None:
+            return False
+        with self.records:
+            current = self.statements.get(record.name) or record
+            current.job = record.job
+            if failed is not None:
+                self.engine.fail(current, *failed)
+            self._save(current, changed=failed is not None)
+        return True
 
     def _caught_up(self, record: StatementRecord) -> bool:
         """A running statement that has consumed every record of its sources (read from ``record``,

@@ -90,10 +90,12 @@ def test_a_stop_asked_while_other_statements_step_is_served_within_the_same_tick
     sandbox.store.close()
 
 
-def test_stops_and_starts_asked_during_a_step_are_served_before_the_next_step(tmp_path: Path,
-                                                                               monkeypatch) -> None:
-    """A stop or a create that waited for the step in progress does not also wait for the next one:
-    the runner lets it in, then turns it STOPPED or RUNNING before it steps another statement."""
+def test_a_stop_waits_for_no_step_and_a_create_for_the_step_in_progress_only(tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    """A stop asked while a step holds the engine's and the store's locks, even of the statement
+    being stepped, is answered at once; that statement is STOPPED when its step ends, the step's
+    progress kept. A create waits for the step in progress only: the runner lets it in and turns it
+    RUNNING (and the other stopped statement STOPPED) before it steps another statement."""
     from sandbox.flink import service
 
     monkeypatch.setattr(service, "INSERT_STEP_SECONDS", 0.0)
@@ -108,28 +110,35 @@ def test_stops_and_starts_asked_during_a_step_are_served_before_the_next_step(tm
         flink.submit(f"{sink}-pipe", f"INSERT INTO `{sink}` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")
     flink.tick()
     flink.produce("src", [{"id": 1, "grp": "a"}])
-    step, calls, seen = flink.engine.step, [], {}
+    step, creates, answered, seen = flink.engine.step, [], {}, {}
+    stop = [{"op": "replace", "path": "/spec/stopped", "value": True}]
 
-    def step_while_calls_wait(record):  # noqa: ANN001 - the sandbox's statement record
-        if record.name == "first-pipe":  # two API calls arrive, and wait for this step's lock
-            calls.extend([
-                threading.Thread(target=flink.patch, args=("third-pipe", [
-                    {"op": "replace", "path": "/spec/stopped", "value": True}])),
-                threading.Thread(target=flink.submit, args=(
-                    "fourth-pipe", "INSERT INTO `fourth` SELECT grp, COUNT(*) FROM `src` GROUP BY grp"))])
-            for call in calls:
-                call.start()
-            while flink.lock.waiting < 2:
-                threading.Event().wait(0.001)
+    def step_while_calls_come(record):  # noqa: ANN001 - the sandbox's statement record
+        if record.name == "first-pipe":
+            with flink.store.lock:  # as the step's transaction holds it
+                for name in ("first-pipe", "third-pipe"):
+                    stopper = threading.Thread(
+                        target=lambda n=name: answered.update({n: flink.patch(n, stop)["status"]["phase"]}))
+                    stopper.start()
+                    stopper.join(5)
+                creates.append(threading.Thread(target=flink.submit, args=(
+                    "fourth-pipe", "INSERT INTO `fourth` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")))
+                creates[0].start()
+                wait_for("the create to wait for the step", lambda: flink.lock.waiting == 1, timeout=5, poll=0.001)
         if record.name == "second-pipe":
-            seen.update({n: flink.get(n)["status"]["phase"] for n in ("third-pipe", "fourth-pipe")})
+            seen.update({n: flink.get(n)["status"]["phase"] for n in ("first-pipe", "third-pipe", "fourth-pipe")})
         return step(record)
 
-    monkeypatch.setattr(flink.engine, "step", step_while_calls_wait)
+    monkeypatch.setattr(flink.engine, "step", step_while_calls_come)
     flink.tick()
-    for call in calls:
-        call.join(10)
-    assert seen == {"third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
+    creates[0].join(10)
+    assert answered == {"first-pipe": "STOPPING", "third-pipe": "STOPPING"}
+    assert seen == {"first-pipe": "STOPPED", "third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
+    progress = {p["name"]: p for p in flink.progress()}
+    assert progress["first-pipe"]["records_in"] == 1 and progress["third-pipe"]["records_in"] == 0
+    listed, _ = flink.list(100, None, None)  # the stops' documents, written behind, are in the store
+    assert {r["name"]: r["status"]["phase"] for r in listed if r["name"].endswith("-pipe")} == {
+        "first-pipe": "STOPPED", "second-pipe": "RUNNING", "third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
     sandbox.store.close()
 
 
