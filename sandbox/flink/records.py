@@ -79,8 +79,7 @@ class StatementTable:
         self.store = store
         self._decoded: dict[str, tuple[str, StatementRecord]] = {}  # name -> (document, record): in_phases
         self._saved: dict[str, str] = {}  # name -> document as last saved, until it ends: read lock-free
-        store.on_rollback(self._saved.clear)  # a rolled-back save may be in it: read them again
-        # name -> (document, phase) saved while the store was busy: written by its next holder here
+        # name -> (created_at, document, phase) saved, not yet written to the store
         self._unwritten: dict[str, tuple[str, str]] = {}
         self._unwritten_lock = threading.Lock()
         store.execute(
@@ -92,42 +91,27 @@ class StatementTable:
         store.execute("ALTER TABLE flink_statements ADD COLUMN IF NOT EXISTS phase VARCHAR")
         store.execute("UPDATE flink_statements SET phase = json_extract_string(doc, '$.phase') WHERE phase IS NULL")
 
-    def insert(self, record: StatementRecord) -> None:
-        doc = record.to_json()
-        self.store.execute("INSERT INTO flink_statements (name, created_at, doc, phase) VALUES (?, ?, ?, ?)",
-                           [record.name, record.created_at, doc, record.phase])
-        self._keep(record, doc)
-
     def save(self, record: StatementRecord) -> None:
-        """Save a record; written behind if the store is busy (a step's transaction holds it): read
-        from memory until then, and written by whoever next reads or writes the store here. Callers
-        save each statement's changes in order (the service's ``records`` lock)."""
+        """Save a record (new or not): read from memory at once, written to the store behind, by the
+        next read of the table here (the runner reads it every tick) or :meth:`flush`. A save does
+        not wait for the store (a step's transaction holds it), and a burst of creates or stops is
+        written in one statement. Callers save each statement's changes in order (the service's
+        ``records`` lock)."""
         doc = record.to_json()
         self._keep(record, doc)
         with self._unwritten_lock:
-            self._unwritten[record.name] = (doc, record.phase)
-        if self.store.lock.acquire(blocking=False):
-            try:
-                self._write_behind()
-            finally:
-                self.store.lock.release()
+            self._unwritten[record.name] = (record.created_at, doc, record.phase)
 
-    def _write_behind(self) -> None:
-        """Write the documents saved while the store was busy (the caller holds the store's lock)."""
-        with self._unwritten_lock:
-            unwritten, self._unwritten = self._unwritten, {}
-        if unwritten:
-            self.store.execute("UPDATE flink_statements SET doc = u.doc, phase = u.phase FROM (SELECT"
-                               " unnest(?::VARCHAR[]) AS name, unnest(?::VARCHAR[]) AS doc,"
-                               " unnest(?::VARCHAR[]) AS phase) u WHERE flink_statements.name = u.name",
-                               [list(unwritten), [d for d, _ in unwritten.values()],
-                                [p for _, p in unwritten.values()]])
-
-    def _written(self) -> None:
-        """Before reading the table: every save in it."""
+    def flush(self) -> None:
+        """Write every document saved since the last write."""
         if self._unwritten:
             with self.store.lock:
-                self._write_behind()
+                with self._unwritten_lock:
+                    unwritten, self._unwritten = self._unwritten, {}
+                self.store.execute(
+                    "INSERT OR REPLACE INTO flink_statements (name, created_at, doc, phase) SELECT"
+                    " unnest(?::VARCHAR[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                    [list(unwritten), *(list(column) for column in zip(*unwritten.values()))])
 
     def _keep(self, record: StatementRecord, doc: str) -> None:
         """Keep the document of a statement that may still change (a finished one is read from the
@@ -139,7 +123,7 @@ class StatementTable:
 
     def delete(self, name: str) -> None:
         with self.store.lock:
-            self._write_behind()
+            self.flush()
             self.store.execute("DELETE FROM flink_statements WHERE name = ?", [name])
         self._saved.pop(name, None)
 
@@ -147,9 +131,8 @@ class StatementTable:
         """The record as last saved (a copy): a statement that has not finished is read without
         waiting for the store's lock (a step in progress does not delay it); others from the store."""
         unwritten = self._unwritten.get(name)
-        doc = unwritten[0] if unwritten else self._saved.get(name)
-        if doc is None:
-            self._written()
+        doc = unwritten[1] if unwritten else self._saved.get(name)
+        if doc is None:  # written (a flush swaps the unwritten ones out under the store's lock, then writes them)
             row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
             doc = None if row is None else row[0]
         return None if doc is None else StatementRecord.from_json(doc)
@@ -160,7 +143,7 @@ class StatementTable:
         of those in ``compute_pool`` that ``keep`` accepts; read a few hundred at a time, not all."""
         found: list[StatementRecord] = []
         cursor = after or ""
-        self._written()
+        self.flush()
         while len(found) <= limit:
             rows = self.store.execute("SELECT name, doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?",
                                       [cursor, PAGE_READ])
@@ -175,7 +158,7 @@ class StatementTable:
         return found[: limit + 1]
 
     def all(self) -> list[StatementRecord]:
-        self._written()
+        self.flush()
         return [StatementRecord.from_json(r[0]) for r in self.store.execute(
             "SELECT doc FROM flink_statements ORDER BY created_at")]
 
@@ -185,7 +168,7 @@ class StatementTable:
         (the executor's ticks and the world's polls ask several times a second; decoding every running
         statement's document each time was most of what an idle sandbox did)."""
         records = []
-        self._written()
+        self.flush()
         for name, doc in self.store.execute(
                 f"SELECT name, doc FROM flink_statements WHERE phase IN ({', '.join('?' * len(phases))})"
                 " ORDER BY created_at", list(phases)):

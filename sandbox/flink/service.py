@@ -188,7 +188,7 @@ class FlinkService:
             if record.phase == "COMPLETED" and record.traits and record.traits["sql_kind"] == "SHOW_JOBS":
                 self._show_jobs(record)
             with self.records:  # inserted as started: no stop can come between its start and its save
-                self.statements.insert(record)
+                self.statements.save(record)
             if record.phase in CHANGING:
                 self.phase_asked.set()
             return self.resource(record)

@@ -20,7 +20,9 @@ already has the same schema (same canonical form, type and references).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sandbox.schema_registry import sr_errors
@@ -142,6 +144,21 @@ class SchemaRegistry:
         self.store = store
         for ddl in TABLES:
             store.execute(ddl)
+        # subject -> its latest live version: the Flink catalog asks for each table it plans
+        self._latest: dict[str, RegisteredSchema | None] = {}
+        self._changes = 0  # transactions that may have changed versions (a lookup begun before one is not kept)
+        self._latest_lock = threading.Lock()
+
+    @contextmanager
+    def _changing_versions(self) -> Iterator[None]:
+        """A transaction that may change versions; the latest versions known are dropped after it."""
+        try:
+            with self.store.transaction():
+                yield
+        finally:
+            with self._latest_lock:
+                self._changes += 1
+                self._latest.clear()
 
     # ---- registering and looking up ------------------------------------------------------
 
@@ -167,7 +184,7 @@ class SchemaRegistry:
         version: int | None = None,
     ) -> RegisteredSchema:
         """Register and return the version; ``schema_id``/``version`` only in IMPORT mode."""
-        with self.store.transaction():
+        with self._changing_versions():
             mode = self._require_writable(subject)
             if (schema_id is not None or version is not None) and mode != "IMPORT":
                 raise sr_errors.not_permitted(
@@ -232,9 +249,16 @@ class SchemaRegistry:
         return [r.version for r in rows if r.deleted or not deleted_only]
 
     def latest(self, subject: str) -> RegisteredSchema | None:
-        """The latest live version of ``subject``, or None."""
+        """The latest live version of ``subject``, or None (kept until versions change)."""
+        changes = self._changes
+        if subject in self._latest:
+            return self._latest[subject]
         rows = self._rows(subject)
-        return self._registered(subject, rows[-1]) if rows else None
+        found = self._registered(subject, rows[-1]) if rows else None
+        with self._latest_lock:
+            if changes == self._changes:
+                self._latest[subject] = found
+        return found
 
     def get_version(self, subject: str, version: str | int, deleted: bool = False) -> RegisteredSchema:
         """One version (``latest`` or a number); 42202, 40401, 40402 as Confluent answers."""
@@ -285,7 +309,7 @@ class SchemaRegistry:
     def delete_subject(self, subject: str, permanent: bool = False) -> list[int]:
         """Soft delete every live version; ``permanent`` only after that (40405), then drops them
         with the subject's config and mode. 40401 unknown subject, 40404 already soft-deleted."""
-        with self.store.transaction():
+        with self._changing_versions():
             self._require_writable(subject)
             rows = self._rows(subject, deleted=True)
             if not rows:
@@ -308,7 +332,7 @@ class SchemaRegistry:
     def delete_version(self, subject: str, version: str | int, permanent: bool = False) -> int:
         """Soft delete one version; ``permanent`` only after that (40407); 40406 if already soft."""
         number = parse_version(version)
-        with self.store.transaction():
+        with self._changing_versions():
             self._require_writable(subject)
             # A numbered version is found even when soft-deleted, to answer 40406 rather than 40402.
             row = self._row(subject, number, deleted=permanent or number is not None)

@@ -44,6 +44,21 @@ def test_register_latest_versions_subjects(registry):
     assert registry.subjects() == ["orders-value", "returns-value"]
 
 
+def test_the_latest_version_follows_every_change_of_versions(registry):
+    """``latest`` is kept between calls (the Flink catalog asks it for every table it plans): each
+    registration and deletion is seen by the next call."""
+    first = registry.register("orders-value", SKU)
+    assert registry.latest("orders-value").version == 1
+    second = registry.register("orders-value", WITH_NAME)
+    assert (registry.latest("orders-value").version, registry.latest("orders-value").id) == (2, second)
+    assert registry.delete_version("orders-value", 2) == 2
+    assert (registry.latest("orders-value").version, registry.latest("orders-value").id) == (1, first)
+    registry.delete_subject("orders-value")
+    assert registry.latest("orders-value") is None
+    assert registry.register("orders-value", WITH_NAME) == second
+    assert registry.latest("orders-value").version == 3
+
+
 def test_register_honours_compatibility_and_mode(registry):
     registry.update_config("orders-value", "FULL_TRANSITIVE")
     registry.register("orders-value", SKU)
