@@ -1,5 +1,6 @@
 """Statement records: what the statements API knows of each statement, persisted in
-``flink_statements`` (one JSON document per statement, rewritten on every change)."""
+``flink_statements`` (one JSON document per statement, written behind each change: see
+:meth:`StatementTable.save`)."""
 
 from __future__ import annotations
 
@@ -48,12 +49,6 @@ class StatementRecord:
     def add_exception(self, name: str, message: str) -> None:
         self.exceptions.insert(0, {"name": name, "message": message, "timestamp": rfc3339(datetime.now(timezone.utc))})
         del self.exceptions[MAX_EXCEPTIONS:]
-
-    def shown(self) -> tuple[Any, ...]:
-        """What the statements API shows of this record besides its metadata."""
-        return (json.dumps(self.spec, sort_keys=True), self.phase, self.detail, json.dumps(self.traits, sort_keys=True),
-                self.latest_offsets, self.latest_offsets_timestamp, self.start_time, self.end_time,
-                json.dumps(self.exceptions))
 
     def to_json(self) -> str:
         doc = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict's deep copy cost every save
