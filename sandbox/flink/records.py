@@ -105,7 +105,8 @@ class StatementTable:
                     unwritten, self._unwritten = self._unwritten, {}
                 self.store.execute(
                     "INSERT OR REPLACE INTO flink_statements (name, created_at, doc, phase) SELECT"
-                    " unnest(?::VARCHAR[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                    " unnest(?::VARCHAR[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]),"
+                    " unnest(?::VARCHAR[])",
                     [list(unwritten), *(list(column) for column in zip(*unwritten.values()))])
 
     def _keep(self, record: StatementRecord, doc: str) -> None:
@@ -127,7 +128,7 @@ class StatementTable:
         waiting for the store's lock (a step in progress does not delay it); others from the store."""
         unwritten = self._unwritten.get(name)
         doc = unwritten[1] if unwritten else self._saved.get(name)
-        if doc is None:  # written (a flush swaps the unwritten ones out under the store's lock, then writes them)
+        if doc is None:  # written: a flush swaps the unwritten ones out under the store's lock, then writes
             row = self.store.query_one("SELECT doc FROM flink_statements WHERE name = ?", [name])
             doc = None if row is None else row[0]
         return None if doc is None else StatementRecord.from_json(doc)

@@ -349,7 +349,8 @@ class FlinkService:
             changed = self._change_phases() if self.phase_asked.is_set() else False
             current = self.statements.get(record.name)
             if current is None or current.phase not in ("RUNNING", "DEGRADED"):
-                return (current is not None and current.phase in CHANGING and self._change_phases()) or changed
+                changing = current is not None and current.phase in CHANGING
+                return (changing and self._change_phases()) or changed
             return self._run(current) or changed
 
     def _change_phases(self) -> bool:

@@ -146,7 +146,7 @@ class SchemaRegistry:
             store.execute(ddl)
         # subject -> its latest live version: the Flink catalog asks for each table it plans
         self._latest: dict[str, RegisteredSchema | None] = {}
-        self._changes = 0  # transactions that may have changed versions (a lookup begun before one is not kept)
+        self._changes = 0  # transactions that may have changed versions (a lookup begun before one: not kept)
         self._latest_lock = threading.Lock()
 
     @contextmanager

@@ -124,9 +124,11 @@ def test_a_stop_waits_for_no_step_and_a_create_for_the_step_in_progress_only(tmp
                 creates.append(threading.Thread(target=flink.submit, args=(
                     "fourth-pipe", "INSERT INTO `fourth` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")))
                 creates[0].start()
-                wait_for("the create to wait for the step", lambda: flink.lock.waiting == 1, timeout=5, poll=0.001)
+                wait_for("the create to wait for the step", lambda: flink.lock.waiting == 1,
+                         timeout=5, poll=0.001)
         if record.name == "second-pipe":
-            seen.update({n: flink.get(n)["status"]["phase"] for n in ("first-pipe", "third-pipe", "fourth-pipe")})
+            seen.update({n: flink.get(n)["status"]["phase"]
+                         for n in ("first-pipe", "third-pipe", "fourth-pipe")})
         return step(record)
 
     monkeypatch.setattr(flink.engine, "step", step_while_calls_come)
