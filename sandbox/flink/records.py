@@ -75,7 +75,7 @@ class StatementTable:
         self._decoded: dict[str, tuple[str, StatementRecord]] = {}  # name -> (document, record): in_phases
         self._saved: dict[str, str] = {}  # name -> document as last saved, until it ends: read lock-free
         # name -> (created_at, document, phase) saved, not yet written to the store
-        self._unwritten: dict[str, tuple[str, str]] = {}
+        self._unwritten: dict[str, tuple[datetime, str, str]] = {}
         self._unwritten_lock = threading.Lock()
         store.execute(
             "CREATE TABLE IF NOT EXISTS flink_statements ("
@@ -117,6 +117,11 @@ class StatementTable:
         else:
             self._saved[record.name] = doc
 
+    def _select(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """Rows of the table with every save in it."""
+        self.flush()
+        return self.store.execute(sql, params)
+
     def delete(self, name: str) -> None:
         with self.store.lock:
             self.flush()
@@ -139,10 +144,9 @@ class StatementTable:
         of those in ``compute_pool`` that ``keep`` accepts; read a few hundred at a time, not all."""
         found: list[StatementRecord] = []
         cursor = after or ""
-        self.flush()
         while len(found) <= limit:
-            rows = self.store.execute("SELECT name, doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?",
-                                      [cursor, PAGE_READ])
+            rows = self._select("SELECT name, doc FROM flink_statements WHERE name > ? ORDER BY name LIMIT ?",
+                                [cursor, PAGE_READ])
             if not rows:
                 break
             for _, doc in rows:
@@ -154,9 +158,8 @@ class StatementTable:
         return found[: limit + 1]
 
     def all(self) -> list[StatementRecord]:
-        self.flush()
-        return [StatementRecord.from_json(r[0]) for r in self.store.execute(
-            "SELECT doc FROM flink_statements ORDER BY created_at")]
+        return [StatementRecord.from_json(r[0]) for r in self._select(
+            "SELECT doc FROM flink_statements ORDER BY created_at", [])]
 
     def in_phases(self, phases: Sequence[str]) -> list[StatementRecord]:
         """The records in one of ``phases``, oldest first, without reading the others. To be read, not
@@ -164,8 +167,7 @@ class StatementTable:
         (the executor's ticks and the world's polls ask several times a second; decoding every running
         statement's document each time was most of what an idle sandbox did)."""
         records = []
-        self.flush()
-        for name, doc in self.store.execute(
+        for name, doc in self._select(
                 f"SELECT name, doc FROM flink_statements WHERE phase IN ({', '.join('?' * len(phases))})"
                 " ORDER BY created_at", list(phases)):
             cached = self._decoded.get(name)
