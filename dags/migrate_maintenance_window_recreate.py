@@ -34,7 +34,7 @@ from __future__ import annotations
 
 # This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
 import airflow.providers.standard.sensors.date_time
-import airflow.providers.standard.sensors.time_delta
+import airflow.sdk.bases.sensor
 from airflow.sdk import Param
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation

@@ -30,7 +30,7 @@ Every change is recorded in the run's ledger as it happens; the Airflow DAG `rol
 from __future__ import annotations
 
 # This DAG's operator modules: the DAG processor imports them once, not in each parse (README: Parse time)
-import airflow.providers.standard.sensors.time_delta
+import airflow.sdk.bases.sensor
 
 from confluent_migration.migration.building import close, migration_dag, preflight, validation
 from confluent_migration.migration.dag_defaults import OPTION_A

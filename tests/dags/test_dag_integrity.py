@@ -81,7 +81,7 @@ def test_the_criteria_measure_a_whole_window_after_the_new_statements_caught_up(
     dag = dagbag.dags[dag_id]
     [criteria] = [t for t in dag.tasks if t.task_id.endswith("_validation.success_criteria")]
     [window] = [t for t in criteria.upstream_list if t.task_id.endswith("_validation.throughput_window")]
-    assert window.time_to_wait == "{{ params.criteria_window_minutes }}" and window.deferrable
+    assert window.minutes == "{{ params.criteria_window_minutes }}" and window.deferrable
     assert [t.task_id.rsplit(".", 1)[-1] for t in window.upstream_list] == ["validation_gates"]
     assert dag.params["criteria_window_minutes"] == 5
 

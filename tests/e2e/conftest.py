@@ -45,22 +45,15 @@ def encarta(tmp_path, monkeypatch) -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def run_project_dag(airflow_db, encarta, capfd) -> Callable[..., DagResult]:
-    """``run_project_dag(dag_id, **conf)``: parse dags/ as the DAG processor does, run one DAG with ``dag.test()``.
-
-    ``waits_inline=True``: each ``WaitSensor`` (the throughput window) sleeps in its task instead of
-    deferring: its trigger ends the task itself, which ``dag.test()`` does not see, so it would run
-    the task again, and defer again, without end."""
+    """``run_project_dag(dag_id, **conf)``: parse dags/ as the DAG processor does, run one DAG with
+    ``dag.test()``."""
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.providers.standard.sensors.time_delta import WaitSensor
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors
 
-    def run(dag_id: str, logical_date: Any = None, *, waits_inline: bool = False, **conf: Any) -> DagResult:
+    def run(dag_id: str, logical_date: Any = None, **conf: Any) -> DagResult:
         dag = bag.dags[dag_id]
-        for task in dag.tasks:
-            if isinstance(task, WaitSensor):
-                task.deferrable = not waits_inline
         serialize(dag)
         if logical_date is None:
             return run_dag_test(dag, capfd, run_conf=conf)

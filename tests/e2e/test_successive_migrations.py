@@ -21,7 +21,7 @@ def test_the_tables_move_v1_to_v2_then_v2_to_v3_and_the_history_says_which_run_m
         run_project_dag, encarta, tmp_path):
     manifest = load_manifest(write_v3_manifest(tmp_path / "include"))
     common = {"manifest": str(manifest.path), "dry_run": False, "confirm": encarta.config.database,
-              "criteria_window_minutes": 1, "waits_inline": True}
+              "criteria_window_minutes": 1}
     first = run_project_dag(OPTION_A, target_version="v2", **common)
     assert first.dag_run.state == "success", first.why()
     assert {p.version for p in history.positions(manifest).values()} == {"v2"}

@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.sensors.time_delta import WaitSensor
 from airflow.sdk import DAG, Param, TaskGroup
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.definitions.xcom_arg import XComArg
@@ -39,6 +38,7 @@ from confluent_migration.operators.flink import DryRunStatementOperator
 from confluent_migration.operators.schema_registry import BackupSubjectsOperator, CheckSchemaCompatibilityOperator
 from confluent_migration.operators.summary import RunSummaryOperator
 from confluent_migration.sensors.flink import StatementsCaughtUpSensor
+from confluent_migration.sensors.window import WindowSensor
 
 if TYPE_CHECKING:  # the plan, the manifest and the checks are imported by the tasks that run them, not by a parse
     from confluent_migration.migration import observe
@@ -432,8 +432,7 @@ def validation(run: MigrationRun, *, after: Any, step: int) -> Any:
     :param step: its number in the DAG's runbook (the group is ``phase_<step>_validation``)."""
     with TaskGroup(f"phase_{step}_validation", tooltip="Caught up, data gates, success criteria vs baseline"):
         gates = caught_up_and_gated(run, after=after)
-        window = WaitSensor(task_id="throughput_window", time_to_wait="{{ params.criteria_window_minutes }}",
-                            deferrable=True)
+        window = WindowSensor(task_id="throughput_window", minutes="{{ params.criteria_window_minutes }}")
         criteria = call("success_criteria", success_criteria, run.plan)
         gates >> window >> criteria
     return criteria
