@@ -52,6 +52,7 @@ class Sandbox:
         if self.world is not None:
             self.world.stop()
         self.executor.stop()
+        self.flink.close()
         self.flink.statements.flush()
         self.store.close()
 
