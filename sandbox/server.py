@@ -52,7 +52,6 @@ class Sandbox:
         if self.world is not None:
             self.world.stop()
         self.executor.stop()
-        self.flink.close()
         self.flink.statements.flush()
         self.store.close()
 

@@ -1,9 +1,8 @@
 """The sandbox's durable state: one DuckDB file under ``--data-dir``, shared by every API.
 
-DuckDB connections are not safe to share between threads without care, so every access to the
-main connection goes through one lock. The statements' steps run beside it, each in a transaction
-on its thread's own connection (:meth:`Store.side_transaction`). Each API module owns its own
-tables (prefixed ``sr_``, ``flink_``, ...) and creates them in its ``__init__``.
+DuckDB connections are not safe to share between threads without care, so every access goes
+through one lock. Each API module owns its own tables (prefixed ``sr_``, ``flink_``, ...) and
+creates them in its ``__init__``.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,10 @@ GIVE_WAY_SECONDS = 0.25  # the longest a background step waits for the API calls
 
 
 class ApiFirstLock:
-    """A reentrant lock that background work gives way to: before a statement's step takes it (to
-    append to a topic, until its transaction commits), it lets the API calls waiting for the lock go
-    first (:meth:`give_way`), so that a call does not wait behind step after step. On Confluent
-    Cloud the API's answers do not slow down with the work of the statements."""
+    """A reentrant lock that background work gives way to: before each step, the statements'
+    runner lets the API calls waiting for the lock go first (:meth:`give_way`), so that a call waits
+    for one step at most, not for every step the runner takes again first. On Confluent Cloud the
+    API's answers do not slow down with the work of the statements."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -72,8 +71,6 @@ class Store:
         self._conn = duckdb.connect(str(self.path), config={"threads": 1})
         self.lock = ApiFirstLock()
         self._on_rollback: list[Callable[[], None]] = []
-        self._local = threading.local()  # a thread's own connection, and its side transaction's state
-        self._connections: list[duckdb.DuckDBPyConnection] = []
 
     def on_rollback(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after a transaction rolls back (e.g. to drop a cache of what it wrote)."""
@@ -103,52 +100,8 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
-    @contextmanager
-    def side_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Run the block in one transaction on this thread's own connection, beside the others: it
-        holds no lock while it reads and computes, only from :meth:`hold_to_end` (a write that others
-        must not see before it commits) to its end. Roll back if it raises."""
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            with self.lock:
-                conn = local.conn = self._conn.cursor()
-                self._connections.append(conn)
-        local.undo = []
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            with suppress(duckdb.Error):  # a COMMIT that failed has rolled back already
-                conn.execute("ROLLBACK")
-            for callback in local.undo:
-                callback()
-            raise
-        finally:
-            local.undo = None
-            if getattr(local, "holding", False):
-                local.holding = False
-                self.lock.release()
-
-    def in_side_transaction(self) -> bool:
-        return getattr(self._local, "undo", None) is not None
-
-    def hold_to_end(self, on_rollback: Callable[[], None]) -> None:
-        """In a side transaction: hold the store's lock until it ends (what the block changes from
-        now on in memory, behind that lock, is seen by others only once it committed); if it rolls
-        back, ``on_rollback`` is called before the lock is released."""
-        if not getattr(self._local, "holding", False):
-            self.lock.give_way()
-            self.lock.acquire()
-            self._local.holding = True
-        if on_rollback not in self._local.undo:
-            self._local.undo.append(on_rollback)
-
     def close(self) -> None:
         with self.lock:
-            for conn in self._connections:
-                conn.close()
             self._conn.close()
 
 

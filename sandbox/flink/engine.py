@@ -503,8 +503,7 @@ class Engine:
     # -- continuous steps ------------------------------------------------------------------------
 
     def step(self, record: StatementRecord) -> bool:
-        """Consume what arrived since the last step; True if anything was consumed. Reads the
-        sources' end offsets before its transaction begins, so that it sees every record before them."""
+        """Consume what arrived since the last step; True if anything was consumed."""
         plan = QueryPlan.from_json(record.job["plan"])
         prefix = _state_prefix(record)
         ends_by_table = {s.table: self.topics.end_offsets(s.table) for s in plan.sources}
@@ -517,7 +516,7 @@ class Engine:
             return False
         groups = self._groups(record, plan)
         touched = (TOUCHED, [column for _, column in groups]) if groups else None
-        with self.store.side_transaction() as conn:  # beside other statements' steps (see FlinkService)
+        with self.store.transaction() as conn:
             if groups:
                 by_name = {c.name: c for c in plan.sources[0].columns}
                 conn.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} ("

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.config import SandboxConfig
@@ -21,7 +19,7 @@ from sandbox.flink.records import StatementRecord, StatementTable, rfc3339
 from sandbox.flink.catalog import Column
 from sandbox.flink.topics import Record, Topics, format_offsets
 from sandbox.flink.types import dumps
-from sandbox.store import Store
+from sandbox.store import ApiFirstLock, Store
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +33,6 @@ CHANGING = ("STOPPING", "PENDING")  # a stop or a start the control plane carrie
 # its exactly-once Kafka sinks commit at checkpoints, so output lags its input by seconds on Confluent
 # Cloud too. Stepping on every tick re-ran each pipeline's whole query for every single change.
 INSERT_STEP_SECONDS = 2.0
-# Statements step side by side, each on a DuckDB connection of its own (as Flink's jobs run on task
-# slots of their own): one thread stepping them all kept the sandbox on one core and its API calls
-# waiting for the step in progress.
-STEP_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _not_found(name: str) -> ApiError:
@@ -70,27 +64,10 @@ def parse_label_selector(selector: str) -> list[Callable[[dict[str, str]], bool]
     return requirements
 
 
-def waves(records: list[StatementRecord]) -> Iterator[list[StatementRecord]]:
-    """``records`` in groups that step side by side, one group after the other: a statement comes
-    after the statements that write what it reads (so a change goes down a chain of pipelines in
-    one tick, as it did when they stepped one by one in creation order); a cycle, all at once."""
-    left = list(records)
-    while left:
-        writes = {r.name: r.job.get("sink") for r in left}
-        wave = [r for r in left if not any(sink in r.job.get("offsets", {}) for name, sink in writes.items()
-                                           if name != r.name)] or left
-        yield wave
-        stepped = {id(r) for r in wave}
-        left = [r for r in left if id(r) not in stepped]
-
-
 class FlinkService:
-    """Statements over the sandbox's catalog and topics. ``lock`` serialises the engine's work on the
-    store's main connection (creates, reads of data, phase changes); ``records`` the changes of
-    statement documents, so that a stop or a resume waits for no step (on Confluent Cloud the control
-    plane does not wait for the data). The running statements' steps hold neither: they run on
-    ``STEP_THREADS`` threads, one statement at a time each (its step lock, which a delete and its
-    stop's completion take too)."""
+    """Statements over the sandbox's catalog and topics. ``lock`` serialises the engine's work (steps,
+    creates, reads of data); ``records`` the changes of statement documents, so that a stop or a
+    resume waits for no step (on Confluent Cloud the control plane does not wait for the data)."""
 
     def __init__(self, store: Store, schema_registry: Any, config: SandboxConfig) -> None:
         self.config = config
@@ -103,13 +80,10 @@ class FlinkService:
         self.engine.environment_id = config.environment_id
         self.engine.database_id = config.database_id
         self.statements = StatementTable(store)
-        self.lock = threading.RLock()
+        self.lock = ApiFirstLock()  # the runner's steps give way to the API calls waiting for it
         self.records = threading.RLock()  # held to read, change and save a statement's document
         self._stepped: dict[str, float] = {}  # statement uid -> when its INSERT last stepped
         self.phase_asked = threading.Event()  # a statement entered a CHANGING phase (wakes the runner)
-        self._steppers = ThreadPoolExecutor(STEP_THREADS, thread_name_prefix="flink-step")
-        self._step_locks: dict[str, threading.Lock] = {}  # statement name -> held while it steps
-        self._step_locks_lock = threading.Lock()
 
     # -- Python API ------------------------------------------------------------------------------
 
@@ -323,12 +297,10 @@ class FlinkService:
         return self.resource(record)
 
     def delete(self, name: str) -> None:
-        with self.lock, self._step_lock(name), self.records:  # after its step in progress
+        with self.lock, self.records:
             record = self._record(name)
             self.statements.delete(name)
             self.engine.forget(record)
-        with self._step_locks_lock:
-            self._step_locks.pop(name, None)
 
     def results(self, name: str, page_token: str | None) -> tuple[list[dict], int | None]:
         """One page of results and the next token (None when a bounded statement has no more)."""
@@ -352,66 +324,46 @@ class FlinkService:
 
     def tick(self) -> bool:
         """Advance every statement one step; True if any consumed input or changed phase. Stops and
-        starts come first, and again while the running statements step whenever one is asked for:
-        on Confluent Cloud a stop or a start does not wait for the other statements' data."""
+        starts come first, and again between the running statements' steps whenever one was asked
+        for: on Confluent Cloud a stop or a start does not wait for the other statements' data."""
         busy = self._change_phases()
         with self.lock:
             records = self.statements.in_phases(ACTIVE)
-        for wave in waves([r for r in records if self._due(r)]):
-            steps = {self._steppers.submit(self._step, r) for r in wave}
-            while steps:
-                done, steps = wait(steps, timeout=0.05, return_when=FIRST_COMPLETED)
-                busy |= any(step.result() for step in done)
-                if self.phase_asked.is_set():
-                    busy |= self._change_phases()
+        for record in records:
+            busy |= self._step(record)
+            if self.phase_asked.is_set():
+                busy |= self._change_phases()
         return busy
 
-    def close(self) -> None:
-        """Stop the step threads (after the steps in progress)."""
-        self._steppers.shutdown(wait=True)
-
-    def _due(self, record: StatementRecord) -> bool:
-        """A running statement not waiting for its next mini-batch, with something to read."""
+    def _step(self, record: StatementRecord) -> bool:
+        """One step of one statement, unless it waits for its next mini-batch or has nothing to read."""
         if self._waiting(record):
             return False
         if self._caught_up(record):  # its step would consume nothing: not read again, not stepped
             if record.job.get("kind") == "insert":
                 self._stepped[record.uid] = time.monotonic()
             return False
-        return record.phase in ("RUNNING", "DEGRADED")
-
-    def _step_lock(self, name: str) -> threading.Lock:
-        with self._step_locks_lock:
-            return self._step_locks.setdefault(name, threading.Lock())
-
-    def _step(self, record: StatementRecord) -> bool:
-        """One step of one statement (on a step thread), as its document is now."""
-        with self._step_lock(record.name):
+        self.lock.give_way()
+        self.store.lock.give_way()
+        with self.lock:  # the calls let in first may have asked for stops and starts: they come first
+            changed = self._change_phases() if self.phase_asked.is_set() else False
             current = self.statements.get(record.name)
             if current is None or current.phase not in ("RUNNING", "DEGRADED"):
-                if current is not None and current.phase in CHANGING:
-                    self.phase_asked.set()
-                return False
-            return self._run(current)
+                changing = current is not None and current.phase in CHANGING
+                return (changing and self._change_phases()) or changed
+            return self._run(current) or changed
 
     def _change_phases(self) -> bool:
         """Advance every statement being stopped or started (a start waiting for the statement it
-        carries state over from stays PENDING; a stop asked during the statement's step, once the
-        step has ended: the step asks again)."""
+        carries state over from stays PENDING)."""
         self.phase_asked.clear()
         busy = False
         with self.lock:
             for record in self.statements.in_phases(CHANGING):
-                stepping = self._step_lock(record.name)
-                if not stepping.acquire(blocking=False):
-                    continue
-                try:
-                    with self.records:
-                        current = self.statements.get(record.name)
-                        if current is not None and current.phase in CHANGING:
-                            busy |= self._change_phase(current)
-                finally:
-                    stepping.release()
+                with self.records:
+                    current = self.statements.get(record.name)
+                    if current is not None and current.phase in CHANGING:
+                        busy |= self._change_phase(current)
         return busy
 
     def _change_phase(self, record: StatementRecord) -> bool:
@@ -462,8 +414,6 @@ class FlinkService:
             if failed is not None:
                 self.engine.fail(current, *failed)
             self._save(current, changed=failed is not None)
-        if current.phase in CHANGING:  # a stop asked during the step: carried out now it has ended
-            self.phase_asked.set()
         return True
 
     def _caught_up(self, record: StatementRecord) -> bool:

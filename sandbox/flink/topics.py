@@ -42,18 +42,13 @@ def parse_offsets(text: str) -> Offsets:
 
 
 class Topics:
-    """All topics of the sandbox's Kafka cluster, in tables ``flink_partitions`` and ``flink_records``.
-
-    Records are only ever inserted (or deleted with their topic), never updated, so transactions
-    that append beside each other (the statements' steps) never conflict; each partition's end
-    offset is kept in memory, behind the store's lock, and read from the records when the store
-    opens or a transaction that appended rolls back."""
+    """All topics of the sandbox's Kafka cluster, in tables ``flink_partitions`` and ``flink_records``."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         store.execute(
             "CREATE TABLE IF NOT EXISTS flink_partitions ("
-            " topic VARCHAR, part INTEGER, PRIMARY KEY (topic, part))"
+            " topic VARCHAR, part INTEGER, end_offset BIGINT, PRIMARY KEY (topic, part))"
         )
         store.execute(
             "CREATE TABLE IF NOT EXISTS flink_records ("
@@ -62,8 +57,7 @@ class Topics:
         )
         self._round_robin: dict[str, int] = {}
         # every topic's end offsets, read once and kept in step with each write (every read of the
-        # world's and the statements' positions asks for them); dropped when a transaction rolls back.
-        # A step's append changes them holding the store's lock until its transaction ends.
+        # world's and the statements' positions asks for them); dropped when a transaction rolls back
         self._ends: dict[str, Offsets] | None = None
         store.on_rollback(self._forget_ends)
         self._generations: dict[str, int] = {}  # bumped when a topic is created or deleted
@@ -79,9 +73,7 @@ class Topics:
     def _all_ends(self) -> dict[str, Offsets]:
         if self._ends is None:
             ends: dict[str, Offsets] = {}
-            for topic, part, end in self.store.execute(
-                    "SELECT p.topic, p.part, coalesce(max(r.off) + 1, 0) FROM flink_partitions p"
-                    " LEFT JOIN flink_records r ON r.topic = p.topic AND r.part = p.part GROUP BY ALL"):
+            for topic, part, end in self.store.execute("SELECT topic, part, end_offset FROM flink_partitions"):
                 ends.setdefault(topic, {})[part] = end
             self._ends = ends
         return self._ends
@@ -89,8 +81,7 @@ class Topics:
     def create(self, topic: str, partitions: int) -> None:
         with self.store.transaction() as conn:
             conn.executemany(
-                "INSERT INTO flink_partitions (topic, part) VALUES (?, ?)",
-                [(topic, p) for p in range(partitions)]
+                "INSERT INTO flink_partitions VALUES (?, ?, 0)", [(topic, p) for p in range(partitions)]
             )
             self._all_ends()[topic] = {p: 0 for p in range(partitions)}
             self._generations[topic] = self.generation(topic) + 1
@@ -116,12 +107,11 @@ class Topics:
         if conn is None:
             with self.store.transaction() as own:
                 return self.append(topic, records, own)
-        if self.store.in_side_transaction():  # no one reads the new ends before the records are committed
-            self.store.hold_to_end(self._forget_ends)
         ends = self.end_offsets(topic)
         if not ends:
             raise KeyError(topic)
         count = len(ends)
+        changed: set[int] = set()
         rows = []
         for record in records:
             if record.key is not None:
@@ -131,8 +121,13 @@ class Topics:
                 self._round_robin[topic] = part + 1
             rows.append((topic, part, ends[part], record.op, record.key, record.value))
             ends[part] += 1
+            changed.add(part)
         if rows:
             insert_rows(conn, "flink_records (topic, part, off, op, rkey, value)", RECORD_TYPES, rows)
+            conn.execute(
+                "UPDATE flink_partitions SET end_offset = u.e FROM (SELECT unnest($1::INTEGER[]) AS p,"
+                " unnest($2::BIGINT[]) AS e) AS u WHERE topic = $3 AND part = u.p",
+                [sorted(changed), [ends[p] for p in sorted(changed)], topic])
             self._all_ends()[topic] = dict(ends)
         return ends
 

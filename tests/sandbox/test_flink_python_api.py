@@ -90,16 +90,15 @@ def test_a_stop_asked_while_other_statements_step_is_served_within_the_same_tick
     sandbox.store.close()
 
 
-def test_steps_run_side_by_side_and_neither_a_stop_nor_a_create_waits_for_them(tmp_path: Path,
-                                                                                  monkeypatch) -> None:
-    """Two statements step at the same time. While their steps are in progress, a stop of one of
-    them and of a third statement is answered at once, a create too (RUNNING), and the third
-    statement, not stepping, is STOPPED at once; the stepped one is STOPPED when its step ends, the
-    step's progress kept."""
+def test_a_stop_waits_for_no_step_and_a_create_for_the_step_in_progress_only(tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    """A stop asked while a step holds the engine's and the store's locks, even of the statement
+    being stepped, is answered at once; that statement is STOPPED when its step ends, the step's
+    progress kept. A create waits for the step in progress only: the runner lets it in and turns it
+    RUNNING (and the other stopped statement STOPPED) before it steps another statement."""
     from sandbox.flink import service
 
     monkeypatch.setattr(service, "INSERT_STEP_SECONDS", 0.0)
-    monkeypatch.setattr(service, "STEP_THREADS", 2)
     sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))  # no executor: the test ticks by hand
     flink = sandbox.flink
     flink.submit("src", "CREATE TABLE `src` (`id` BIGINT NOT NULL, `grp` STRING, "
@@ -111,74 +110,38 @@ def test_steps_run_side_by_side_and_neither_a_stop_nor_a_create_waits_for_them(t
         flink.submit(f"{sink}-pipe", f"INSERT INTO `{sink}` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")
     flink.tick()
     flink.produce("src", [{"id": 1, "grp": "a"}])
-    step, both, release, seen = flink.engine.step, threading.Barrier(2, timeout=10), threading.Event(), {}
+    step, creates, answered, seen = flink.engine.step, [], {}, {}
     stop = [{"op": "replace", "path": "/spec/stopped", "value": True}]
 
-    def calls_while_two_steps_run() -> None:
-        seen.update({n: flink.patch(n, stop)["status"]["phase"] for n in ("first-pipe", "third-pipe")})
-        created = flink.submit("fourth-pipe",
-                               "INSERT INTO `fourth` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")
-        seen["fourth-pipe"] = created["status"]["phase"]
-        wait_for("third-pipe STOPPED", lambda: flink.get("third-pipe")["status"]["phase"] == "STOPPED",
-                 timeout=5)
-        seen["first-pipe while it steps"] = flink.get("first-pipe")["status"]["phase"]
-        release.set()
-
     def step_while_calls_come(record):  # noqa: ANN001 - the sandbox's statement record
-        if record.name in ("first-pipe", "second-pipe"):
-            both.wait()  # both steps are in progress at once
-            if record.name == "first-pipe":
-                threading.Thread(target=calls_while_two_steps_run).start()
-            assert release.wait(10), "the calls waited for the steps in progress"
+        if record.name == "first-pipe":
+            with flink.store.lock:  # as the step's transaction holds it
+                for name in ("first-pipe", "third-pipe"):
+                    stopper = threading.Thread(
+                        target=lambda n=name: answered.update({n: flink.patch(n, stop)["status"]["phase"]}))
+                    stopper.start()
+                    stopper.join(5)
+                creates.append(threading.Thread(target=flink.submit, args=(
+                    "fourth-pipe", "INSERT INTO `fourth` SELECT grp, COUNT(*) FROM `src` GROUP BY grp")))
+                creates[0].start()
+                wait_for("the create to wait for the step", lambda: flink.lock.waiting == 1,
+                         timeout=5, poll=0.001)
+        if record.name == "second-pipe":
+            seen.update({n: flink.get(n)["status"]["phase"]
+                         for n in ("first-pipe", "third-pipe", "fourth-pipe")})
         return step(record)
 
     monkeypatch.setattr(flink.engine, "step", step_while_calls_come)
     flink.tick()
-    assert seen == {"first-pipe": "STOPPING", "third-pipe": "STOPPING", "fourth-pipe": "RUNNING",
-                    "first-pipe while it steps": "STOPPING"}
+    creates[0].join(10)
+    assert answered == {"first-pipe": "STOPPING", "third-pipe": "STOPPING"}
+    assert seen == {"first-pipe": "STOPPED", "third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
     progress = {p["name"]: p for p in flink.progress()}
-    assert [progress[f"{n}-pipe"]["records_in"] for n in ("first", "second", "third")] == [1, 1, 0]
+    assert progress["first-pipe"]["records_in"] == 1 and progress["third-pipe"]["records_in"] == 0
     listed, _ = flink.list(100, None, None)  # the stops' documents, written behind, are in the store
     assert {r["name"]: r["status"]["phase"] for r in listed if r["name"].endswith("-pipe")} == {
         "first-pipe": "STOPPED", "second-pipe": "RUNNING", "third-pipe": "STOPPED", "fourth-pipe": "RUNNING"}
-    flink.close()
     sandbox.store.close()
-
-
-def test_steps_appending_to_one_topic_side_by_side_keep_its_offsets_whole(tmp_path: Path,
-                                                                          monkeypatch) -> None:
-    """Two running statements write the same topic on two step threads while a source changes:
-    every record arrives once, at the next offset of its partition (no offset given twice, none
-    skipped), and the end offsets read again from the store when it reopens are the same."""
-    from sandbox.flink import service
-
-    monkeypatch.setattr(service, "INSERT_STEP_SECONDS", 0.0)
-    monkeypatch.setattr(service, "STEP_THREADS", 2)
-    sandbox = Sandbox(SandboxConfig(data_dir=tmp_path))
-    sandbox.start()
-    flink = sandbox.flink
-    append = "WITH ('changelog.mode' = 'append')"
-    flink.submit("src", f"CREATE TABLE `src` (`id` BIGINT, `grp` STRING) {append}")
-    flink.submit("both", f"CREATE TABLE `both` (`id` BIGINT, `grp` STRING, `pipe` STRING) "
-                         f"DISTRIBUTED INTO 3 BUCKETS {append}")
-    for pipe in ("one", "two"):
-        started = flink.submit(pipe, f"INSERT INTO `both` SELECT id, grp, '{pipe}' FROM `src`")
-        assert started["status"]["phase"] == "RUNNING"
-    for batch in range(20):
-        flink.produce("src", [{"id": batch * 10 + i, "grp": f"g{i}"} for i in range(10)], op="insert")
-    assert flink.wait_idle(60)
-    assert {flink.get(pipe)["status"]["phase"] for pipe in ("one", "two")} == {"RUNNING"}
-    rows = flink.table_rows("both")
-    assert sorted((r["pipe"], r["id"]) for r in rows) == [(p, i) for p in ("one", "two") for i in range(200)]
-    offsets = sandbox.store.execute("SELECT part, list(off ORDER BY off) FROM flink_records "
-                                    "WHERE topic = 'both' GROUP BY part")
-    assert sum(len(offs) for _, offs in offsets) == 400
-    assert all(offs == list(range(len(offs))) for _, offs in offsets), offsets
-    ends = flink.topics.end_offsets("both")
-    sandbox.stop()
-    again = Sandbox(SandboxConfig(data_dir=tmp_path))
-    assert again.flink.topics.end_offsets("both") == ends == {p: len(offs) for p, offs in offsets}
-    again.store.close()
 
 
 def test_the_runner_wakes_for_a_start_or_a_stop_instead_of_ending_its_pause(tmp_path: Path,
