@@ -66,5 +66,5 @@ def test_parsing_a_dag_file_does_not_check_the_manifest_against_its_files(loaded
 def test_a_dag_file_names_the_airflow_modules_of_its_operators(loaded, dag_file):
     """The DAG processor imports a DAG file's airflow imports before it forks each parse
     (``[dag_processor] parsing_pre_import_modules``): an operator module it does not name (the
-    human-in-the-loop operators, ``WaitSensor``'s: 5-15 ms each), every parse imports again."""
+    human-in-the-loop operators, the date-time sensor's: 5-20 ms each), every parse imports again."""
     assert loaded["unnamed"][dag_file] == []
