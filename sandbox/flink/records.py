@@ -103,6 +103,8 @@ class StatementTable:
             with self.store.lock:
                 with self._unwritten_lock:
                     unwritten, self._unwritten = self._unwritten, {}
+                if not unwritten:  # another thread wrote them while this one waited for the lock
+                    return
                 self.store.execute(
                     "INSERT OR REPLACE INTO flink_statements (name, created_at, doc, phase) SELECT"
                     " unnest(?::VARCHAR[]), unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]),"

@@ -61,3 +61,33 @@ def test_it_is_reentrant_and_honours_non_blocking_and_timed_acquires():
             assert other == [False, False]
     assert lock.acquire(blocking=False)
     lock.release()
+
+
+def test_a_flush_that_waited_for_another_threads_flush_writes_nothing_and_does_not_fail(tmp_path):
+    from datetime import datetime, timezone
+
+    from sandbox.flink.records import StatementRecord, StatementTable
+    from sandbox.store import Store
+
+    store = Store(tmp_path)
+    table = StatementTable(store)
+    now = datetime.now(timezone.utc)
+    table.save(StatementRecord("s1", "u1", {"statement": "SELECT 1"}, now, now))
+    errors: list[BaseException] = []
+
+    def flush() -> None:
+        try:
+            table.flush()
+        except BaseException as err:  # noqa: BLE001 - reported by the assertion below
+            errors.append(err)
+
+    store.lock.acquire()  # a step in progress; this thread then flushes first
+    waiter = threading.Thread(target=flush)
+    waiter.start()
+    wait_until(lambda: store.lock.waiting == 1)  # it saw unwritten saves, and waits for the store
+    table.flush()
+    store.lock.release()
+    waiter.join(5)
+    assert errors == []
+    assert store.execute("SELECT name, phase FROM flink_statements") == [("s1", "PENDING")]
+    store.close()
