@@ -515,13 +515,12 @@ class Engine:
         if not any(ends_by_table[t].get(int(p), 0) > o for t, offs in consumed.items() for p, o in offs.items()):
             return False
         groups = self._groups(record, plan)
-        touched = (TOUCHED, [column for _, column in groups]) if groups else None
+        touched = self._touched(plan, groups)
         with self.store.transaction() as conn:
-            if groups:
-                by_name = {c.name: c for c in plan.sources[0].columns}
-                conn.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} ("
-                             + ", ".join(f"g{j} {by_name[col].duckdb_type}" for j, (_, col) in enumerate(groups))
-                             + ")")
+            for i, (table, columns) in touched.items():
+                by_name = {c.name: c for c in plan.sources[i].columns}
+                typed = ", ".join(f"g{j} {by_name[col].duckdb_type}" for j, col in enumerate(columns))
+                conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({typed})")
             records_in = 0
             emitted = 0
             index = {source.table: i for i, source in enumerate(plan.sources)}
@@ -530,9 +529,10 @@ class Engine:
             singles = (self._new_records(conn, plan, consumed, ends_by_table)
                        if record.job["kind"] == "select" and not plan.append_only else [])
             for table, part, off in singles:
-                source = plan.sources[index[table]]
-                records_in += changelog.fold(conn, f"{prefix}s{index[table]}", table, source.columns,
-                                             source.upsert, {part: off}, {part: off + 1}, touched)
+                i = index[table]
+                source = plan.sources[i]
+                records_in += changelog.fold(conn, f"{prefix}s{i}", table, source.columns, source.upsert,
+                                             {part: off}, {part: off + 1}, touched.get(i))
                 consumed[table][str(part)] = off + 1
                 emitted += self._emit(conn, record, plan, prefix, groups)
             rest = False
@@ -540,7 +540,7 @@ class Engine:
                 start = {int(p): o for p, o in consumed[source.table].items()}
                 end = ends_by_table[source.table]
                 folded = changelog.fold(conn, f"{prefix}s{i}", source.table, source.columns, source.upsert, start, end,
-                                        touched)
+                                        touched.get(i))
                 records_in += folded
                 rest |= folded > 0
                 consumed[source.table] = {str(p): o for p, o in end.items()}
@@ -569,19 +569,32 @@ class Engine:
             f"ORDER BY ts, topic, part, off LIMIT {self.PER_RECORD_LIMIT}").fetchall()]
 
     @staticmethod
+    def _touched(plan: QueryPlan, groups: list[list]) -> dict[int, tuple[str, list[str]]]:
+        """Per source index, the temp table its folds list the touched values in (``TOUCHED``:
+        source 0's group columns; ``TOUCHED<i>``: the join column of lookup ``i``) and those columns."""
+        if not groups:
+            return {}
+        touched = {0: (TOUCHED, [column for _, column in groups])}
+        for i, column, _ in plan.lookups:
+            touched[i] = (f"{TOUCHED}{i}", [column])
+        return touched
+
+    @staticmethod
     def _groups(record: StatementRecord, plan: QueryPlan) -> list[list]:
         """The plan's [output position, source column] pairs when a step may recompute only the groups
         its records touched (see ``QueryPlan.group_columns``): the changes are diffed by a key that
-        holds the group columns, so each key's row lies in one group. Empty: recompute in full."""
+        holds the group columns, so each key's row lies in one group (a join's: one of its source-0
+        columns the key holds, see ``QueryPlan.lookups``). Empty: recompute in full."""
         if not plan.group_columns or plan.append_only:
             return []
-        positions = {position for position, _ in plan.group_columns}
         if record.job["kind"] == "insert":
             sink_columns = record.job["sink_columns"]
             key = {sink_columns.index(k) for k in record.job["sink_key"]}
         else:
             key = set(plan.group_key)
-        return plan.group_columns if positions <= key else []
+        if plan.lookups:
+            return [pair for pair in plan.group_columns if pair[0] in key][:1]
+        return plan.group_columns if {position for position, _ in plan.group_columns} <= key else []
 
     def _emit(self, conn: duckdb.DuckDBPyConnection, record: StatementRecord, plan: QueryPlan, prefix: str,
               groups: list[list] | None = None) -> int:
@@ -592,13 +605,21 @@ class Engine:
         names = [f"c{i}" for i in range(len(plan.columns))]
         scope = None
         if groups:
+            reach, driving = TOUCHED, q(prefix + "v0")
+            if plan.lookups:  # the source-0 values whose rows the lookups' touched rows join
+                column = q(groups[0][1])
+                conn.execute(f"CREATE OR REPLACE TEMP TABLE __reach AS SELECT g0 FROM {TOUCHED}" + "".join(
+                    f" UNION SELECT s.{column} FROM {driving} s"
+                    f" WHERE s.{q(on)} IN (SELECT g0 FROM {TOUCHED}{i})"
+                    for i, _, on in plan.lookups))
+                reach = "__reach"
             rows = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM s.{q(col)}" for j, (_, col) in enumerate(groups))
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE __scoped AS SELECT s.* FROM {q(prefix + 'v0')} s"
-                         f" WHERE EXISTS (SELECT 1 FROM {TOUCHED} g WHERE {rows})")
-            query = plan.bind(["__scoped"])
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE __scoped AS SELECT s.* FROM {driving} s"
+                         f" WHERE EXISTS (SELECT 1 FROM {reach} g WHERE {rows})")
+            query = plan.bind(["__scoped", *(f"{prefix}v{i}" for i in range(1, len(plan.sources)))])
             outputs = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM p.{names[position]}"
                                    for j, (position, _) in enumerate(groups))
-            scope = f"EXISTS (SELECT 1 FROM {TOUCHED} g WHERE {outputs})"
+            scope = f"EXISTS (SELECT 1 FROM {reach} g WHERE {outputs})"
         else:
             query = plan.bind([f"{prefix}v{i}" for i in range(len(plan.sources))])
         conn.execute(f"CREATE OR REPLACE TEMP TABLE __cur AS SELECT * FROM ({query}) AS __q({', '.join(names)})")
@@ -617,8 +638,8 @@ class Engine:
             if plan.global_aggregate:  # one row, updated in place: -U old, +U new (not -D, +I)
                 changes = changelog.as_update(changes)
             self.append_results(record, changes, conn, plan.columns)
-        if groups:
-            conn.execute(f"DELETE FROM {TOUCHED}")  # the next fold of this step starts a new list
+        for table, _ in self._touched(plan, groups).values():
+            conn.execute(f"DELETE FROM {table}")  # the next fold of this step starts a new list
         return len(changes)
 
     def _check_not_null(self, table: Table, rows: list[tuple]) -> None:

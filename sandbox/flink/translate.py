@@ -62,6 +62,12 @@ class QueryPlan:
     # source grouped by plain columns it outputs: each output row then depends only on the source
     # rows of its group, and a step recomputes only the groups its new records touched
     group_columns: list[list] = field(default_factory=list)
+    # [source index, its column, source 0's column] per joined source when the query is source 0
+    # joined (LEFT or INNER) to each other source on one equality with a column of source 0, without
+    # aggregates: ``group_columns`` then lists the columns of source 0 it outputs as they are, and an
+    # output row depends only on the source-0 rows of its value of one of them and the rows they
+    # join, so a step recomputes only the values its records reach
+    lookups: list[list] = field(default_factory=list)
 
     def bind(self, relations: list[str]) -> str:
         sql = self.sql
@@ -81,6 +87,7 @@ class QueryPlan:
             "stateless": self.stateless,
             "global_aggregate": self.global_aggregate,
             "group_columns": self.group_columns,
+            "lookups": self.lookups,
         }
 
     @classmethod
@@ -96,6 +103,7 @@ class QueryPlan:
             doc["stateless"],
             doc.get("global_aggregate", False),
             doc.get("group_columns", []),
+            doc.get("lookups", []),
         )
 
 
@@ -176,7 +184,8 @@ class Planner:
             stateless=_append_only(query, sources) and not any(True for _ in query.find_all(exp.Join)),
             global_aggregate=isinstance(query, exp.Select) and not query.args.get("group")
             and any(True for e in query.selects for _ in e.find_all(exp.AggFunc)),
-            group_columns=_group_columns(query, sources),
+            group_columns=_group_columns(query, sources) or _join_scope(query, sources)[0],
+            lookups=_join_scope(query, sources)[1],
         )
 
 
@@ -403,6 +412,46 @@ def _group_columns(query: exp.Expression, sources: list[SourceRef]) -> list[list
             return []
         result.append([positions[0], group.name])
     return result
+
+
+def _join_scope(query: exp.Expression, sources: list[SourceRef]) -> tuple[list[list], list[list]]:
+    """(``group_columns``, ``lookups``) of a join of source 0 to lookups (see ``QueryPlan.lookups``);
+    both empty for any other query."""
+    none: tuple[list[list], list[list]] = ([], [])
+    if not isinstance(query, exp.Select) or len(sources) < 2 or not query.args.get("joins"):
+        return none
+    if any(query.args.get(arg) for arg in ("with", "group", "having", "order", "limit", "offset", "distinct",
+                                           "qualify")):
+        return none
+    if any(True for _ in query.find_all(exp.Window, exp.Subquery, exp.SetOperation, exp.AggFunc)):
+        return none
+    from_ = query.args.get("from_") or query.args.get("from")
+    if from_ is None or not isinstance(from_.this, exp.Table) or from_.this.name != "__src0__":
+        return none
+    driving = from_.this.alias_or_name
+    names = [{c.name for c in source.columns} for source in sources]
+    lookups, joined = [], {driving}
+    for join in query.args["joins"]:
+        table, on = join.this, join.args.get("on")
+        if (join.side not in ("", "LEFT") or join.kind not in ("", "INNER") or not isinstance(on, exp.EQ)
+                or not isinstance(table, exp.Table) or not table.name.startswith("__src")):
+            return none
+        i = int(table.name[len("__src"):-2])
+        alias = table.alias_or_name
+        sides = {c.table: c.name for c in (on.this, on.expression) if isinstance(c, exp.Column)}
+        if (i == 0 or alias in joined or set(sides) != {alias, driving} or sides[alias] not in names[i]
+                or sides[driving] not in names[0]):
+            return none
+        joined.add(alias)
+        lookups.append([i, sides[alias], sides[driving]])
+    if len(lookups) != len(sources) - 1 or len({i for i, _, _ in lookups}) != len(lookups):
+        return none  # a source read twice
+    if query.args.get("where") is not None:
+        return none
+    outputs = [o.this if isinstance(o, exp.Alias) else o for o in query.selects]
+    columns = [[position, inner.name] for position, inner in enumerate(outputs)
+               if isinstance(inner, exp.Column) and inner.table == driving and inner.name in names[0]]
+    return (columns, lookups) if columns else none
 
 
 def _append_only(query: exp.Expression, sources: list[SourceRef]) -> bool:

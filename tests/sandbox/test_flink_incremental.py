@@ -1,5 +1,6 @@
-"""A GROUP BY over one source recomputes only the groups a step's records touched: what it emits must
-be what a full recompute of the query emits, step by step, on a random change stream."""
+"""A GROUP BY over one source recomputes only the groups a step's records touched, a join of lookups
+only the rows its records reach: what it emits must be what a full recompute of the query emits,
+step by step, on a random change stream."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ SOURCES = {
     "inc.items": ("`k` BIGINT NOT NULL, `g` BIGINT, `h` STRING, `v` INT, `s` STRING, PRIMARY KEY (`k`) NOT ENFORCED",
                   "DISTRIBUTED BY HASH(`k`) INTO 3 BUCKETS"),
     "inc.events": ("`g` BIGINT, `h` STRING, `v` INT, `s` STRING", "WITH ('changelog.mode' = 'append')"),
+    "inc.groups": ("`g` BIGINT NOT NULL, `label` STRING, `w` INT, PRIMARY KEY (`g`) NOT ENFORCED",
+                   "DISTRIBUTED BY HASH(`g`) INTO 2 BUCKETS"),
+    "inc.tags": ("`h` STRING NOT NULL, `tag` STRING, PRIMARY KEY (`h`) NOT ENFORCED", ""),
 }
 # name -> (sink columns and key, or None for a SELECT's result changelog; the query)
 QUERIES = {
@@ -31,12 +35,25 @@ QUERIES = {
                "SELECT h, COUNT(*) AS n, MIN(v) AS low FROM `inc.events` WHERE h IS NOT NULL GROUP BY h"),
     "select-nulls": (None, "SELECT g, COUNT(*) AS n, MAX(v) AS top FROM `inc.items` GROUP BY g"),
     "select-pairs": (None, "SELECT h, g, SUM(v) AS total FROM `inc.items` GROUP BY g, h HAVING SUM(v) > 20"),
+    "lookups": ("`k` BIGINT NOT NULL, `v` INT, `label` STRING, `tag` STRING, PRIMARY KEY (`k`) NOT ENFORCED",
+                "SELECT i.k, i.v, gr.label, t.tag FROM `inc.items` i LEFT JOIN `inc.groups` gr ON gr.g = i.g "
+                "LEFT JOIN `inc.tags` t ON i.h = t.h"),
+    "inner": ("`g` BIGINT, `k` BIGINT NOT NULL, `total` INT, PRIMARY KEY (`k`) NOT ENFORCED",
+              "SELECT i.g, i.k, gr.w + i.v AS total FROM `inc.items` i JOIN `inc.groups` gr ON i.g = gr.g"),
 }
 
 
 def _item(rng: random.Random) -> dict:
     return {"k": rng.randrange(60), "g": rng.choice([None, *range(8)]), "h": rng.choice([None, "a", "b", "c"]),
             "v": rng.randrange(-5, 30), "s": rng.choice(["x", "y", "z", None])}
+
+
+def _group(rng: random.Random) -> dict:
+    return {"g": rng.randrange(9), "label": rng.choice([None, "l1", "l2"]), "w": rng.randrange(10)}
+
+
+def _tag(rng: random.Random) -> dict:
+    return {"h": rng.choice(["a", "b", "c", "d"]), "tag": rng.choice([None, "t1", "t2", "t3"])}
 
 
 def _event(rng: random.Random) -> dict:
@@ -70,6 +87,8 @@ def test_recomputing_touched_groups_emits_what_a_full_recompute_emits(sandbox: S
     for i, (table, (columns, tail)) in enumerate(SOURCES.items()):
         assert flink.submit(f"src-{i}", f"CREATE TABLE `{table}` ({columns}) {tail}")["status"]["phase"] == "COMPLETED"
     flink.produce("inc.items", [_item(rng) for _ in range(40)])
+    flink.produce("inc.groups", [_group(rng) for _ in range(6)])
+    flink.produce("inc.tags", [_tag(rng) for _ in range(3)])
     names = []
     for name, (sink, query) in QUERIES.items():
         for twin in (name, f"full-{name}"):
@@ -87,8 +106,13 @@ def test_recomputing_touched_groups_emits_what_a_full_recompute_emits(sandbox: S
             flink.produce("inc.items", [_item(rng) for _ in range(205)])
         for _ in range(rng.randrange(0, 8)):
             op = rng.choices(["upsert", "delete"], [4, 1])[0]
-            if rng.random() < 0.3:
+            draw = rng.random()
+            if draw < 0.3:
                 flink.produce("inc.events", [_event(rng) for _ in range(rng.randrange(1, 4))], "insert")
+            elif draw < 0.4:
+                flink.produce("inc.groups", [_group(rng) for _ in range(rng.randrange(1, 3))], op)
+            elif draw < 0.5:
+                flink.produce("inc.tags", [_tag(rng)], op)
             else:
                 flink.produce("inc.items", [_item(rng) for _ in range(rng.randrange(1, 4))], op)
         while flink.tick():
