@@ -170,3 +170,42 @@ def test_wide_rows_diff_as_the_column_by_column_diff(monkeypatch: pytest.MonkeyP
     half = len(results) // 2
     assert any(results[:half:2]), "no change compared"
     assert results[:half] == results[half:]
+
+
+def test_a_pipeline_started_from_the_earliest_offset_folds_every_record_and_goes_on(sandbox: Sandbox) -> None:
+    """Started after a snapshot query folded part of its source's log, and after deletes: its sink must
+    hold what a snapshot query of the source gives, and so again after more records arrive."""
+    rng = random.Random(7)
+    flink = sandbox.flink
+    columns, tail = SOURCES["inc.items"]
+    flink.submit("src-items", f"CREATE TABLE `inc.items` ({columns}) {tail}")
+    flink.produce("inc.items", [_item(rng) for _ in range(50)])
+    now = {"sql.snapshot.mode": "now"}
+    assert flink.submit("early", "SELECT COUNT(*) FROM `inc.items`", now)["status"]["phase"] == "COMPLETED"
+    flink.produce("inc.items", [_item(rng) for _ in range(30)])
+    flink.produce("inc.items", [_item(rng) for _ in range(10)], "delete")
+    flink.submit("sink", "CREATE TABLE `copy_sink` (`k` BIGINT NOT NULL, `g` BIGINT, `v` INT, "
+                         "PRIMARY KEY (`k`) NOT ENFORCED)")
+
+    def expected() -> list:
+        name = f"now-{rng.random()}"
+        assert flink.submit(name, "SELECT k, g, v FROM `inc.items`", now)["status"]["phase"] == "COMPLETED"
+        uid = flink.statements.get(name).uid
+        return sorted(tuple(r["row"]) for r in flink.engine.results(uid, 0, 10**6))
+
+    def sink() -> list:
+        return sorted(tuple(None if v is None else str(v) for v in row.values())
+                      for row in flink.table_rows("copy_sink"))
+
+    copy = flink.submit("copy", "INSERT INTO `copy_sink` SELECT k, g, v FROM `inc.items`")
+    assert copy["status"]["phase"] == "RUNNING"
+    while flink.tick():
+        pass
+    records = sum(flink.topics.end_offsets("inc.items").values())
+    assert flink.statements.get("copy").job["records_in"] == records
+    assert sink() == expected() and sink()
+    flink.produce("inc.items", [_item(rng) for _ in range(20)])
+    flink.produce("inc.items", [_item(rng) for _ in range(5)], "delete")
+    while flink.tick():
+        pass
+    assert sink() == expected()
