@@ -173,6 +173,7 @@ class Planner:
         sql = query.sql("duckdb")
         columns = _apply_hints(_describe(conn, sql, sources, information_schema), hints)
         outputs = query.selects if isinstance(query, exp.Select) else []
+        join_columns, lookups = _join_scope(query, sources)
         return QueryPlan(
             sql=sql,
             sources=sources,
@@ -184,8 +185,8 @@ class Planner:
             stateless=_append_only(query, sources) and not any(True for _ in query.find_all(exp.Join)),
             global_aggregate=isinstance(query, exp.Select) and not query.args.get("group")
             and any(True for e in query.selects for _ in e.find_all(exp.AggFunc)),
-            group_columns=_group_columns(query, sources) or _join_scope(query, sources)[0],
-            lookups=_join_scope(query, sources)[1],
+            group_columns=_group_columns(query, sources) or join_columns,
+            lookups=lookups,
         )
 
 
