@@ -534,7 +534,7 @@ class Engine:
                 records_in += changelog.fold(conn, f"{prefix}s{i}", table, source.columns, source.upsert,
                                              {part: off}, {part: off + 1}, touched.get(i))
                 consumed[table][str(part)] = off + 1
-                emitted += self._emit(conn, record, plan, prefix, groups)
+                emitted += self._emit(conn, record, plan, prefix, groups, touched)
             rest = False
             for i, source in enumerate(plan.sources):
                 start = {int(p): o for p, o in consumed[source.table].items()}
@@ -545,7 +545,7 @@ class Engine:
                 rest |= folded > 0
                 consumed[source.table] = {str(p): o for p, o in end.items()}
             if rest or not singles:
-                emitted += self._emit(conn, record, plan, prefix, groups)
+                emitted += self._emit(conn, record, plan, prefix, groups, touched)
             record.job["records_in"] += records_in
             record.job["records_out"] += emitted
             record.job["last_record_at"] = time.time()
@@ -597,11 +597,12 @@ class Engine:
         return plan.group_columns if {position for position, _ in plan.group_columns} <= key else []
 
     def _emit(self, conn: duckdb.DuckDBPyConnection, record: StatementRecord, plan: QueryPlan, prefix: str,
-              groups: list[list] | None = None) -> int:
+              groups: list[list], touched: dict[int, tuple[str, list[str]]]) -> int:
         """Run the query over the folded sources, emit its changes since the last run; their count.
 
         With ``groups``, the query runs over the source rows of the groups the folds since the last
-        run touched (listed in ``TOUCHED``), and only those groups' previous rows are compared."""
+        run touched (``touched``: the temp tables of :meth:`_touched`), and only those groups' previous
+        rows are compared."""
         names = [f"c{i}" for i in range(len(plan.columns))]
         scope = None
         if groups:
@@ -610,7 +611,7 @@ class Engine:
                 column = q(groups[0][1])
                 conn.execute(f"CREATE OR REPLACE TEMP TABLE __reach AS SELECT g0 FROM {TOUCHED}" + "".join(
                     f" UNION SELECT s.{column} FROM {driving} s"
-                    f" WHERE s.{q(on)} IN (SELECT g0 FROM {TOUCHED}{i})"
+                    f" WHERE s.{q(on)} IN (SELECT g0 FROM {touched[i][0]})"
                     for i, _, on in plan.lookups))
                 reach = "__reach"
             rows = " AND ".join(f"g.g{j} IS NOT DISTINCT FROM s.{q(col)}" for j, (_, col) in enumerate(groups))
@@ -638,7 +639,7 @@ class Engine:
             if plan.global_aggregate:  # one row, updated in place: -U old, +U new (not -D, +I)
                 changes = changelog.as_update(changes)
             self.append_results(record, changes, conn, plan.columns)
-        for table, _ in self._touched(plan, groups).values():
+        for table, _ in touched.values():
             conn.execute(f"DELETE FROM {table}")  # the next fold of this step starts a new list
         return len(changes)
 
